@@ -1,0 +1,40 @@
+"""datacheck: prove the data going into a model is what the model expects.
+
+>>> import datacheck as dc
+>>> schema = dc.load_schema("cifar10")
+>>> schema.features["image"].layout
+'HWC'
+
+Importing datacheck never imports TensorFlow; TF, Keras, Dask and matplotlib
+load in the modules that need them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from datacheck.api import check, validate
+from datacheck.errors import DatacheckError, DataError, SchemaError, ValidationError
+from datacheck.report import Report, Violation
+from datacheck.schema import Feature, Label, Schema, load_schema
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DataError", "DatacheckError", "Feature", "Label", "Report", "Schema", "SchemaError",
+    "ValidationError", "Violation", "__version__", "check", "doctor", "infer_schema",
+    "load_schema", "validate",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # Heavier entry points load on first use so `import datacheck` stays light.
+    if name == "doctor":
+        from datacheck.doctor import doctor
+
+        return doctor
+    if name == "infer_schema":
+        from datacheck.infer import infer_schema
+
+        return infer_schema
+    raise AttributeError(f"module 'datacheck' has no attribute {name!r}")

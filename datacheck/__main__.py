@@ -1,0 +1,3 @@
+from datacheck.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,143 @@
+"""Eager checking of numpy batches: the path for arrays, .npz files and consumed datasets."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from datacheck.backends.numpy.evaluate import evaluate
+from datacheck.backends.numpy.views import NumpyLabelView, NumpyTensorView, dtype_name
+from datacheck.report.report import Report
+from datacheck.report.violation import Violation
+from datacheck.rules.judge import dataset_violations, static_checks, value_checks
+from datacheck.schema.model import Schema
+from datacheck.summary import LabelSummary, TensorSummary
+
+#: Violations kept per (feature, code); the rest are counted, not listed.
+MAX_PER_CODE = 3
+
+
+class Collector:
+    """Accumulates one run: capped violations, merged summaries, every batch counted.
+
+    Used by ``check()`` on arrays, by the TF backend's collect mode and by file scans.
+    """
+
+    def __init__(self, schema: Schema, report: Report | None = None,
+                 max_per_code: int = MAX_PER_CODE) -> None:
+        self.schema = schema
+        self.report = report if report is not None else Report(schema=schema.name)
+        self.summaries: dict[str, Any] = {}
+        self.max_per_code = max_per_code
+        self.occurrences: Counter[tuple[str, str]] = Counter()
+        self.first: dict[tuple[str, str], Violation] = {}
+        self.batches = 0
+        self.elements = 0
+        self.missing_reported: set[str] = set()
+        self.seen: set[tuple[str, str, str]] = set()
+
+    def add(self, violations: list[Violation]) -> None:
+        for v in violations:
+            key = (v.feature, v.code)
+            self.occurrences[key] += 1
+            # The same finding in every batch (a wrong dtype, say) is listed once.
+            generic = (v.feature, v.code, v.message.replace(str(v.where), ""))
+            if generic in self.seen:
+                continue
+            self.seen.add(generic)
+            if self.occurrences[key] <= self.max_per_code:
+                self.report.add(v)
+                self.first.setdefault(key, v)
+
+    def add_batch(self, batch: dict[str, np.ndarray], batch_index: int, offset: int = 0,
+                  source: str | None = None) -> list[Violation]:
+        """Judge one batch; returns its violations (also recorded, capped)."""
+        found: list[Violation] = []
+        sizes = {name: (arr.shape[0] if arr.ndim else 1) for name, arr in batch.items()}
+        for name in self.schema.names():
+            optional = (self.schema.features.get(name) or self.schema.labels[name]).optional
+            if name not in batch:
+                if not optional and name not in self.missing_reported:
+                    self.missing_reported.add(name)
+                    found.append(Violation(
+                        "missing_feature", name,
+                        f"{name}: missing_feature: the data has no {name!r} "
+                        f"(it has {sorted(batch) or 'nothing'}). Name the dict key {name!r} or "
+                        "mark the feature optional.",
+                        observed=sorted(batch), expected=name, where=source or "data"))
+                continue
+            arr = np.asarray(batch[name])
+            if arr.ndim == 0:
+                arr = arr.reshape(1)
+            found += self._add_feature(name, arr, batch_index, offset, source)
+        if len(set(sizes.values())) > 1:
+            found.append(Violation(
+                "shape", "*",
+                f"batch sizes differ between features {sizes} in batch {batch_index}. "
+                "Every feature must have one entry per example; check how they were zipped.",
+                observed=sizes, expected="equal first dimensions", where=f"batch {batch_index}"))
+        self.batches += 1
+        self.elements += max(sizes.values(), default=0)
+        self.add(found)
+        return found
+
+    def _add_feature(self, name: str, arr: np.ndarray, batch_index: int, offset: int,
+                     source: str | None) -> list[Violation]:
+        shape = tuple(int(d) for d in arr.shape)
+        static = static_checks(self.schema, name, shape, dtype_name(arr))
+        violations, static_ok = evaluate(static, batch_index, offset, source)
+        summary: TensorSummary | LabelSummary
+        if name in self.schema.labels:
+            summary = LabelSummary.from_array(arr, batch_index)
+        else:
+            summary = TensorSummary.from_array(arr)
+        merged = self.summaries.get(name)
+        self.summaries[name] = summary if merged is None else merged.merge(summary)
+        if not static_ok:
+            return violations
+        if isinstance(summary, LabelSummary):
+            run = self.summaries[name].runs.suffix
+            view: NumpyTensorView = NumpyLabelView(arr, summary, run)
+        else:
+            view = NumpyTensorView(arr, summary)
+        more, _ = evaluate(value_checks(self.schema, name, view), batch_index, offset, source)
+        return violations + more
+
+    def finish(self, where: str = "dataset") -> Report:
+        self.add(dataset_violations(self.schema, self.summaries, where))
+        for key, count in self.occurrences.items():
+            if count > self.max_per_code and key in self.first:
+                self.first[key].extra["occurrences"] = count
+        suppressed = {f"{f}:{c}": n - self.max_per_code
+                      for (f, c), n in self.occurrences.items() if n > self.max_per_code}
+        self.report.summaries.update({k: v.to_dict() for k, v in self.summaries.items()})
+        self.report.stats.update({"batches": self.batches, "elements": self.elements})
+        if suppressed:
+            self.report.stats["suppressed_violations"] = suppressed
+        return self.report
+
+
+def check_batches(schema: Schema, batches: Iterable[dict[str, np.ndarray]],
+                  source: str = "<array>", report: Report | None = None,
+                  progress: Any = None) -> Report:
+    """Judge a stream of numpy batches and return the report."""
+    collector = Collector(schema, report)
+    offset = 0
+    for index, batch in enumerate(batches):
+        found = collector.add_batch(batch, index, offset,
+                                    source=None if source.startswith("<") else source)
+        offset += max((np.asarray(a).shape[0] if np.ndim(a) else 1 for a in batch.values()),
+                      default=0)
+        if progress is not None:
+            progress(1)
+        collector.report.mark_input(
+            source, "violating" if any(v.severity == "error" for v in found) else "ok")
+    if collector.batches == 0:
+        collector.report.mark_input(source, "ok")
+    report = collector.finish()
+    if not report.ok:
+        report.mark_input(source, "violating")
+    return report

@@ -1,0 +1,112 @@
+"""Numpy views of one batch: the attributes rules read, computed eagerly and cached."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from datacheck.summary import LabelSummary, TensorSummary
+
+
+def dtype_name(arr: np.ndarray) -> str:
+    return "string" if arr.dtype.kind in "USO" else arr.dtype.name
+
+
+def _element_reduce(mask: np.ndarray) -> np.ndarray:
+    return mask.reshape(mask.shape[0], -1).all(axis=1) if mask.ndim > 1 else mask
+
+
+class NumpyTensorView:
+    """A batch as rules see it. ``summary`` supplies min/max so they are computed once."""
+
+    def __init__(self, batch: np.ndarray, summary: TensorSummary | None = None) -> None:
+        self.array = batch
+        self.summary = summary if summary is not None else TensorSummary.from_array(batch)
+        self.shape: tuple[Any, ...] = tuple(int(d) for d in batch.shape)
+        self.dtype = dtype_name(batch)
+        self.is_string = self.dtype == "string"
+
+    # NaN-propagating min/max, like tf.reduce_min/max: the fast predicates rely on it.
+    @cached_property
+    def _lo(self) -> float:
+        return float("nan") if self.summary.nonfinite else self.summary.min
+
+    @cached_property
+    def _hi(self) -> float:
+        return float("nan") if self.summary.nonfinite else self.summary.max
+
+    def all_within(self, lo: float, hi: float) -> np.bool_:
+        return np.bool_(self._lo >= lo) & np.bool_(self._hi <= hi)
+
+    def all_finite(self) -> np.bool_:
+        return np.bool_(self.summary.nonfinite == 0)
+
+    def constant(self) -> np.bool_:
+        return np.bool_(self.summary.values > 1 and self._lo == self._hi)
+
+    def element_within(self, lo: float, hi: float) -> np.ndarray:
+        with np.errstate(invalid="ignore"):
+            return _element_reduce((self.array >= lo) & (self.array <= hi))
+
+    def element_finite(self) -> np.ndarray:
+        return _element_reduce(np.isfinite(self.array))
+
+    def nonfinite_count(self) -> np.int64:
+        return np.int64(self.summary.nonfinite)
+
+    def finite_min(self) -> np.float64:
+        return np.float64(self.summary.min)
+
+    def finite_max(self) -> np.float64:
+        return np.float64(self.summary.max)
+
+
+class NumpyLabelView(NumpyTensorView):
+    """Labels: adds integrality, set membership, one-hot rows and single-class runs."""
+
+    def __init__(self, batch: np.ndarray, label_summary: LabelSummary, run_length: int) -> None:
+        super().__init__(batch)
+        self.labels = label_summary
+        self._run = run_length
+
+    def all_integral(self) -> np.bool_ | None:
+        if self.array.dtype.kind != "f":
+            return None
+        return np.bool_(self.labels.non_integer == 0)
+
+    def _member(self, allowed: list[Any]) -> np.ndarray:
+        if self.is_string:
+            flat = np.array([v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
+                             for v in self.array.reshape(-1)], dtype=object)
+            return np.isin(flat, np.array(allowed, dtype=object)).reshape(self.array.shape)
+        return np.isin(self.array, np.array(allowed))
+
+    def all_in_set(self, allowed: list[Any]) -> np.bool_:
+        return np.bool_(self._member(allowed).all())
+
+    def element_in_set(self, allowed: list[Any]) -> np.ndarray:
+        return _element_reduce(self._member(allowed))
+
+    def _rows(self) -> np.ndarray:
+        return self.array.reshape(self.array.shape[0], -1)
+
+    def element_binary(self) -> np.ndarray:
+        rows = self._rows()
+        return np.all((rows == 0) | (rows == 1), axis=1)
+
+    def element_rows_one_hot(self) -> np.ndarray:
+        return self.element_binary() & (self._rows().sum(axis=1) == 1)
+
+    def all_binary(self) -> np.bool_:
+        return np.bool_(self.element_binary().all())
+
+    def rows_one_hot(self) -> np.bool_:
+        return np.bool_(self.element_rows_one_hot().all())
+
+    def single_class_run(self) -> int:
+        return self._run
+
+    def batch_class(self) -> Any:
+        return self.labels.runs.last

@@ -1,0 +1,97 @@
+"""Entry point and dispatch. Exit codes: 0 all checks hold, 1 violations, 2 usage/schema/config.
+
+Subcommand modules are imported only when chosen, so `datacheck --help` and
+`datacheck check` on files start without TensorFlow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from datacheck.errors import DatacheckError
+
+EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE = 0, 1, 2
+
+#: subcommand -> (module, one-line help). Each module has add_arguments(parser) and run(args).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "check": ("datacheck.cli.cmd_check", "check data against a schema"),
+    "doctor": ("datacheck.cli.cmd_doctor", "find why a Keras model would not learn from data"),
+    "infer": ("datacheck.cli.cmd_infer", "write a schema inferred from data (YAML on stdout)"),
+    "diff": ("datacheck.cli.cmd_diff", "compare two datasets or saved summaries for drift"),
+    "report": ("datacheck.cli.cmd_report", "render a saved JSON report (e.g. as HTML)"),
+    "schema": ("datacheck.cli.cmd_schema", "show bundled schemas or the schema JSON Schema"),
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        # argparse exits with 2 too; keep one line and no usage dump on stderr noise.
+        self.print_usage(sys.stderr)
+        print(f"datacheck: error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
+def add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", metavar="PATH", help="write the report as JSON to PATH")
+    parser.add_argument("--workers", type=int, default=1, metavar="N",
+                        help="parallel workers on this machine (default 1)")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="run the scan on a Dask distributed cluster (tcp://host:port)")
+    parser.add_argument("--quiet", "-q", action="store_true", help="print only the verdict")
+
+
+def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
+    parser = _Parser(prog="datacheck", description="Prove the data going into a model is what "
+                     "the model expects.")
+    parser.add_argument("--version", action="version", version=_version())
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name, (module_name, help_text) in COMMANDS.items():
+        sp = sub.add_parser(name, help=help_text, description=help_text)
+        if name == selected:
+            module = _load(module_name)
+            module.add_arguments(sp)
+    return parser
+
+
+def _load(module_name: str):  # type: ignore[no-untyped-def]
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name == module_name:
+            raise DatacheckError(f"this build of datacheck has no '{module_name.rsplit('_', 1)[-1]}'"
+                                 " command") from None
+        raise
+
+
+def _version() -> str:
+    from datacheck import __version__
+
+    return f"datacheck {__version__}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    selected = next((a for a in args_list if a in COMMANDS), None)
+    try:
+        parser = build_parser(selected)
+        args = parser.parse_args(args_list)
+        if not args.command:
+            parser.print_help()
+            return EXIT_USAGE
+        module = _load(COMMANDS[args.command][0])
+        return int(module.run(args))
+    except DatacheckError as exc:
+        print(f"datacheck: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("datacheck: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

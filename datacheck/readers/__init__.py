@@ -1,0 +1,1 @@
+"""Readers turn files into arrays, headers and rows. They never judge."""

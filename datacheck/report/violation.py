@@ -1,0 +1,75 @@
+"""The Violation record and the stable set of violation codes (public contract)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+#: Stable violation codes. More may be added; none is ever renamed.
+CODES: frozenset[str] = frozenset(
+    {
+        "rank", "shape", "layout", "dtype", "range", "nonfinite", "constant",
+        "label_encoding", "label_range", "num_classes", "class_balance", "unshuffled",
+        "orientation", "spacing", "affine", "mask_mismatch", "unreadable", "too_large",
+        "manifest", "missing_file", "leakage", "duplicate", "drift",
+        "loss_mismatch", "output_units", "output_activation", "input_shape",
+        "unnormalized", "double_normalized", "missing_feature",
+    }
+)
+
+#: Severity order used when sorting findings for people (lower sorts first).
+SEVERITY: dict[str, int] = {"error": 0, "warning": 1}
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken expectation.
+
+    ``message`` is one sentence a person can act on: what, where, observed,
+    expected and the fix. ``where`` is a batch/element index, a file path or a
+    table row, rendered as text.
+    """
+
+    code: str
+    feature: str
+    message: str
+    observed: Any = None
+    expected: Any = None
+    where: str = ""
+    severity: str = "error"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.code not in CODES:
+            raise ValueError(f"unknown violation code {self.code!r}; known: {sorted(CODES)}")
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["observed"] = _jsonable(self.observed)
+        data["expected"] = _jsonable(self.expected)
+        data["extra"] = _jsonable(self.extra)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Violation:
+        known = {k: data[k] for k in ("code", "feature", "message", "observed", "expected",
+                                      "where", "severity", "extra") if k in data}
+        return cls(**known)
+
+
+def _jsonable(value: Any) -> Any:
+    """Convert numpy scalars/arrays and tuples into plain JSON types."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        if isinstance(value, float) and value != value:
+            return "nan"
+        if isinstance(value, float) and value in (float("inf"), float("-inf")):
+            return "inf" if value > 0 else "-inf"
+        return value
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_jsonable(v) for v in value]
+    tolist = getattr(value, "tolist", None)
+    if callable(tolist):
+        return _jsonable(tolist())
+    return str(value)

@@ -1,0 +1,51 @@
+"""The judge: the one place that decides which rules apply to which feature.
+
+Backends give it views of a batch (numpy or TF) and evaluate the checks it
+returns; file readers and scans give it merged summaries.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from datacheck.report.violation import Violation
+from datacheck.rules.base import Check
+from datacheck.rules.dataset import feature_dataset_violations, label_dataset_violations
+from datacheck.rules.labels import label_static_checks, label_value_checks
+from datacheck.rules.structure import dtype_checks, rank_checks, shape_checks
+from datacheck.schema.model import Schema
+from datacheck.summary import LabelSummary, TensorSummary
+
+
+def static_checks(schema: Schema, name: str, shape: tuple[Any, ...], dtype: str) -> list[Check]:
+    """Checks decided by shape and dtype alone (rank, shape, layout, dtype, label encoding)."""
+    if name in schema.features:
+        feature = schema.features[name]
+        checks = rank_checks(name, feature, shape)
+        if checks:
+            return checks
+        return dtype_checks(name, feature.dtypes(), dtype) + shape_checks(name, feature, shape)
+    return label_static_checks(name, schema.labels[name], shape, dtype)
+
+
+def value_checks(schema: Schema, name: str, view: Any) -> list[Check]:
+    """Per-batch checks on values; call only when the static checks of ``name`` can pass."""
+    from datacheck.rules.values import value_checks as tensor_value_checks
+
+    if name in schema.features:
+        if view.is_string:
+            return []
+        return tensor_value_checks(name, schema.features[name], view)
+    return label_value_checks(name, schema.labels[name], view)
+
+
+def dataset_violations(schema: Schema, summaries: dict[str, Any],
+                       where: str = "dataset") -> list[Violation]:
+    """Rules that need the whole dataset: z-score moments, class coverage and balance."""
+    out: list[Violation] = []
+    for name, summary in summaries.items():
+        if name in schema.features and isinstance(summary, TensorSummary):
+            out += feature_dataset_violations(name, schema.features[name], summary, where)
+        elif name in schema.labels and isinstance(summary, LabelSummary):
+            out += label_dataset_violations(name, schema.labels[name], summary, where)
+    return out

@@ -1,0 +1,131 @@
+"""Structure rules: rank, shape, layout and dtype of tensor features.
+
+They read only ``view.shape`` (batched; dims may be ints, None for unknown,
+or tensors) and ``view.dtype``, so the same code checks a numpy array, a
+static ``element_spec`` at ``validate()`` time and dynamic shapes in graph.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from datacheck.rules.base import (
+    WHERE,
+    Check,
+    Finding,
+    all_of,
+    dim_eq,
+    esc,
+    fmt_shape,
+    static_template,
+)
+from datacheck.schema.layout import alternative_layout, channel_axis, permutation
+from datacheck.schema.model import Feature, dtype_matches
+
+
+def rank_checks(name: str, feature: Feature, shape: tuple[Any, ...]) -> list[Check]:
+    expected = feature.element_rank
+    observed = len(shape) - 1
+    if expected is None or observed == expected:
+        return []
+    element = fmt_shape(shape[1:])
+    layout = feature.layout
+    if observed == expected - 1 and layout is not None and "C" in layout \
+            and feature.expected_channels in (1, None):
+        axis = "-1" if layout.endswith("C") else "1"
+        message = (f"{name}: rank: element shape {element} has rank {observed} but layout "
+                   f"{layout} needs rank {expected} in {WHERE}; the channel axis is missing. "
+                   f"Add it with x[..., None] (np.expand_dims(x, {axis}) or "
+                   f"tf.expand_dims(x, {axis})).")
+    elif observed == expected + 1 and observed >= 1 and shape[-1] == 1:
+        message = (f"{name}: rank: element shape {element} has rank {observed}, expected "
+                   f"{expected} in {WHERE}; there is an extra axis of size 1. Remove it with "
+                   "np.squeeze(x, -1) or fix the schema's layout/shape.")
+    else:
+        message = (f"{name}: rank: element shape {element} has rank {observed}, expected "
+                   f"{expected}{f' ({layout})' if layout else ''} in {WHERE}. Reshape the data "
+                   "(was it batched twice, or not batched?) or fix the schema.")
+    finding = Finding("rank", np.True_, static_template(message), observed=element,
+                      expected=expected)
+    return [Check(name, np.False_, lambda: [finding], static=True)]
+
+
+def shape_checks(name: str, feature: Feature, shape: tuple[Any, ...]) -> list[Check]:
+    """Shape and layout, once the rank is right."""
+    rank = feature.element_rank
+    if rank is not None and len(shape) - 1 != rank:
+        return []
+    element = shape[1:]
+    expected = list(feature.shape) if feature.shape is not None else [None] * len(element)
+    layout = feature.layout
+    channels = feature.expected_channels
+    checks: list[Check] = []
+    c_axis = channel_axis(layout) if layout else None
+    if c_axis is not None and channels is not None:
+        expected[c_axis] = channels
+    dims_ok = [dim_eq(d, e) for d, e in zip(element, expected, strict=True)]
+    ok = all_of(*dims_ok)
+    if isinstance(ok, np.bool_) and ok:
+        return []
+    exp_text = fmt_shape(tuple(expected)).replace("?", "*")
+
+    def diagnose() -> list[Finding]:
+        findings = []
+        looks_transposed: Any = np.False_
+        if c_axis is not None and channels is not None and layout is not None:
+            alt = alternative_layout(layout)
+            assert alt is not None
+            alt_axis = channel_axis(alt)
+            assert alt_axis is not None
+            looks_transposed = dim_eq(element[alt_axis], channels) & ~dims_ok[c_axis]
+            perm = permutation(alt, layout)
+            findings.append(Finding(
+                "layout", looks_transposed,
+                esc(f"{name}: layout: element shape ") + "{shape}" + esc(
+                    f" looks like {alt} but the schema says {layout} (channels={channels}) "
+                    f"in ") + WHERE + esc(
+                    f". Transpose with tf.transpose(x, {list(perm)}) / "
+                    f"np.transpose(x, {perm}), or declare layout {alt}."),
+                values={"shape": _shape_value(element)}, observed="{shape}",
+                expected=layout))
+        findings.append(Finding(
+            "shape", ~looks_transposed,
+            esc(f"{name}: shape: element shape ") + "{shape}" + esc(
+                f" does not match {exp_text} in ") + WHERE + esc(
+                ". Resize or crop the data (e.g. tf.image.resize), or fix the schema's shape "
+                "(use null for any size)."),
+            values={"shape": _shape_value(element)}, observed="{shape}", expected=exp_text))
+        return findings
+
+    checks.append(Check(name, ok, diagnose, static=isinstance(ok, np.bool_)))
+    return checks
+
+
+def _shape_value(element: tuple[Any, ...]) -> Any:
+    """Static shapes become text now; dynamic ones stay tensors for the backend to format."""
+    if all(isinstance(d, (int, np.integer)) or d is None for d in element):
+        return fmt_shape(element)
+    return ("shape", element)
+
+
+def dtype_checks(name: str, allowed: list[str] | None, dtype: str, what: str = "") -> list[Check]:
+    if not allowed or dtype_matches(dtype, allowed):
+        return []
+    fix = _dtype_fix(dtype, allowed)
+    message = (f"{name}: dtype: got {dtype}, expected {' or '.join(allowed)}{what} in {WHERE}. "
+               f"{fix}")
+    finding = Finding("dtype", np.True_, static_template(message), observed=dtype, expected=allowed)
+    return [Check(name, np.False_, lambda: [finding], static=True)]
+
+
+def _dtype_fix(dtype: str, allowed: list[str]) -> str:
+    target = allowed[0]
+    if target in ("floating", "float32") and dtype == "uint8":
+        return "Cast and scale: tf.cast(x, tf.float32) / 255.0."
+    if target == "floating":
+        target = "float32"
+    elif target in ("integer", "signed"):
+        target = "int64"
+    return f"Cast with tf.cast(x, tf.{target}) / x.astype('{target}'), or fix the schema's dtype."

@@ -1,0 +1,120 @@
+"""TensorSummary: the mergeable record of what one tensor feature looked like."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from datacheck.summary.moments import Moments
+
+#: Observed shapes beyond this many distinct ones are folded into a count.
+MAX_DISTINCT_SHAPES = 32
+
+
+@dataclass
+class TensorSummary:
+    """Count, min/max of finite values, moments, non-finite count, shapes and dtypes.
+
+    ``merge`` is associative and commutative: summarize batches, files or
+    workers and merge, and you get the dataset's summary.
+
+    >>> s = TensorSummary.from_array(np.zeros((2, 4, 4, 1), np.float32))
+    >>> s.elements, s.min, s.max
+    (2, 0.0, 0.0)
+    """
+
+    elements: int = 0
+    values: int = 0
+    nonfinite: int = 0
+    min: float = float("inf")
+    max: float = float("-inf")
+    moments: Moments = field(default_factory=Moments.empty)
+    shapes: Counter[tuple[int, ...]] = field(default_factory=Counter)
+    dtypes: Counter[str] = field(default_factory=Counter)
+    constant_batches: int = 0
+    batches: int = 0
+
+    @classmethod
+    def from_array(cls, batch: np.ndarray) -> TensorSummary:
+        """Summarize a batch whose first axis indexes elements."""
+        arr = np.asarray(batch)
+        summary = cls(elements=int(arr.shape[0]) if arr.ndim else 1, batches=1)
+        summary.shapes[tuple(int(d) for d in arr.shape[1:])] += summary.elements
+        summary.dtypes[arr.dtype.name if arr.dtype.kind not in "USO" else "string"] += 1
+        summary.values = int(arr.size)
+        if arr.dtype.kind in "biuf" and arr.size:
+            values = arr.astype(np.float64, copy=False)
+            finite = np.isfinite(values)
+            summary.nonfinite = int(values.size - finite.sum())
+            if summary.nonfinite < values.size:
+                finite_values = values[finite] if summary.nonfinite else values
+                summary.min = float(finite_values.min())
+                summary.max = float(finite_values.max())
+            summary.moments = Moments.of(values)
+            summary.constant_batches = int(summary.values > 1 and summary.min == summary.max
+                                           and summary.nonfinite == 0)
+        return summary
+
+    def merge(self, other: TensorSummary) -> TensorSummary:
+        shapes = self.shapes + other.shapes
+        if len(shapes) > MAX_DISTINCT_SHAPES:
+            shapes = Counter(dict(shapes.most_common(MAX_DISTINCT_SHAPES)))
+        return TensorSummary(
+            elements=self.elements + other.elements,
+            values=self.values + other.values,
+            nonfinite=self.nonfinite + other.nonfinite,
+            min=min(self.min, other.min),
+            max=max(self.max, other.max),
+            moments=self.moments.merge(other.moments),
+            shapes=shapes,
+            dtypes=self.dtypes + other.dtypes,
+            constant_batches=self.constant_batches + other.constant_batches,
+            batches=self.batches + other.batches,
+        )
+
+    @property
+    def mean(self) -> float:
+        return float(self.moments.mean) if self.moments.count > 0 else float("nan")
+
+    @property
+    def std(self) -> float:
+        return float(self.moments.std) if self.moments.count > 0 else float("nan")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": "tensor",
+            "elements": self.elements,
+            "values": self.values,
+            "nonfinite": self.nonfinite,
+            "min": self.min if self.values and self.min != float("inf") else None,
+            "max": self.max if self.values and self.max != float("-inf") else None,
+            "mean": None if self.moments.count == 0 else self.mean,
+            "std": None if self.moments.count == 0 else self.std,
+            "moments": {"count": float(self.moments.count), "mean": float(self.moments.mean),
+                        "m2": float(self.moments.m2)},
+            "shapes": {"x".join(map(str, k)) or "scalar": v for k, v in self.shapes.items()},
+            "dtypes": dict(self.dtypes),
+            "batches": self.batches,
+            "constant_batches": self.constant_batches,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TensorSummary:
+        mom = data.get("moments", {})
+        shapes: Counter[tuple[int, ...]] = Counter()
+        for key, count in data.get("shapes", {}).items():
+            shapes[() if key == "scalar" else tuple(int(d) for d in key.split("x"))] = int(count)
+        return cls(
+            elements=int(data["elements"]), values=int(data["values"]),
+            nonfinite=int(data["nonfinite"]),
+            min=float("inf") if data.get("min") is None else float(data["min"]),
+            max=float("-inf") if data.get("max") is None else float(data["max"]),
+            moments=Moments(np.asarray(mom.get("count", 0.0)), np.asarray(mom.get("mean", 0.0)),
+                            np.asarray(mom.get("m2", 0.0))),
+            shapes=shapes, dtypes=Counter(data.get("dtypes", {})),
+            batches=int(data.get("batches", 0)),
+            constant_batches=int(data.get("constant_batches", 0)),
+        )
