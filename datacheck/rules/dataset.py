@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 
 from datacheck.report.violation import Violation
+from datacheck.rules.base import fmt_num
 from datacheck.schema.model import Feature, Label
 from datacheck.summary import LabelSummary, TensorSummary
-from datacheck.rules.base import fmt_num
 
 
 def feature_dataset_violations(name: str, feature: Feature, summary: TensorSummary,

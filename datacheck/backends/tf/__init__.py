@@ -1,0 +1,1 @@
+"""TensorFlow backend: checks as graph ops inside tf.data (imports TensorFlow)."""

@@ -1,0 +1,147 @@
+"""Evaluate the judge's checks as graph ops: one fused verdict, diagnostics only on failure.
+
+A failing batch yields *records*, one per violation:
+``code \t feature \t where \t observed \t expected \t message``, joined by
+newlines. ``errors.parse_records`` turns them back into Violations.
+"""
+
+from __future__ import annotations
+
+import json
+import string
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from datacheck.backends.tf.views import TFLabelView, TFTensorView
+from datacheck.rules.base import Check, Finding, is_static_false, is_static_true
+from datacheck.rules.judge import static_checks, value_checks
+from datacheck.schema.model import Schema
+
+
+def batch_checks(schema: Schema, tensors: dict[str, tf.Tensor],
+                 runs: dict[str, tuple[tf.Tensor, tf.Tensor]]) -> list[Check]:
+    """All checks for one batch; value checks only where the static ones can pass."""
+    checks: list[Check] = []
+    for name in schema.names():
+        if name not in tensors:
+            continue
+        x = tensors[name]
+        view: TFTensorView
+        if name in schema.labels:
+            run, cls = runs.get(name, (None, None))
+            view = TFLabelView(x, run, cls)
+        else:
+            view = TFTensorView(x)
+        static = static_checks(schema, name, view.shape, view.dtype)
+        checks += static
+        if any(is_static_false(c.ok) for c in static):
+            continue
+        checks += value_checks(schema, name, view)
+    return [c for c in checks if not is_static_true(c.ok)]
+
+
+def verdict(checks: list[Check]) -> tf.Tensor:
+    preds = [tf.convert_to_tensor(c.ok) for c in checks]
+    if not preds:
+        return tf.constant(True)
+    return tf.reduce_all(tf.stack(preds))
+
+
+def _to_text(value: Any) -> tf.Tensor:
+    if isinstance(value, tuple) and len(value) == 2 and value[0] == "shape":
+        dims = [tf.constant(str(int(d))) if isinstance(d, (int, np.integer))
+                else tf.strings.as_string(tf.cast(d, tf.int64)) for d in value[1]]
+        body = tf.strings.join(dims, ", ") if dims else tf.constant("")
+        tail = "," if len(dims) == 1 else ""
+        return tf.strings.join(["(", body, tail + ")"])
+    if isinstance(value, str):
+        return tf.constant(value)
+    tensor = tf.convert_to_tensor(value)
+    if tensor.dtype == tf.string:
+        return tensor
+    if tensor.dtype.is_floating:
+        return tf.strings.as_string(tf.cast(tensor, tf.float32), shortest=True)
+    if tensor.dtype == tf.bool:
+        return tf.where(tensor, "True", "False")
+    return tf.strings.as_string(tensor)
+
+
+def fill(template: str, values: dict[str, Any], where: tf.Tensor) -> tf.Tensor:
+    """Python-format template -> string tensor (no tf.strings.format brace rules involved)."""
+    parts: list[Any] = []
+    for literal, field, _, _ in string.Formatter().parse(template):
+        if literal:
+            parts.append(literal)
+        if field is None:
+            continue
+        parts.append(where if field == "where" else _to_text(values[field]))
+    return tf.strings.join(parts) if parts else tf.constant("")
+
+
+def first_bad(mask: Any) -> tf.Tensor:
+    """Index of the first False in a per-element mask, or -1."""
+    bad = tf.logical_not(tf.reshape(tf.convert_to_tensor(mask), [-1]))
+    return tf.cond(tf.reduce_any(bad),
+                   lambda: tf.cast(tf.argmax(tf.cast(bad, tf.int32)), tf.int64),
+                   lambda: tf.constant(-1, tf.int64))
+
+
+def where_text(index: tf.Tensor, offset: tf.Tensor, element: tf.Tensor | None) -> tf.Tensor:
+    batch = tf.strings.join(["batch ", tf.strings.as_string(index)])
+    if element is None:
+        return batch
+    with_element = tf.strings.join([batch, ", element ", tf.strings.as_string(element),
+                                    " (index ", tf.strings.as_string(offset + element), ")"])
+    return tf.where(element >= 0, with_element, batch)
+
+
+def records(checks: list[Check], index: tf.Tensor, offset: tf.Tensor,
+            human: bool = False) -> tf.Tensor:
+    """Newline-joined violation records of a failed batch (build inside the failure branch).
+
+    ``human=True`` gives only the messages, for logs people read.
+    """
+    lines = []
+    for check in checks:
+        check_ok = tf.convert_to_tensor(check.ok)
+        for finding in check.diagnose():
+            lines.append(_record(check, finding, check_ok, index, offset, human))
+    if not lines:
+        return tf.constant("")
+    stacked = tf.stack(lines)
+    kept = tf.boolean_mask(stacked, tf.strings.length(stacked) > 0)
+    return tf.strings.reduce_join(kept, separator="\n")
+
+
+def _record(check: Check, finding: Finding, check_ok: tf.Tensor, index: tf.Tensor,
+            offset: tf.Tensor, human: bool) -> tf.Tensor:
+    fired = tf.logical_and(tf.logical_not(check_ok), tf.convert_to_tensor(finding.fired))
+    mask = finding.element_ok
+    if mask is None and check.element_ok is not None:
+        mask = check.element_ok()
+    element = first_bad(mask) if mask is not None else None
+    where = where_text(index, offset, element)
+    message = fill(finding.template, finding.values, where)
+    if human:
+        return tf.where(fired, message, "")
+    observed = fill(finding.observed, finding.values, where) if finding.observed else ""
+    expected = json.dumps(finding.expected, default=str)
+    line = tf.strings.join([finding.code, check.feature, where, observed, expected, message,
+                            finding.severity], "\t")
+    return tf.where(fired, line, "")
+
+
+def keep_mask(checks: list[Check], size: tf.Tensor) -> tf.Tensor:
+    """Per-element keep mask for drop mode (build inside the failure branch)."""
+    keep = tf.ones([size], tf.bool)
+    for check in checks:
+        check_ok = tf.convert_to_tensor(check.ok)
+        mask = check.element_ok() if check.element_ok is not None else None
+        if mask is None:
+            elem = tf.fill([size], check_ok)
+        else:
+            elem = tf.logical_or(check_ok, tf.reshape(tf.convert_to_tensor(mask), [-1]))
+        keep = tf.logical_and(keep, elem)
+    return keep

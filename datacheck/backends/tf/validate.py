@@ -1,0 +1,248 @@
+"""`validate()`: a tf.data.Dataset whose batches are checked in graph as they flow.
+
+raise, warn and drop are pure graph (no py_function), so the pipeline still
+works with tf.data service, tf.distribute and Dataset.save; collect hands
+batches to the numpy Collector through ``tf.numpy_function``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import tempfile
+from typing import Any
+
+import tensorflow as tf
+
+from datacheck.backends.numpy.check import Collector
+from datacheck.backends.numpy.evaluate import evaluate
+from datacheck.backends.tf import graph
+from datacheck.backends.tf.errors import END, MARKER
+from datacheck.backends.tf.structure import detect_batched, namer, specs_by_name
+from datacheck.backends.tf.validated import ValidatedDataset
+from datacheck.backends.tf.views import tf_dtype_name
+from datacheck.errors import DatacheckError, ValidationError
+from datacheck.report.violation import Violation
+from datacheck.rules.judge import static_checks
+from datacheck.schema.model import Schema
+
+MODES = ("raise", "warn", "drop", "collect")
+DROP_TAG = "datacheck-drop"
+log = logging.getLogger("datacheck")
+
+
+def static_violations(schema: Schema, specs: dict[str, tf.TensorSpec],
+                      batched: bool) -> list[Violation]:
+    """Judge the element_spec before any data is read (unknown dims are left to run time)."""
+    found: list[Violation] = []
+    for name in schema.names():
+        entry = schema.features.get(name) or schema.labels[name]
+        if name not in specs:
+            if not entry.optional:
+                found.append(Violation(
+                    "missing_feature", name,
+                    f"{name}: missing_feature: dataset elements have no {name!r} (they have "
+                    f"{sorted(specs)}). Map elements to a dict with key {name!r}.",
+                    observed=sorted(specs), expected=name, where="element_spec"))
+            continue
+        spec = specs[name]
+        if spec.shape.rank is None:
+            continue
+        shape = tuple(spec.shape.as_list())
+        shape = shape if batched else (1, *shape)
+        checks = static_checks(schema, name, shape, tf_dtype_name(spec.dtype))
+        violations, _ = evaluate([c for c in checks if c.static], None, source="element_spec")
+        found += violations
+    return found
+
+
+def validate(dataset: tf.data.Dataset, schema: Schema, *, on_error: str = "raise",
+             batched: bool | None = None, log: str | None = None,
+             warn_first: int = 10) -> ValidatedDataset:
+    if on_error not in MODES:
+        raise DatacheckError(f"on_error must be one of {', '.join(MODES)}; got {on_error!r}")
+    if not isinstance(dataset, tf.data.Dataset):
+        raise DatacheckError(f"validate() needs a tf.data.Dataset, got {type(dataset).__name__}; "
+                             "use dc.check() for arrays and files")
+    spec = dataset.element_spec
+    to_named = namer(schema, spec)
+    specs = specs_by_name(schema, spec)
+    is_batched = detect_batched(schema, specs) if batched is None else batched
+    static = static_violations(schema, specs, is_batched)
+    collector = Collector(schema) if on_error == "collect" else None
+    if static:
+        if on_error in ("raise", "drop"):
+            raise ValidationError(static, schema.name)
+        if on_error == "warn":
+            for v in static:
+                log_warning(v.message)
+        if collector is not None:
+            collector.add(static)
+    log_path = log
+    if on_error == "drop" and log_path is None:
+        handle = tempfile.NamedTemporaryFile(prefix="datacheck-drop-", suffix=".log", delete=False)
+        handle.close()
+        log_path = handle.name
+    builder = _Builder(schema, to_named, is_batched, on_error, log_path, warn_first, collector)
+    return ValidatedDataset(builder.build(dataset), schema, on_error, static, collector, log_path)
+
+
+def log_warning(message: str) -> None:
+    log.warning("datacheck: %s", message)
+
+
+class _Builder:
+    """Builds the scan (batch index, element offset, single-class runs) and the check map."""
+
+    def __init__(self, schema: Schema, to_named: Any, batched: bool, mode: str,
+                 log_path: str | None, warn_first: int, collector: Collector | None) -> None:
+        self.schema = schema
+        self.to_named = to_named
+        self.batched = batched
+        self.mode = mode
+        self.log_path = log_path
+        self.warn_first = warn_first
+        self.collector = collector
+        self.stream: Any = f"file://{log_path}" if log_path and mode == "warn" else sys.stderr
+
+    def named(self, element: Any) -> dict[str, tf.Tensor]:
+        tensors = self.to_named(element)
+        known = {k: v for k, v in tensors.items() if k in self.schema.names()}
+        if not self.batched:
+            known = {k: tf.expand_dims(v, 0) for k, v in known.items()}
+        return known
+
+    def run_labels(self, specs: dict[str, tf.TensorSpec]) -> list[str]:
+        return [name for name, label in self.schema.labels.items()
+                if label.shuffle_window is not None and name in specs]
+
+    def build(self, dataset: tf.data.Dataset) -> tf.data.Dataset:
+        specs = specs_by_name(self.schema, dataset.element_spec)
+        run_labels = self.run_labels(specs)
+        init = {"index": tf.constant(-1, tf.int64), "offset": tf.constant(0, tf.int64),
+                "size": tf.constant(0, tf.int64),
+                "runs": {n: (tf.constant(""), tf.constant(0, tf.int64)) for n in run_labels}}
+
+        @tf.autograph.experimental.do_not_convert
+        def scan_fn(state: dict[str, Any], element: Any) -> tuple[Any, Any]:
+            named = self.named(element)
+            size = tf.cast(tf.shape(next(iter(named.values())))[0], tf.int64) if named \
+                else tf.constant(0, tf.int64)
+            runs = {}
+            for name in run_labels:
+                last, run = state["runs"][name]
+                key, single = _batch_class(named[name])
+                same = tf.logical_and(single, tf.equal(key, last))
+                run = tf.where(same, run + 1, tf.where(single, tf.constant(1, tf.int64),
+                                                       tf.constant(0, tf.int64)))
+                runs[name] = (key, run)
+            meta = {"index": state["index"] + 1, "offset": state["offset"] + state["size"],
+                    "size": size, "runs": runs}
+            return meta, (meta, element)
+
+        scanned = dataset.scan(init, scan_fn)
+        if self.mode == "collect":
+            return scanned.map(self.collect_fn, num_parallel_calls=None)
+        mapped = scanned.map(self.check_fn, num_parallel_calls=tf.data.AUTOTUNE,
+                             deterministic=True)
+        if self.mode != "drop":
+            return mapped
+        if self.batched:
+            return mapped.map(_apply_keep, num_parallel_calls=tf.data.AUTOTUNE,
+                              deterministic=True).filter(_non_empty)
+        return mapped.filter(lambda keep, element: keep[0]).map(lambda keep, element: element)
+
+    def checks(self, meta: dict[str, Any], element: Any) -> list[Any]:
+        runs = {name: (run, key) for name, (key, run) in meta["runs"].items()}
+        return graph.batch_checks(self.schema, self.named(element), runs)
+
+    @tf.autograph.experimental.do_not_convert
+    def check_fn(self, meta: dict[str, Any], element: Any) -> Any:
+        checks = self.checks(meta, element)
+        ok = graph.verdict(checks)
+        index, offset = meta["index"], meta["offset"]
+        if self.mode == "raise":
+            message = tf.cond(ok, lambda: tf.constant(""), lambda: tf.strings.join(
+                [f"schema {self.schema.name!r}: ", MARKER,
+                 graph.records(checks, index, offset), END], "\n"))
+            with tf.control_dependencies([tf.debugging.Assert(ok, [message], summarize=1)]):
+                return tf.nest.map_structure(tf.identity, element)
+        loud = tf.logical_or(index < self.warn_first,
+                             tf.equal(tf.bitwise.bitwise_and(index, index - 1), 0))
+        if self.mode == "warn":
+            def warn() -> tf.Tensor:
+                text = graph.records(checks, index, offset, human=True)
+                line = tf.strings.join(["datacheck warning: ", text])
+                with tf.control_dependencies([tf.print(line, output_stream=self.stream)]):
+                    return tf.constant(True)
+
+            done = tf.cond(tf.logical_or(ok, tf.logical_not(loud)), lambda: tf.constant(True),
+                           warn)
+            with tf.control_dependencies([done]):
+                return tf.nest.map_structure(tf.identity, element)
+        size = tf.cast(meta["size"], tf.int32)
+
+        def drop() -> tf.Tensor:
+            keep = graph.keep_mask(checks, size)
+            dropped = tf.cast(tf.reshape(tf.where(tf.logical_not(keep)), [-1]), tf.int64)
+            indices = tf.strings.reduce_join(tf.strings.as_string(dropped + offset),
+                                             separator=",")
+            text = graph.records(checks, index, offset)
+            line = tf.strings.join([DROP_TAG, tf.strings.as_string(index),
+                                    tf.strings.as_string(meta["size"]), indices], "\t")
+            human = graph.records(checks, index, offset, human=True)
+            # A single string tensor is printed verbatim (several would be quoted).
+            ops = [tf.print(tf.strings.join([line, text], "\n"),
+                            output_stream=f"file://{self.log_path}")]
+
+            def shout() -> tf.Tensor:
+                note = tf.strings.join(["datacheck: dropped element(s) ", indices, " of batch ",
+                                        tf.strings.as_string(index), ": ", human])
+                with tf.control_dependencies([tf.print(note, output_stream=sys.stderr)]):
+                    return tf.constant(True)
+
+            ops.append(tf.cond(loud, shout, lambda: tf.constant(True)))
+            with tf.control_dependencies(ops):
+                return tf.identity(keep)
+
+        keep = tf.cond(ok, lambda: tf.ones([size], tf.bool), drop)
+        return keep, element
+
+    def collect_fn(self, meta: dict[str, Any], element: Any) -> Any:
+        collector = self.collector
+        assert collector is not None
+        named = self.named(element)
+        names = list(named)
+
+        def push(index: Any, offset: Any, *arrays: Any) -> bool:
+            collector.add_batch(dict(zip(names, arrays, strict=True)), int(index), int(offset))
+            return True
+
+        done = tf.numpy_function(push, [meta["index"], meta["offset"], *named.values()],
+                                 tf.bool, stateful=True)
+        with tf.control_dependencies([done]):
+            return tf.nest.map_structure(tf.identity, element)
+
+
+def _batch_class(y: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """(class of the batch as a string, whether the batch holds one class only)."""
+    if y.shape.rank is not None and y.shape.rank >= 2 and (y.shape[-1] is None or y.shape[-1] > 1):
+        classes = tf.argmax(tf.reshape(y, [tf.shape(y)[0], -1]), axis=1)
+    else:
+        classes = tf.reshape(y, [-1])
+    size = tf.size(classes)
+    first = tf.cond(size > 0, lambda: classes[0], lambda: tf.zeros([], classes.dtype))
+    key = first if classes.dtype == tf.string else tf.strings.as_string(first)
+    single = tf.logical_and(size > 0, tf.reduce_all(tf.equal(classes, first)))
+    return key, single
+
+
+@tf.autograph.experimental.do_not_convert
+def _apply_keep(keep: tf.Tensor, element: Any) -> Any:
+    return tf.nest.map_structure(lambda t: tf.boolean_mask(t, keep), element)
+
+
+@tf.autograph.experimental.do_not_convert
+def _non_empty(*element: Any) -> tf.Tensor:
+    first = tf.nest.flatten(element)[0]
+    return tf.shape(first)[0] > 0
