@@ -37,4 +37,8 @@ def __getattr__(name: str) -> Any:
         from datacheck.infer import infer_schema
 
         return infer_schema
+    if name in ("fit_stats", "Normalize", "NormStats"):
+        import datacheck.normalize as normalize
+
+        return getattr(normalize, name)
     raise AttributeError(f"module 'datacheck' has no attribute {name!r}")

@@ -178,4 +178,7 @@ def _shuffle_check(name: str, window: int, view: Any) -> Check:
             values={"cls": view.batch_class()}, observed=f"{window} single-class batches",
             expected=f"fewer than {window} single-class batches in a row")]
 
-    return Check(name, ~(run == window), diagnose)
+    reached = run == window
+    # A Python bool would turn ~ into integer negation; keep numpy/TF booleans.
+    ok = np.bool_(not reached) if isinstance(reached, (bool, np.bool_)) else ~reached
+    return Check(name, ok, diagnose)

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from datacheck.schema.layout import channel_axis, parse_layout
+from datacheck.schema.medical import HDF5Spec, ManifestSpec, NiftiSpec, PairSpec, check_references
 
 Dim = int | None
 Normalization = Literal["raw_uint8", "unit", "symmetric", "zscore"]
@@ -266,11 +267,18 @@ class Schema(_Strict):
     description: str | None = None
     features: dict[str, Feature] = Field(default_factory=dict)
     labels: dict[str, Label] = Field(default_factory=dict)
+    nifti: NiftiSpec | None = None
+    pairs: PairSpec | None = None
+    hdf5: HDF5Spec | None = None
+    manifest: ManifestSpec | None = None
 
     @model_validator(mode="after")
     def _non_empty(self) -> Schema:
-        if not self.features and not self.labels:
-            raise ValueError("a schema needs at least one entry under 'features' or 'labels'")
+        sections = (self.nifti, self.pairs, self.hdf5, self.manifest)
+        if not self.features and not self.labels and all(s is None for s in sections):
+            raise ValueError("a schema needs at least one entry under 'features' or 'labels' "
+                             "(or a nifti, pairs, hdf5 or manifest section)")
+        check_references(self)
         clash = set(self.features) & set(self.labels)
         if clash:
             raise ValueError(f"names used both as feature and label: {sorted(clash)}")

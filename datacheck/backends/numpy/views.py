@@ -105,8 +105,8 @@ class NumpyLabelView(NumpyTensorView):
     def rows_one_hot(self) -> np.bool_:
         return np.bool_(self.element_rows_one_hot().all())
 
-    def single_class_run(self) -> int:
-        return self._run
+    def single_class_run(self) -> np.int64:
+        return np.int64(self._run)
 
     def batch_class(self) -> Any:
         return self.labels.runs.last

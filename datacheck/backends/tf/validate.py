@@ -113,6 +113,9 @@ class _Builder:
         return known
 
     def run_labels(self, specs: dict[str, tf.TensorSpec]) -> list[str]:
+        # Runs of single-class batches mean nothing when every "batch" is one element.
+        if not self.batched:
+            return []
         return [name for name, label in self.schema.labels.items()
                 if label.shuffle_window is not None and name in specs]
 
@@ -208,6 +211,7 @@ class _Builder:
         keep = tf.cond(ok, lambda: tf.ones([size], tf.bool), drop)
         return keep, element
 
+    @tf.autograph.experimental.do_not_convert
     def collect_fn(self, meta: dict[str, Any], element: Any) -> Any:
         collector = self.collector
         assert collector is not None

@@ -1,0 +1,109 @@
+"""infer_schema: read data once, merge summaries, and write the schema it satisfies."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from datacheck.data import DEFAULT_BATCH_SIZE
+from datacheck.errors import DataError
+from datacheck.infer.decide import infer_feature, infer_label, is_label
+from datacheck.infer.observe import Observation, observe
+from datacheck.infer.sources import open_source
+from datacheck.schema.model import Feature, Label, Schema
+
+
+@dataclass
+class Inference:
+    """An inferred schema plus what was seen (shown as comments in the YAML)."""
+
+    schema: Schema
+    notes: dict[str, list[str]] = field(default_factory=dict)
+    observations: dict[str, Observation] = field(default_factory=dict)
+    batches: int = 0
+    source: str = ""
+
+    def to_yaml(self) -> str:
+        """The schema as YAML with a comment header of observations, ready to edit."""
+        from datacheck import __version__
+
+        head = [f"# Inferred by datacheck {__version__} from {_safe(self.source)} "
+                f"({self.batches} batches). Review before use: it describes this data, "
+                "bugs included."]
+        for name, lines in self.notes.items():
+            head += [f"#   {_safe(name)}: {_safe(line)}" for line in lines]
+        return "\n".join(head) + "\n" + self.schema.to_yaml()
+
+
+def _safe(text: str) -> str:
+    # Names and paths come from the data: keep them on one comment line.
+    return re.sub(r"[\x00-\x1f\x7f]", "?", str(text))
+
+
+def infer(data: Any, *, name: str | None = None, labels: Sequence[str] | None = None,
+          batch_size: int = DEFAULT_BATCH_SIZE, batched: bool | None = None,
+          max_batches: int | None = None) -> Inference:
+    """Infer a schema and keep the observations behind it (see :func:`infer_schema`)."""
+    source = open_source(data, batch_size=batch_size, batched=batched)
+    seen, count = observe(source.batches, max_batches)
+    if not seen:
+        raise DataError(f"{source.description}: no data to infer a schema from (empty input)")
+    order = [n for n in source.names if n in seen] + [n for n in seen if n not in source.names]
+    if labels is not None:
+        unknown = sorted(set(labels) - set(order))
+        if unknown:
+            raise DataError(f"labels={unknown} are not in the data (it has {order})")
+        label_names = set(labels)
+    else:
+        label_names = _decide_labels(order, seen, source.positional)
+    features: dict[str, Feature] = {}
+    label_map: dict[str, Label] = {}
+    notes: dict[str, list[str]] = {}
+    for key in order:
+        if key in label_names and seen[key].label is not None:
+            label_map[key], notes[key] = infer_label(key, seen[key])
+        else:
+            features[key], notes[key] = infer_feature(key, seen[key])
+    schema = Schema(name=name or _default_name(source.description), features=features,
+                    labels=label_map, description=f"Inferred from {source.description}.")
+    return Inference(schema, notes, seen, count, source.description)
+
+
+def _decide_labels(order: list[str], seen: dict[str, Observation], positional: bool) -> set[str]:
+    if not positional:
+        return {n for n in order if is_label(n, seen[n], False)}
+    # Tuples bind features first, then labels: only a trailing run can be labels,
+    # and the first part is always a feature.
+    out: set[str] = set()
+    for key in reversed(order[1:]):
+        if not is_label(key, seen[key], key.startswith("label")):
+            break
+        out.add(key)
+    return out
+
+
+def _default_name(description: str) -> str:
+    stem = Path(description).name.split(".")[0] if description and not description.startswith(
+        "<") and not description.endswith(" files") else ""
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", stem) or "inferred"
+
+
+def infer_schema(data: Any, *, name: str | None = None, labels: Sequence[str] | None = None,
+                 batch_size: int = DEFAULT_BATCH_SIZE, batched: bool | None = None,
+                 max_batches: int | None = None) -> Schema:
+    """Infer the schema that ``data`` satisfies: layout, shape, dtype, range, labels.
+
+    ``data`` is what ``dc.check`` accepts: a dict/tuple of numpy arrays, a
+    tf.data.Dataset, or paths. Sizes that vary become wildcards; ``labels``
+    names the label entries when the guess is wrong. Edit the result freely.
+
+    >>> import numpy as np, datacheck as dc
+    >>> x = np.random.rand(64, 28, 28, 1).astype("float32"); y = np.arange(64) % 10
+    >>> s = dc.infer_schema((x, y)); s.features["image"].layout, s.labels["label"].num_classes
+    ('HWC', 10)
+    """
+    return infer(data, name=name, labels=labels, batch_size=batch_size, batched=batched,
+                 max_batches=max_batches).schema

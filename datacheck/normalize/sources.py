@@ -1,0 +1,159 @@
+"""Turn what ``fit_stats`` is given into a stream of numpy batches.
+
+Accepts numpy arrays (cut into slices so memory stays bounded), dicts of
+arrays, iterables of batches, tf.data datasets, and files: NIfTI
+(``.nii``/``.nii.gz``, one volume = one element, read channels-last), HDF5
+(``.h5``/``.hdf5``, one dataset read in slices), ``.npy`` (memory-mapped) and
+``.npz``. Readers only produce arrays; nothing here judges.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from datacheck.errors import DataError, require
+
+#: Values per slice when a big array or file is read in parts.
+SLICE_VALUES = 1 << 23
+
+#: A batch, its foreground mask (or None) and where it came from.
+Part = tuple[np.ndarray, np.ndarray | None, str]
+
+NIFTI_SUFFIXES = (".nii", ".nii.gz")
+HDF5_SUFFIXES = (".h5", ".hdf5")
+
+
+def is_tf_dataset(data: Any) -> bool:
+    """True for a tf.data.Dataset, without importing TensorFlow."""
+    return type(data).__module__.startswith("tensorflow") and hasattr(data, "as_numpy_iterator")
+
+
+def _slices(arr: Any, mask: np.ndarray | None, where: str) -> Iterator[Part]:
+    shape = tuple(arr.shape)
+    per_element = int(np.prod(shape[1:], dtype=np.int64)) if len(shape) > 1 else 1
+    step = max(1, SLICE_VALUES // max(per_element, 1))
+    if len(shape) == 0 or shape[0] <= step:
+        yield np.asarray(arr), None if mask is None else np.asarray(mask), where
+        return
+    for start in range(0, shape[0], step):
+        part_mask = None if mask is None else np.asarray(mask[start:start + step])
+        yield np.asarray(arr[start:start + step]), part_mask, f"{where}[{start}:{start + step}]"
+
+
+def _pick(item: Any, feature: str | int | None, where: str) -> Any:
+    if isinstance(item, Mapping):
+        if feature is None:
+            if len(item) != 1:
+                raise DataError(f"{where}: the batch is a dict with keys {sorted(item)}; "
+                                "pass feature=<key> to say which one to fit.")
+            return next(iter(item.values()))
+        if feature not in item:
+            raise DataError(f"{where}: the batch has no {feature!r} (keys: {sorted(item)}). "
+                            "Pass one of those as feature=.")
+        return item[feature]
+    if isinstance(item, (tuple, list)):
+        index = feature if isinstance(feature, int) else 0
+        if index >= len(item):
+            raise DataError(f"{where}: the batch has {len(item)} parts; feature={feature} is "
+                            "out of range.")
+        return item[index]
+    return item
+
+
+def _nifti(path: Path) -> Iterator[Part]:
+    nib = require("nibabel", "medical", "Reading NIfTI files")
+    try:
+        image = nib.load(str(path))
+        volume = np.asarray(image.get_fdata(dtype=np.float32))
+    except Exception as exc:  # nibabel raises many kinds; all mean "cannot read"
+        raise DataError(f"{path}: unreadable: {exc}. Check that the file is a complete "
+                        "NIfTI image.") from exc
+    if volume.ndim == 3:
+        volume = volume[..., None]
+    if volume.ndim != 4:
+        raise DataError(f"{path}: rank: NIfTI volume has shape {volume.shape}; expected 3-D "
+                        "(X, Y, Z) or 4-D (X, Y, Z, channels).")
+    yield volume[None], None, str(path)
+
+
+def _hdf5(path: Path, key: str | None) -> Iterator[Part]:
+    h5py = require("h5py", "medical", "Reading HDF5 files")
+    try:
+        handle = h5py.File(str(path), "r")
+    except Exception as exc:  # h5py raises OSError subclasses with low-level text
+        raise DataError(f"{path}: unreadable: {exc}. Check that the file is HDF5.") from exc
+    with handle:
+        names: list[str] = []
+        handle.visititems(lambda n, obj: names.append(n) if hasattr(obj, "shape") else None)
+        if key is None and len(names) != 1:
+            raise DataError(f"{path}: holds datasets {names}; pass key=<name> to pick one.")
+        name = key if key is not None else names[0]
+        if name not in names:
+            raise DataError(f"{path}: has no dataset {name!r} (it has {names}). Pass one of "
+                            "those as key=.")
+        yield from _slices(handle[name], None, f"{path}:{name}")
+
+
+def _file(path: Path, key: str | None) -> Iterator[Part]:
+    name = path.name.lower()
+    if not path.exists():
+        raise DataError(f"{path}: missing_file: no such file. Check the path.")
+    if name.endswith(NIFTI_SUFFIXES):
+        yield from _nifti(path)
+    elif name.endswith(HDF5_SUFFIXES):
+        yield from _hdf5(path, key)
+    elif name.endswith(".npy"):
+        yield from _slices(np.load(path, mmap_mode="r"), None, str(path))
+    elif name.endswith(".npz"):
+        with np.load(path) as archive:
+            keys = list(archive.keys())
+            if key is None and len(keys) != 1:
+                raise DataError(f"{path}: holds arrays {keys}; pass key=<name> to pick one.")
+            yield from _slices(archive[key or keys[0]], None, f"{path}:{key or keys[0]}")
+    else:
+        raise DataError(f"{path}: cannot fit statistics on this file type; use .nii, .nii.gz, "
+                        ".h5, .hdf5, .npy or .npz, or pass arrays.")
+
+
+def iter_parts(data: Any, *, feature: str | int | None = None, mask: Any = None,
+               paired: bool = False, key: str | None = None) -> Iterator[Part]:
+    """Yield ``(batch, mask, where)`` from arrays, iterables, tf.data or files.
+
+    ``mask`` is a foreground array for array data; with ``paired`` every item
+    of an iterable is ``(batch, mask)``.
+
+    >>> [w for _, _, w in iter_parts(np.zeros((2, 3)))]
+    ['<array>']
+    """
+    if isinstance(data, (str, Path)):
+        yield from _file(Path(data), key)
+        return
+    if isinstance(data, np.ndarray):
+        if mask is not None and np.shape(mask)[0] != data.shape[0]:
+            raise DataError(f"<array>: mask_mismatch: mask has {np.shape(mask)[0]} elements, "
+                            f"data has {data.shape[0]}. Pass one mask per element.")
+        yield from _slices(data, None if mask is None else np.asarray(mask), "<array>")
+        return
+    if isinstance(data, Mapping):
+        yield from _slices(np.asarray(_pick(data, feature, "<dict>")), None, "<dict>")
+        return
+    if is_tf_dataset(data):
+        data = data.as_numpy_iterator()
+    if not isinstance(data, Iterable):
+        raise DataError(f"cannot fit statistics on a {type(data).__name__}; pass a numpy array, "
+                        "an iterable of batches, a tf.data.Dataset or file paths.")
+    for index, item in enumerate(data):
+        where = f"batch {index}"
+        if isinstance(item, (str, Path)):
+            yield from _file(Path(item), key)
+        elif paired:
+            if not (isinstance(item, (tuple, list)) and len(item) == 2):
+                raise DataError(f"{where}: foreground='mask' needs (batch, mask) pairs, got "
+                                f"{type(item).__name__}.")
+            yield np.asarray(_pick(item[0], feature, where)), np.asarray(item[1]), where
+        else:
+            yield np.asarray(_pick(item, feature, where)), None, where

@@ -1,0 +1,130 @@
+"""Size guards: refuse what a header declares before allocating it, and cap decompression.
+
+A header is a promise from the file; a corrupt or hostile one can declare
+terabytes. Readers ask :func:`check_declared` before allocating, and read
+compressed streams through :class:`CappedReader`, which stops decompressing
+past a byte budget however the header lies.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import IO, Any
+
+from datacheck.errors import DataError
+from datacheck.schema.medical import DEFAULT_MAX_BYTES, DEFAULT_MAX_VOXELS
+
+
+class TooLargeError(DataError):
+    """The input declares more voxels or bytes than the configured limit (code ``too_large``)."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Largest volume (or HDF5 row) a reader may allocate.
+
+    >>> Limits(max_bytes=1024).max_bytes
+    1024
+    """
+
+    max_bytes: int = DEFAULT_MAX_BYTES
+    max_voxels: int = DEFAULT_MAX_VOXELS
+
+    def describe(self) -> str:
+        return f"{human_bytes(self.max_bytes)} / {self.max_voxels:,} voxels"
+
+
+def human_bytes(n: float) -> str:
+    """1536 -> '1.5 KiB'."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"
+
+
+def check_declared(source: str, shape: tuple[int, ...], itemsize: int, limits: Limits,
+                   fix: str = "") -> None:
+    """Raise TooLargeError when ``shape`` x ``itemsize`` passes the limits (nothing allocated).
+
+    >>> check_declared("a.nii", (10, 10, 10), 4, Limits())
+    """
+    voxels = math.prod(int(d) for d in shape)
+    nbytes = voxels * int(itemsize)
+    if voxels > limits.max_voxels or nbytes > limits.max_bytes:
+        dims = "x".join(str(int(d)) for d in shape)
+        raise TooLargeError(
+            f"{source}: too_large: header declares {dims} = {voxels:,} voxels "
+            f"({human_bytes(nbytes)}), over the limit of {limits.describe()}; refused before "
+            f"reading. {fix or 'Check the header, or raise max_bytes/max_voxels in the schema.'}")
+
+
+class CappedReader:
+    """A read-only file wrapper that refuses to go past ``cap`` bytes from the start.
+
+    Reads and forward seeks on a gzip stream decompress; the cap bounds both,
+    so a header that lies about sizes or offsets cannot make us inflate more.
+
+    >>> import io; r = CappedReader(io.BytesIO(b"abcdef"), cap=4, source="x"); r.read(3)
+    b'abc'
+    """
+
+    def __init__(self, raw: IO[bytes], cap: int, source: str) -> None:
+        self.raw = raw
+        self.cap = int(cap)
+        self.source = source
+        self.pos = 0
+
+    def _refuse(self, upto: int) -> TooLargeError:
+        return TooLargeError(
+            f"{self.source}: too_large: reading would pass {human_bytes(upto)} of "
+            f"(decompressed) data, over the budget of {human_bytes(self.cap)} that the header "
+            "and the limits allow; refused. The header lies about its size, or raise max_bytes.")
+
+    def read(self, n: int = -1) -> bytes:
+        if n is None or n < 0:
+            n = self.cap - self.pos + 1
+        if self.pos + n > self.cap:
+            # Read up to the cap; only complain if the data really goes on.
+            data = self.raw.read(self.cap - self.pos)
+            self.pos += len(data)
+            if self.raw.read(1):
+                raise self._refuse(self.pos + 1)
+            return data
+        data = self.raw.read(n)
+        self.pos += len(data)
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        if self.pos + len(view) > self.cap:
+            raise self._refuse(self.pos + len(view))
+        total = 0
+        while total < len(view):
+            got = self.raw.readinto(view[total:])  # type: ignore[attr-defined]
+            if not got:
+                break
+            total += got
+        self.pos += total
+        return total
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        if whence != 0:
+            raise ValueError("CappedReader supports absolute seeks only")
+        if offset > self.cap:
+            raise self._refuse(offset)
+        self.pos = self.raw.seek(offset)
+        return self.pos
+
+    def tell(self) -> int:
+        return self.pos
+
+    def close(self) -> None:
+        self.raw.close()
+
+    def __enter__(self) -> CappedReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

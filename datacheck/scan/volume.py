@@ -1,0 +1,194 @@
+"""Numpy kernels for whole volumes: summaries in cache-sized slabs, layouts, mask label counts.
+
+``summarize_element`` produces the same :class:`TensorSummary` as
+``TensorSummary.from_array(volume[None])`` but walks the volume once in
+slabs that stay in cache, instead of several full passes with float64
+copies: on a 256x256x180 volume that is the difference between doubling
+the load time and adding a few percent to it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+import numpy as np
+
+from datacheck.schema.model import Feature
+from datacheck.summary import TensorSummary
+from datacheck.summary.moments import Moments
+
+#: Values per slab: 256 Ki float32 = 1 MiB, small enough to stay in cache between passes.
+SLAB_VALUES = 1 << 18
+
+
+@dataclass
+class ValueStats:
+    """Count, moments, min/max of the finite values and the non-finite count; merges."""
+
+    count: float = 0.0
+    mean: float = 0.0
+    m2: float = 0.0
+    lo: float = float("inf")
+    hi: float = float("-inf")
+    nonfinite: int = 0
+    size: int = 0
+
+    def merge(self, other: ValueStats) -> ValueStats:
+        total = self.count + other.count
+        if total == 0:
+            return ValueStats(nonfinite=self.nonfinite + other.nonfinite,
+                              size=self.size + other.size)
+        delta = other.mean - self.mean
+        return ValueStats(
+            total, self.mean + delta * other.count / total,
+            self.m2 + other.m2 + delta * delta * self.count * other.count / total,
+            min(self.lo, other.lo), max(self.hi, other.hi),
+            self.nonfinite + other.nonfinite, self.size + other.size)
+
+
+def value_stats(arr: np.ndarray, slab: int = SLAB_VALUES) -> ValueStats:
+    """Stats of every value of ``arr`` (any shape), in one pass of cache-sized slabs.
+
+    >>> round(value_stats(np.arange(10.0)).mean, 2)
+    4.5
+    """
+    flat = np.asarray(arr).ravel(order="K")
+    stats = ValueStats(size=int(flat.size))
+    if flat.dtype.kind not in "biuf" or not flat.size:
+        return stats
+    if flat.dtype.kind == "b":
+        flat = flat.view(np.uint8)
+    # float32 work is exact for small ints and ~1e-6 relative for float32 volumes; wider
+    # types keep float64 so int32/float64 data loses nothing.
+    small = flat.dtype.itemsize <= 2 or flat.dtype == np.float32
+    work = np.float32 if small else np.float64
+    count, mean, m2, lo, hi, nonfinite = 0.0, 0.0, 0.0, np.inf, -np.inf, 0
+    for start in range(0, flat.size, slab):
+        x = flat[start:start + slab]
+        a, b = x.min(), x.max()
+        if x.dtype.kind == "f" and not (np.isfinite(a) and np.isfinite(b)):
+            finite = np.isfinite(x)
+            nonfinite += int(x.size - np.count_nonzero(finite))
+            x = x[finite]
+            if not x.size:
+                continue
+            a, b = x.min(), x.max()
+        c = float(x.size)
+        mu = float(np.add.reduce(x, dtype=np.float64)) / c
+        d = x.astype(work)
+        d -= work(mu)
+        q = float(np.dot(d, d))
+        total = count + c
+        delta = mu - mean
+        mean += delta * c / total
+        m2 += q + delta * delta * count * c / total
+        count = total
+        lo, hi = min(lo, float(a)), max(hi, float(b))
+    stats.count, stats.mean, stats.m2 = count, mean, m2
+    stats.lo, stats.hi, stats.nonfinite = float(lo), float(hi), nonfinite
+    return stats
+
+
+def element_summary(shape: tuple[int, ...], dtype: str, stats: ValueStats) -> TensorSummary:
+    """A TensorSummary of one element (a batch of one) from its value stats."""
+    summary = TensorSummary(elements=1, batches=1, values=stats.size, nonfinite=stats.nonfinite)
+    summary.shapes = Counter({tuple(int(d) for d in shape): 1})
+    summary.dtypes = Counter({dtype: 1})
+    if stats.count:
+        summary.min, summary.max = stats.lo, stats.hi
+        summary.moments = Moments(np.asarray(stats.count), np.asarray(stats.mean),
+                                  np.asarray(stats.m2))
+    summary.constant_batches = int(stats.size > 1 and stats.count > 0 and stats.lo == stats.hi
+                                   and stats.nonfinite == 0)
+    return summary
+
+
+def summarize_element(arr: np.ndarray, shape: tuple[int, ...] | None = None) -> TensorSummary:
+    """``TensorSummary.from_array(arr[None])``, computed in one slab-wise pass.
+
+    >>> summarize_element(np.ones((4, 4, 4), np.float32)).max
+    1.0
+    """
+    dtype = "string" if arr.dtype.kind in "USO" else arr.dtype.name
+    return element_summary(shape or arr.shape, dtype, value_stats(arr))
+
+
+def element_shape(shape: tuple[int, ...], feature: Feature | None) -> tuple[int, ...]:
+    """The element shape a volume has as ``feature``: add or move the channel axis.
+
+    A 3D (i, j, k) volume is one channel of a DHWC/CDHW feature; in a 4D
+    volume the 4th axis is the channel axis. Trailing singleton axes past the
+    third are dropped when the feature wants fewer axes.
+
+    >>> element_shape((64, 64, 30), Feature(layout="DHWC"))
+    (64, 64, 30, 1)
+    """
+    rank = feature.element_rank if feature is not None else None
+    layout = feature.layout if feature is not None else None
+    while rank is not None and len(shape) > max(rank, 3) and shape[-1] == 1:
+        shape = shape[:-1]
+    if rank is None or layout is None or "C" not in layout:
+        return shape
+    if len(shape) == rank - 1:
+        return shape + (1,) if layout.endswith("C") else (1, *shape)
+    if len(shape) == rank and layout.startswith("C"):
+        return (shape[-1], *shape[:-1])
+    return shape
+
+
+def to_layout(arr: np.ndarray, feature: Feature | None) -> np.ndarray:
+    """The array as ``feature`` sees it (see :func:`element_shape`); views, no copies.
+
+    >>> to_layout(np.zeros((4, 4, 2, 3)), Feature(layout="CDHW")).shape
+    (3, 4, 4, 2)
+    """
+    target = element_shape(arr.shape, feature)
+    if target == arr.shape:
+        return arr
+    if len(target) == arr.ndim and feature is not None and (feature.layout or "").startswith("C"):
+        return np.moveaxis(arr, -1, 0)
+    return arr.reshape(target, order="A") if arr.size else arr.reshape(target)
+
+
+@dataclass
+class MaskValues:
+    """Voxel count per integer mask value; non-integer (or non-finite) voxels counted apart."""
+
+    counts: dict[int, int]
+    non_integer: int = 0
+    examples: tuple[float, ...] = ()
+
+
+def mask_label_counts(mask: np.ndarray, slab: int = 1 << 20) -> MaskValues:
+    """Count voxels per mask value with bincount per slab (linear time, unlike np.unique).
+
+    >>> mask_label_counts(np.array([0, 0, 1, 2])).counts
+    {0: 2, 1: 1, 2: 1}
+    """
+    flat = np.asarray(mask).ravel(order="K")
+    if flat.dtype.kind == "b":
+        flat = flat.view(np.uint8)
+    if flat.dtype.kind not in "iuf" or not flat.size:
+        return MaskValues({})
+    counts: Counter[int] = Counter()
+    odd, examples = 0, set()
+    for start in range(0, flat.size, slab):
+        x = flat[start:start + slab]
+        if x.dtype.kind == "f":
+            with np.errstate(invalid="ignore"):
+                integral = np.isfinite(x) & (np.floor(x) == x)
+            if not integral.all():
+                bad = x[~integral]
+                odd += int(bad.size)
+                examples.update(float(v) for v in bad[:5])
+                x = x[integral]
+            if not x.size:
+                continue
+        lo, hi = int(x.min()), int(x.max())
+        if hi - lo <= 1 << 20:
+            binned = np.bincount(x.astype(np.int64) - lo, minlength=hi - lo + 1)
+            counts.update({lo + int(i): int(binned[i]) for i in np.flatnonzero(binned)})
+        else:
+            values, ns = np.unique(x, return_counts=True)
+            counts.update({int(v): int(n) for v, n in zip(values, ns, strict=True)})
+    return MaskValues(dict(sorted(counts.items())), odd, tuple(sorted(examples))[:5])

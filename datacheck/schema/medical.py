@@ -1,0 +1,232 @@
+"""Schema sections for medical imaging: NIfTI headers, image/mask pairs, HDF5 files, manifests.
+
+They sit next to ``features``/``labels`` in a schema (``nifti:``, ``pairs:``,
+``hdf5:``, ``manifest:``). This module must not import ``schema.model`` at
+import time (model imports it), so dtype names are checked lazily.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+if TYPE_CHECKING:
+    from datacheck.schema.model import Schema
+
+#: Opposite anatomical directions; an orientation takes one letter of each pair.
+AXIS_PAIRS: tuple[tuple[str, str], ...] = (("L", "R"), ("A", "P"), ("S", "I"))
+
+#: Default guard: a volume (or HDF5 row) may declare at most this many bytes / voxels.
+DEFAULT_MAX_BYTES = 2 * 1024**3
+DEFAULT_MAX_VOXELS = 512**3
+
+Dim = int | None
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+def _dtypes(value: str | list[str] | None) -> str | list[str] | None:
+    from datacheck.schema.model import _check_dtypes
+
+    _check_dtypes(value)
+    return value
+
+
+def _wildcards(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return [None if d in ("*", "?", None, -1) else d for d in value]
+    return value
+
+
+class NiftiSpec(_Strict):
+    """What every NIfTI volume's header must say; its voxels are judged as ``feature``.
+
+    >>> NiftiSpec(orientation="RAS", spacing=[1, 1, 1], ndim=3).orientation
+    'RAS'
+    """
+
+    feature: str | None = Field(
+        None, description="Feature the voxel data is judged as (default: the first feature).")
+    ndim: Literal[3, 4] | None = Field(None, description="3 for volumes, 4 for time series.")
+    shape: list[Dim] | None = Field(None, description="Voxel grid (i, j, k[, t]); null = any.")
+    dtype: str | list[str] | None = Field(
+        None, description="On-disk datatype(s) of the header, e.g. int16 or floating.")
+    orientation: str | None = Field(
+        None, description="Axis codes of the affine, e.g. RAS or LPS (nibabel.aff2axcodes).")
+    spacing: list[float] | None = Field(
+        None, description="Voxel size in mm (3 values; a 4th is the repetition time).")
+    spacing_tolerance: float = Field(0.01, ge=0, description="Absolute tolerance for spacing.")
+    affine_tolerance: float = Field(
+        1e-3, ge=0, description="Largest qform/sform difference (mm) still called agreement.")
+    qform_sform: Literal["agree", "ignore"] = Field(
+        "agree", description="agree: when both are set they must describe the same space.")
+    scaling: Literal["apply", "raw"] = Field(
+        "apply", description="apply scl_slope/scl_inter before judging voxels, or judge raw.")
+    max_voxels: int | None = Field(None, ge=1, description="Guard: refuse larger headers.")
+    max_bytes: int | None = Field(None, ge=1, description="Guard: refuse larger voxel data.")
+
+    @field_validator("shape", mode="before")
+    @classmethod
+    def _shape_wildcards(cls, value: Any) -> Any:
+        return _wildcards(value)
+
+    @field_validator("shape")
+    @classmethod
+    def _shape_dims(cls, value: list[Dim] | None) -> list[Dim] | None:
+        if value is not None:
+            if not 3 <= len(value) <= 4:
+                raise ValueError(f"shape needs 3 or 4 dims (i, j, k[, t]), got {value}")
+            if any(d is not None and d < 1 for d in value):
+                raise ValueError(f"shape dims must be >= 1 or null, got {value}")
+        return value
+
+    @field_validator("dtype")
+    @classmethod
+    def _dtype(cls, value: str | list[str] | None) -> str | list[str] | None:
+        return _dtypes(value)
+
+    @field_validator("orientation")
+    @classmethod
+    def _orientation(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        codes = value.strip().upper()
+        pairs = [next((p for p in AXIS_PAIRS if c in p), None) for c in codes]
+        if len(codes) != 3 or None in pairs or len(set(map(str, pairs))) != 3:
+            raise ValueError(f"orientation {value!r} must be 3 axis codes with one of L/R, A/P "
+                             "and S/I each, e.g. RAS or LPS")
+        return codes
+
+    @field_validator("spacing")
+    @classmethod
+    def _spacing(cls, value: list[float] | None) -> list[float] | None:
+        if value is not None and (not 3 <= len(value) <= 4 or any(v <= 0 for v in value)):
+            raise ValueError(f"spacing needs 3 (or 4) positive sizes in mm, got {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> NiftiSpec:
+        if self.ndim is not None and self.shape is not None and len(self.shape) != self.ndim:
+            raise ValueError(f"ndim={self.ndim} but shape {self.shape} has {len(self.shape)} dims")
+        return self
+
+
+class PairSpec(_Strict):
+    """Image/mask pairs: same grid and affine, mask values within ``labels``.
+
+    >>> PairSpec(labels=[0, 1, 2]).mask_suffix
+    '_mask'
+    """
+
+    mask_suffix: str = Field(
+        "_mask", min_length=1,
+        description="In folders, NAME<suffix>.nii.gz is the mask of NAME.nii.gz.")
+    labels: list[int] | None = Field(None, description="Declared label set of the masks.")
+    affine_tolerance: float = Field(1e-3, ge=0, description="Largest image/mask affine difference.")
+    feature: str | None = Field(None, description="Feature the mask voxels are judged as.")
+    required: bool = Field(True, description="An image without a mask is a missing_file.")
+
+    @field_validator("labels")
+    @classmethod
+    def _labels(cls, value: list[int] | None) -> list[int] | None:
+        if value is not None and len(set(value)) != len(value):
+            raise ValueError(f"labels has duplicates: {value}")
+        return value
+
+
+class H5DatasetSpec(_Strict):
+    """One HDF5 dataset, addressed by its path inside the file.
+
+    >>> H5DatasetSpec(path="/train/images", shape=[None, 64, 64, 1]).batched
+    True
+    """
+
+    path: str = Field(..., min_length=1, description="Path inside the file, e.g. /train/images.")
+    batched: bool = Field(True, description="Axis 0 indexes examples; false: one large element.")
+    shape: list[Dim] | None = Field(None, description="Stored shape (with axis 0); null = any.")
+    dtype: str | list[str] | None = Field(None, description="Stored dtype(s).")
+    attrs: dict[str, Any] = Field(
+        default_factory=dict, description="Required attributes: value, or null for 'present'.")
+
+    @field_validator("shape", mode="before")
+    @classmethod
+    def _shape_wildcards(cls, value: Any) -> Any:
+        return _wildcards(value)
+
+    @field_validator("dtype")
+    @classmethod
+    def _dtype(cls, value: str | list[str] | None) -> str | list[str] | None:
+        return _dtypes(value)
+
+
+class HDF5Spec(_Strict):
+    """Which HDF5 dataset holds each feature/label (default: ``/<name>``, batched).
+
+    >>> HDF5Spec(datasets={"image": {"path": "/x"}}).datasets["image"].path
+    '/x'
+    """
+
+    datasets: dict[str, H5DatasetSpec] = Field(default_factory=dict)
+    slab_bytes: int = Field(64 * 1024**2, ge=1024,
+                            description="Read at most this many bytes per dataset at once.")
+    attr_tolerance: float = Field(1e-6, ge=0, description="Tolerance for numeric attributes.")
+
+
+class ManifestSpec(_Strict):
+    """A CSV/Parquet table listing the files of a dataset, one row per example.
+
+    >>> ManifestSpec(subject_column="subject", split_column="split").image_column
+    'image'
+    """
+
+    root: str | None = Field(
+        None, description="Dataset root; relative to the manifest's folder (default: that folder).")
+    image_column: str = Field("image", description="Column of image paths (relative to root).")
+    mask_column: str | None = Field(None, description="Column of mask paths.")
+    id_column: str | None = Field(None, description="Column of example ids (must be unique).")
+    label_column: str | None = Field(None, description="Column of labels.")
+    label_values: list[int | str] | None = Field(
+        None, description="Label domain (default: from the schema label of that name).")
+    subject_column: str | None = Field(None, description="Column of subject ids (for leakage).")
+    split_column: str | None = Field(None, description="Column of split names (train/val/test).")
+    splits: list[str] | None = Field(None, description="Allowed split names.")
+    required_columns: list[str] = Field(default_factory=list, description="More required columns.")
+    check_files: bool = Field(True, description="Open and check every referenced file.")
+
+    def columns(self) -> list[str]:
+        """Every column the manifest must have, in a stable order."""
+        named = [self.id_column, self.subject_column, self.split_column, self.image_column,
+                 self.mask_column, self.label_column, *self.required_columns]
+        return list(dict.fromkeys(c for c in named if c))
+
+
+def check_references(schema: Schema) -> None:
+    """Cross-section checks: named features and labels must exist in the schema."""
+    if schema.nifti is not None and schema.nifti.feature is not None \
+            and schema.nifti.feature not in schema.features:
+        raise ValueError(f"nifti.feature {schema.nifti.feature!r} is not a feature "
+                         f"(features: {sorted(schema.features)})")
+    if schema.pairs is not None and schema.pairs.feature is not None \
+            and schema.pairs.feature not in schema.features:
+        raise ValueError(f"pairs.feature {schema.pairs.feature!r} is not a feature "
+                         f"(features: {sorted(schema.features)})")
+    if schema.hdf5 is not None:
+        for name, spec in schema.hdf5.datasets.items():
+            if name not in schema.features and name not in schema.labels:
+                raise ValueError(f"hdf5.datasets.{name}: not a feature or label of the schema "
+                                 f"(names: {schema.names()})")
+            if name in schema.labels and not spec.batched:
+                raise ValueError(f"hdf5.datasets.{name}: labels are per example; "
+                                 "batched: false is for one large feature array")
+
+
+def medical_model_at(loc: list[str]) -> type[BaseModel] | None:
+    """The section model at a pydantic error location (for unknown-key suggestions)."""
+    if not loc:
+        return None
+    if loc[0] == "hdf5":
+        return H5DatasetSpec if len(loc) >= 3 and loc[1] == "datasets" else HDF5Spec
+    return {"nifti": NiftiSpec, "pairs": PairSpec, "manifest": ManifestSpec}.get(loc[0])

@@ -1,0 +1,1 @@
+"""Helpers for unit-testing data loaders against a schema."""

@@ -1,0 +1,1 @@
+"""pytest plugin for datacheck (fixtures are added by the testing helpers)."""
