@@ -61,8 +61,8 @@ def _load(module_name: str):  # type: ignore[no-untyped-def]
         return importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         if exc.name == module_name:
-            raise DatacheckError(f"this build of datacheck has no '{module_name.rsplit('_', 1)[-1]}'"
-                                 " command") from None
+            command = module_name.rsplit("_", 1)[-1]
+            raise DatacheckError(f"this build of datacheck has no '{command}' command") from None
         raise
 
 

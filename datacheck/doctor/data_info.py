@@ -9,14 +9,14 @@ Summaries are the core mergeable ``TensorSummary`` / ``LabelSummary``.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from datacheck.data import DEFAULT_BATCH_SIZE, as_array, bind
+from datacheck.data import DEFAULT_BATCH_SIZE, as_array, bind, iter_batches
 from datacheck.errors import DataError
 from datacheck.schema.model import Schema
 from datacheck.summary import LabelSummary, TensorSummary
@@ -78,7 +78,7 @@ class DataInfo:
     sampled_batches: int | None = None  # tf.data only
     exhausted: bool = True  # False when only a prefix of a dataset was read
     batch_size: int = DEFAULT_BATCH_SIZE
-    raw: Any = None  # what dc.check is given when a schema is used
+    raw: list[dict[str, np.ndarray]] | None = None  # tf.data: the sampled batches
 
     @property
     def elements(self) -> int:
@@ -269,7 +269,7 @@ def label_facts(name: str, arr: np.ndarray, batch_size: int) -> LabelFacts:
         facts.kind = "sparse" if summary.non_integer == 0 else "float"
         if facts.kind == "sparse" and summary.nonfinite == 0:
             facts.sequence = flat.astype(np.int64)
-        facts.examples = [f"{v:g}" for v in flat[:3]]
+        facts.examples = [f"{v:g}" for v in list(dict.fromkeys(flat[:1000].tolist()))[:3]]
         return facts
     if len(element) == 1:
         facts.width = element[0]
@@ -287,3 +287,61 @@ def label_facts(name: str, arr: np.ndarray, batch_size: int) -> LabelFacts:
         return facts
     facts.kind = "dense"
     return facts
+
+
+def read_data(data: Any, schema: Schema | None, input_names: list[str],
+              output_names: list[str], model_rank: int | None = None,
+              max_batches: int = MAX_BATCHES) -> DataInfo:
+    """Read arrays, an .npz path or (a bounded sample of) a tf.data.Dataset.
+
+    >>> info = read_data((np.zeros((4, 8, 8, 1)), np.arange(4)), None, [], [])
+    >>> info.elements, info.label_facts["y"].kind
+    (4, 'sparse')
+    """
+    from datacheck.api import is_tf_dataset
+
+    source, sampled, exhausted, batch_size = "<array>", None, True, DEFAULT_BATCH_SIZE
+    tf_batches: list[dict[str, np.ndarray]] | None = None
+    if isinstance(data, (str, Path)):
+        path = Path(data)
+        if not path.exists():
+            raise DataError(f"{path}: no such file. The doctor reads .npz files, arrays or "
+                            "a tf.data.Dataset.")
+        if path.suffix.lower() != ".npz":
+            raise DataError(f"{path}: the doctor reads .npz files (np.savez(f, x=x, y=y)), "
+                            "arrays or a tf.data.Dataset; use `datacheck check` for other files.")
+        source = str(path)
+        arrays = read_npz(path, schema)
+        data = arrays if schema is not None else npz_as_data(arrays)
+    if is_tf_dataset(data):
+        if max_batches < 1:
+            raise DataError(f"doctor: max_batches must be >= 1, got {max_batches}")
+        source = "<tf.data>"
+        raw, exhausted, _ = sample_dataset(data, max_batches, model_rank)
+        if not raw:
+            raise DataError("doctor: the tf.data.Dataset is empty; nothing to check.")
+        parts = [split(b, schema, input_names, output_names) for b in raw]
+        tf_batches = [{**f, **lab} for f, lab in parts]
+        features = concat([f for f, _ in parts])
+        labels = concat([lab for _, lab in parts])
+        sampled = len(raw)
+        first = next(iter(parts[0][1].values()), next(iter(parts[0][0].values()), None))
+        batch_size = len(first) if first is not None and first.ndim else DEFAULT_BATCH_SIZE
+    else:
+        features, labels = split(data, schema, input_names, output_names)
+    if not features and not labels:
+        raise DataError("doctor: the data holds no arrays.")
+    return DataInfo(
+        source=source, features=features, labels=labels,
+        feature_summaries=summarize_features(features),
+        label_facts={n: label_facts(n, a, batch_size) for n, a in labels.items()},
+        sampled_batches=sampled, exhausted=exhausted, batch_size=max(batch_size, 1),
+        raw=tf_batches)
+
+
+def iter_data_batches(info: DataInfo) -> Iterator[dict[str, np.ndarray]]:
+    """The data as the batches fit() would see (tf.data: the sampled batches)."""
+    if info.raw is not None:
+        yield from info.raw
+    else:
+        yield from iter_batches({**info.features, **info.labels}, info.batch_size)

@@ -53,12 +53,14 @@ def shape_fix(element: tuple[int, ...], expected: tuple[int | None, ...],
     if len(element) == len(expected) - 1:
         order = [0, len(element)] if channels_first else [len(element), 0]
         for axis in order + [a for a in range(len(element) + 1) if a not in order]:
-            grown = element[:axis] + (1,) + element[axis:]
+            grown = (*element[:axis], 1, *element[axis:])
             if _same(grown, expected):
-                call = "x[..., None]" if axis == len(element) else f"np.expand_dims(x, {axis + 1})"
+                at = -1 if axis == len(element) else axis + 1
+                call = "x[..., None]" if at == -1 else "x[:, None]" if at == 1 else \
+                    f"np.expand_dims(x, {at})"
                 what = "channel axis" if axis in (0, len(element)) else "axis of size 1"
                 return (f"The {what} is missing: add it with {call} "
-                        f"(np.expand_dims(x, {axis + 1}) / tf.expand_dims(x, {axis + 1})).")
+                        f"(np.expand_dims(x, {at}) / tf.expand_dims(x, {at})).")
     if len(element) == len(expected) + 1:
         for axis, size in enumerate(element):
             if size == 1 and _same(element[:axis] + element[axis + 1:], expected):
@@ -95,11 +97,14 @@ def input_shape_violations(name: str, summary: TensorSummary, inp: InputInfo,
     if _same(element, inp.shape):
         return []
     fix = shape_fix(element, inp.shape, channels_first)
+    # Keras names unnamed inputs keras_tensor_N: no help to a reader.
+    label = "the model input" if inp.name.startswith("keras_tensor") else \
+        f"model input '{inp.name}'"
     return [Violation(
         "input_shape", name,
-        f"{name}: input_shape: data elements have shape {_fmt(element)} but model input "
-        f"'{inp.name}' expects {_fmt(inp.shape)} (batch axis excluded). {fix}",
-        observed=_fmt(element), expected=_fmt(inp.shape), where=f"model input '{inp.name}'")]
+        f"{name}: input_shape: data elements have shape {_fmt(element)} but {label} expects "
+        f"{_fmt(inp.shape)} (batch axis excluded). {fix}",
+        observed=_fmt(element), expected=_fmt(inp.shape), where=label)]
 
 
 def effective_stats(summary: TensorSummary, scaling: list[ScalingInfo]

@@ -45,7 +45,12 @@ class Pairing:
     def head(self) -> str:
         if self.output is None:
             return "the model output"
-        return f"the final layer '{self.output.layer}' ({self.units} units, {self.activation})"
+        unit = "unit" if self.units == 1 else "units"
+        return f"the final layer '{self.output.layer}' ({self.units} {unit}, {self.activation})"
+
+    @property
+    def layer(self) -> str:
+        return f"the final layer '{self.output.layer}'" if self.output else "the model output"
 
     @property
     def where(self) -> str:
@@ -79,10 +84,11 @@ def encoding_violations(p: Pairing) -> list[Violation]:
         if family is None and (p.units == 1 and p.activation == "linear"):
             return []  # a regression head: fractional targets are expected
         shown = ", ".join(f.examples)
-        cast = (" sparse_categorical_crossentropy casts them to int, so they collapse onto a "
-                "few classes and the model learns nothing." if family == "sparse" else "")
+        why = ("sparse_categorical_crossentropy casts them to int, so they collapse onto a "
+               "few classes and the model learns nothing" if family == "sparse" else
+               f"{p.loss_name if family else 'a classification head'} needs class targets")
         return [_v(p, "label_encoding", f"labels are fractional floats in {_range(f)} (e.g. "
-                   f"{shown}) but {p.loss_name} is a classification loss.{cast} Feed the integer "
+                   f"{shown}) but {why}. Feed the integer "
                    "class ids (were the labels scaled or averaged?); for regression use a "
                    "1-unit linear head and loss='mse'.", "fractional floats",
                    "integer class ids", where="data")]
@@ -140,8 +146,8 @@ def units_violations(p: Pairing) -> list[Violation]:
     out: list[Violation] = []
     if f.kind in ("one_hot", "multi_hot", "soft") and units is not None and f.width is not None \
             and units != f.width:
-        out.append(_v(p, "output_units", f"labels are rows of width {f.width} but {p.head} has "
-                      f"{units}. Use Dense({f.width}) (or re-encode the labels with "
+        out.append(_v(p, "output_units", f"labels are rows of width {f.width} but {p.layer} "
+                      f"has {units} units. Use Dense({f.width}) (or re-encode the labels with "
                       f"{units} classes).", units, f.width))
     sparse_maps = f.kind == "dense" and family == "sparse" and f.summary.non_integer == 0
     if f.kind != "sparse" and not sparse_maps:
@@ -175,12 +181,12 @@ def units_violations(p: Pairing) -> list[Violation]:
     if units < int(hi) + 1 or (n_schema is not None and units != n_schema):
         out.append(_v(p, "output_units", f"labels hold {needed} classes (ids {lo:g}..{hi:g}"
                       f"{', schema num_classes ' + str(n_schema) if n_schema else ''}) but "
-                      f"{p.head}. Class ids >= {units} crash fit on CPU and give NaN loss on "
+                      f"{p.layer} has {units}. Class ids >= {units} crash fit on CPU and give NaN loss on "
                       f"GPU. Use Dense({needed}, activation='softmax') as the last layer.",
                       units, needed))
     elif units > needed and family in ("sparse", None) and p.activation != "sigmoid":
         out.append(_v(p, "output_units", f"labels use only {needed} classes (ids 0..{hi:g}) "
-                      f"but {p.head}. Fine if the other classes are absent from this data only; "
+                      f"but {p.layer} has {units}. Fine if the other classes are absent from this data only; "
                       f"otherwise use Dense({needed}).", units, needed, severity="warning"))
     return out
 

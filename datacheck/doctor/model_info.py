@@ -288,7 +288,7 @@ def _losses(raw: Any, output_names: list[str], source: str) -> list[LossInfo | N
 def _flat_layers(model: Any) -> list[Any]:
     out: list[Any] = []
     for layer in getattr(model, "layers", []):
-        if getattr(layer, "layers", None) and not type(layer).__name__ in SCALING_LAYERS:
+        if getattr(layer, "layers", None) and type(layer).__name__ not in SCALING_LAYERS:
             out.extend(_flat_layers(layer))  # nested Sequential / sub-model
         else:
             out.append(layer)

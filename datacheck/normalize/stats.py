@@ -276,12 +276,16 @@ def fit_stats(data: Any, channel_axis: int | None = -1, foreground: Any = None, 
     >>> round(float(s.mean[0])), round(float(s.std[0]))
     (5, 2)
     """
-    paired = isinstance(foreground, str) and foreground == "mask"
-    array_mask = None if isinstance(foreground, str) or foreground is None else foreground
+    named = foreground if isinstance(foreground, str) else None
+    if named not in (None, "nonzero", "mask"):
+        raise DatacheckError(f"foreground={named!r} is not supported; use None, 'nonzero', "
+                             "'mask' (batches come as (batch, mask)) or a mask array.")
+    array_mask = None if named is not None or foreground is None else foreground
     if array_mask is not None and not isinstance(data, np.ndarray):
         raise DatacheckError("a foreground mask array needs array data; for batches pass "
                              "(batch, mask) pairs with foreground='mask'.")
-    mode = "nonzero" if foreground == "nonzero" else None
+    paired = named == "mask"
+    mode = "nonzero" if named == "nonzero" else None
     total: NormStats | None = None
     for batch, mask, where in iter_parts(data, feature=feature, mask=array_mask, paired=paired,
                                          key=key):

@@ -70,7 +70,8 @@ class Report:
         return list(dict.fromkeys(v.code for v in self.violations))
 
     def sorted_violations(self) -> list[Violation]:
-        return sorted(self.violations, key=lambda v: (SEVERITY.get(v.severity, 9), v.feature, v.code))
+        return sorted(self.violations,
+                      key=lambda v: (SEVERITY.get(v.severity, 9), v.feature, v.code))
 
     def merge(self, other: Report) -> Report:
         """Combine two reports (e.g. from two workers) into a new one."""

@@ -13,7 +13,7 @@ CODES: frozenset[str] = frozenset(
         "orientation", "spacing", "affine", "mask_mismatch", "unreadable", "too_large",
         "manifest", "missing_file", "leakage", "duplicate", "drift",
         "loss_mismatch", "output_units", "output_activation", "input_shape",
-        "unnormalized", "double_normalized", "missing_feature",
+        "unnormalized", "double_normalized", "missing_feature", "not_learning", "attribute",
     }
 )
 

@@ -15,7 +15,8 @@ STRING_FIX = ("Map strings to class ids with keras.layers.StringLookup (num_oov_
 
 
 def _static(name: str, code: str, message: str, observed: Any, expected: Any) -> Check:
-    finding = Finding(code, np.True_, static_template(message), observed=observed, expected=expected)
+    finding = Finding(code, np.True_, static_template(message), observed=observed,
+                      expected=expected)
     return Check(name, np.False_, lambda: [finding], static=True)
 
 

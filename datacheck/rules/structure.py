@@ -58,7 +58,8 @@ def shape_checks(name: str, feature: Feature, shape: tuple[Any, ...]) -> list[Ch
     if rank is not None and len(shape) - 1 != rank:
         return []
     element = shape[1:]
-    expected = list(feature.shape) if feature.shape is not None else [None] * len(element)
+    expected: list[int | None] = (list(feature.shape) if feature.shape is not None
+                                  else [None] * len(element))
     layout = feature.layout
     channels = feature.expected_channels
     checks: list[Check] = []

@@ -83,4 +83,5 @@ def _range_fix(feature: Feature, lo: float, hi: float) -> str:
     if state == "raw_uint8":
         return ("Raw pixels must lie in 0-255; were they already scaled or z-scored? "
                 "Declare normalization unit/zscore instead.")
-    return f"Clip or rescale the data into [{fmt_num(lo)}, {fmt_num(hi)}], or fix the schema's range."
+    return (f"Clip or rescale the data into [{fmt_num(lo)}, {fmt_num(hi)}], "
+            "or fix the schema's range.")

@@ -51,4 +51,4 @@ def permutation(source: str, target: str) -> tuple[int, ...]:
     >>> permutation("CHW", "HWC")
     (0, 2, 3, 1)
     """
-    return (0,) + tuple(source.index(axis) + 1 for axis in target)
+    return (0, *(source.index(axis) + 1 for axis in target))

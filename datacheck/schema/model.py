@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from datacheck.drift.config import DriftConfig
 from datacheck.schema.layout import channel_axis, parse_layout
 from datacheck.schema.medical import HDF5Spec, ManifestSpec, NiftiSpec, PairSpec, check_references
 
@@ -267,6 +268,7 @@ class Schema(_Strict):
     description: str | None = None
     features: dict[str, Feature] = Field(default_factory=dict)
     labels: dict[str, Label] = Field(default_factory=dict)
+    drift: DriftConfig | None = Field(None, description="Thresholds for `datacheck diff`.")
     nifti: NiftiSpec | None = None
     pairs: PairSpec | None = None
     hdf5: HDF5Spec | None = None
@@ -295,8 +297,8 @@ class Schema(_Strict):
         import yaml
 
         data = self.to_dict()
-        ordered = {k: data[k] for k in ("name", "version", "description", "features", "labels")
-                   if k in data}
+        first: tuple[str, ...] = ("name", "version", "description", "features", "labels")
+        ordered: dict[str, Any] = {k: data[k] for k in first if k in data}
         ordered.update({k: v for k, v in data.items() if k not in ordered})
         return yaml.safe_dump(ordered, sort_keys=False, default_flow_style=None)
 

@@ -98,11 +98,11 @@ class LabelSummary:
         s.shapes[tuple(int(d) for d in arr.shape[1:])] += s.elements
         if arr.dtype.kind in "USO":
             s.dtypes["string"] += 1
-            flat = [v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
-                    for v in arr.reshape(-1)]
-            s.histogram.update(flat)
-            single = flat[0] if flat and all(v == flat[0] for v in flat) else None
-            s.runs = RunState.of_batch(single, batch_index)
+            texts = [v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
+                     for v in arr.reshape(-1)]
+            s.histogram.update(texts)
+            first = texts[0] if texts and all(v == texts[0] for v in texts) else None
+            s.runs = RunState.of_batch(first, batch_index)
             return s
         s.dtypes[arr.dtype.name] += 1
         if not arr.size:
@@ -122,7 +122,7 @@ class LabelSummary:
             binary = np.all((squeezed == 0) | (squeezed == 1), axis=1)
             s.binary_rows = int(binary.sum())
             s.one_hot_rows = int((binary & (squeezed.sum(axis=1) == 1)).sum())
-            classes = np.argmax(squeezed, axis=1)
+            classes: np.ndarray = np.argmax(squeezed, axis=1)
             s.histogram.update(int(c) for c in classes)
         else:
             flat = squeezed[:, 0]
@@ -132,7 +132,7 @@ class LabelSummary:
                 s.histogram.update(dict(zip((int(u) for u in uniq), (int(c) for c in counts),
                                             strict=True)))
             classes = flat
-        single = None
+        single: int | float | None = None
         if len(classes) and np.all(classes == classes[0]) and np.isfinite(classes[0]):
             single = int(classes[0]) if float(classes[0]).is_integer() else float(classes[0])
         s.runs = RunState.of_batch(single, batch_index)

@@ -137,7 +137,7 @@ def check_batches(schema: Schema, batches: Iterable[dict[str, np.ndarray]],
             source, "violating" if any(v.severity == "error" for v in found) else "ok")
     if collector.batches == 0:
         collector.report.mark_input(source, "ok")
-    report = collector.finish()
+    report = collector.finish(where="dataset" if source.startswith("<") else source)
     if not report.ok:
         report.mark_input(source, "violating")
     return report

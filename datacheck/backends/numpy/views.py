@@ -15,7 +15,7 @@ def dtype_name(arr: np.ndarray) -> str:
 
 
 def _element_reduce(mask: np.ndarray) -> np.ndarray:
-    return mask.reshape(mask.shape[0], -1).all(axis=1) if mask.ndim > 1 else mask
+    return np.asarray(mask.reshape(mask.shape[0], -1).all(axis=1) if mask.ndim > 1 else mask)
 
 
 class NumpyTensorView:

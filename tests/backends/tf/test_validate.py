@@ -87,13 +87,13 @@ def test_static_spec_is_checked_before_any_data_is_read():
     with pytest.raises(dc.ValidationError) as info:
         dc.validate(ds, "mnist")
     assert info.value.violations[0].code == "rank"
-    assert info.value.violations[0].where == "element_spec"
+    assert "element_spec" in info.value.violations[0].where
 
 
 def test_dynamic_spatial_dims_are_checked_at_run_time():
     schema = dc.Schema(features={"image": dc.Feature(layout="HWC", shape=[8, 8, 1])})
     rng = np.random.default_rng(0)
-    gen = lambda: iter([rng.random((2, 8, 8, 1), "float32"),  # noqa: E731
+    gen = lambda: iter([rng.random((2, 8, 8, 1), "float32"),
                         rng.random((2, 9, 8, 1), "float32")])
     ds = tf.data.Dataset.from_generator(
         gen, output_signature=tf.TensorSpec([None, None, None, 1], tf.float32))

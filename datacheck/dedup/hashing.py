@@ -1,0 +1,106 @@
+"""Element hashes: exact (blake2b of dtype, shape and bytes) and perceptual (dHash / aHash).
+
+The perceptual hash of a 2D image is 64 bits: the image (channels averaged)
+is box-resampled to 8x9 and each bit says whether a pixel is brighter than
+its right neighbour (dHash), or to 8x8 and each bit says whether a pixel is
+brighter than the mean (aHash). A volume gets one such hash per middle slice
+along each of its three axes (192 bits). Small re-encodings, resizes and
+intensity scalings keep most bits, so near-duplicates sit at a small Hamming
+distance.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Literal
+
+import numpy as np
+
+Method = Literal["dhash", "ahash"]
+#: Bits of one 2D hash.
+HASH_BITS = 64
+
+
+def content_hash(parts: list[np.ndarray]) -> bytes:
+    """16-byte blake2b digest over each part's dtype, shape and bytes (C order).
+
+    >>> content_hash([np.zeros(3)]) == content_hash([np.zeros(3)])
+    True
+    """
+    digest = hashlib.blake2b(digest_size=16)
+    for arr in parts:
+        a = np.ascontiguousarray(arr)
+        digest.update(a.dtype.str.encode())
+        digest.update(repr(a.shape).encode())
+        digest.update(a.data if a.dtype.kind not in "O" else repr(a.tolist()).encode())
+    return digest.digest()
+
+
+def content_hashes(batches: list[np.ndarray]) -> list[bytes]:
+    """Per-element content hashes of aligned batches (all features of one element together)."""
+    n = batches[0].shape[0] if batches and batches[0].ndim else 1
+    return [content_hash([b[i] if b.ndim else b for b in batches]) for i in range(n)]
+
+
+def box_resize(images: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Resample (n, h, w) images to (n, height, width) by box averaging (up or down).
+
+    >>> box_resize(np.arange(16.0).reshape(1, 4, 4), 2, 2)[0]
+    array([[ 2.5,  4.5],
+           [10.5, 12.5]])
+    """
+    n, h, w = images.shape
+    integral = np.zeros((n, h + 1, w + 1), dtype=np.float64)
+    integral[:, 1:, 1:] = np.cumsum(np.cumsum(images, axis=1, dtype=np.float64), axis=2)
+    r0, r1 = _cells(h, height)
+    c0, c1 = _cells(w, width)
+    total = (integral[:, r1[:, None], c1[None, :]] - integral[:, r0[:, None], c1[None, :]]
+             - integral[:, r1[:, None], c0[None, :]] + integral[:, r0[:, None], c0[None, :]])
+    area = (r1 - r0)[:, None] * (c1 - c0)[None, :]
+    return total / area
+
+
+def _cells(size: int, cells: int) -> tuple[np.ndarray, np.ndarray]:
+    i = np.arange(cells)
+    start = (i * size) // cells
+    stop = np.maximum(-((-(i + 1) * size) // cells), start + 1)
+    return start, np.minimum(stop, size)
+
+
+def _bits(images: np.ndarray, method: Method) -> np.ndarray:
+    if method == "dhash":
+        small = box_resize(images, 8, 9)
+        bits = small[:, :, 1:] > small[:, :, :-1]
+    else:
+        small = box_resize(images, 8, 8)
+        bits = small > small.mean(axis=(1, 2), keepdims=True)
+    return np.packbits(bits.reshape(bits.shape[0], -1), axis=1)
+
+
+def grey(batch: np.ndarray, layout: str | None) -> np.ndarray:
+    """The batch with its channel axis averaged away and non-finite values set to 0."""
+    arr = np.nan_to_num(np.asarray(batch, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+    if layout and "C" in layout and arr.ndim == len(layout) + 1:
+        arr = arr.mean(axis=layout.index("C") + 1)
+    return arr
+
+
+def perceptual_hashes(batch: np.ndarray, layout: str | None,
+                      method: Method = "dhash") -> np.ndarray | None:
+    """(n, bytes) uint8 hashes of 2D images or 3D volumes; None for other element ranks."""
+    arr = grey(batch, layout)
+    if arr.ndim == 3 and min(arr.shape[1:]) >= 1:
+        return _bits(arr, method)
+    if arr.ndim == 4 and min(arr.shape[1:]) >= 1:
+        d, h, w = arr.shape[1:]
+        slices = [arr[:, d // 2], arr[:, :, h // 2], arr[:, :, :, w // 2]]
+        return np.concatenate([_bits(s, method) for s in slices], axis=1)
+    return None
+
+
+_POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
+
+
+def hamming(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Bitwise Hamming distance between rows of two (n, bytes) uint8 arrays."""
+    return _POPCOUNT[np.bitwise_xor(a, b)].sum(axis=-1, dtype=np.int64)

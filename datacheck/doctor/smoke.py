@@ -1,0 +1,119 @@
+"""Smoke test: can a fresh copy of the model overfit one small batch?
+
+A model that cannot drive the loss down on 32 examples it sees over and over
+has a bug in the data or the wiring. The user's model is never touched: a
+clone (same architecture, fresh weights) is compiled with the same loss.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+import numpy as np
+
+from datacheck.doctor.data_info import DataInfo
+from datacheck.doctor.model_info import ModelInfo
+from datacheck.report.violation import Violation
+
+#: Training steps on the one batch.
+SMOKE_STEPS = 30
+#: Examples in the batch.
+SMOKE_BATCH = 32
+#: Adam learning rate: high enough to overfit a batch in SMOKE_STEPS steps.
+SMOKE_LR = 3e-3
+#: The loss must end below this fraction of where it started.
+MUST_FALL_TO = 0.7
+
+
+def _first_line(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0][:240]}"
+
+
+def _inputs(model: ModelInfo, data: DataInfo, n: int) -> Any:
+    names = list(data.features)
+    if len(names) == 1 or len(model.inputs) <= 1:
+        return data.features[names[0]][:n]
+    return {name: data.features[name][:n] for name in names}
+
+
+def _targets(model: ModelInfo, data: DataInfo, n: int) -> Any:
+    names = list(data.labels)
+    if len(names) == 1:
+        return data.labels[names[0]][:n]
+    return {name: data.labels[name][:n] for name in names}
+
+
+def smoke_test(keras_model: Any, model: ModelInfo, data: DataInfo, *, loss: Any = None,
+               steps: int = SMOKE_STEPS, batch: int = SMOKE_BATCH
+               ) -> tuple[list[Violation], dict[str, Any]]:
+    """Train a clone on one batch for ``steps`` steps; a ``not_learning`` violation if it can't.
+
+    >>> found, stats = smoke_test(model, read_model(model), read_data((x, y), ...))  # doctest: +SKIP
+    >>> stats["losses"][0] > stats["losses"][-1]  # doctest: +SKIP
+    True
+    """
+    import keras
+
+    chosen = loss if loss is not None else (
+        getattr(keras_model, "loss", None) if getattr(keras_model, "compiled", False) else None)
+    if chosen is None:
+        return [], {"skipped": "the model is not compiled and no loss was given (loss=...)"}
+    if not data.features or not data.labels:
+        return [], {"skipped": "the data has no labels to fit"}
+    try:
+        clone = keras.models.clone_model(keras_model)
+    except Exception as exc:  # subclassed models cannot always be cloned
+        return [], {"skipped": f"cannot clone the model ({_first_line(exc)})"}
+    n = min(batch, data.elements)
+    x, y = _inputs(model, data, n), _targets(model, data, n)
+    stats: dict[str, Any] = {"steps": steps, "batch": n, "learning_rate": SMOKE_LR}
+    losses: list[float] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            clone.compile(optimizer=keras.optimizers.Adam(SMOKE_LR), loss=chosen)
+            for _ in range(steps):
+                value = clone.train_on_batch(x, y)
+                losses.append(float(np.ravel(np.asarray(value, dtype=np.float64))[0]))
+                if not math.isfinite(losses[-1]):
+                    break
+        except Exception as exc:  # whatever Keras raises is the finding: one line of it
+            stats["error"] = _first_line(exc)
+    stats["losses"] = [round(v, 6) if math.isfinite(v) else str(v) for v in losses]
+    keras_warnings = list(dict.fromkeys(str(w.message).splitlines()[0][:200] for w in caught
+                                        if "keras" in str(w.filename)))
+    if keras_warnings:
+        stats["keras_warnings"] = keras_warnings[:5]
+    return _judge(stats, losses, n, steps), stats
+
+
+def _judge(stats: dict[str, Any], losses: list[float], n: int, steps: int) -> list[Violation]:
+    where = f"smoke test ({steps} steps on {n} examples)"
+    if "error" in stats:
+        return [Violation(
+            "not_learning", "model",
+            f"model: not_learning: fitting one batch of {n} failed after {len(losses)} steps: "
+            f"{stats['error']}. Fix the findings above first (Keras' own error is shown).",
+            observed=stats["error"], expected="fit runs", where=where)]
+    if not losses:
+        return []
+    first, last = losses[0], losses[-1]
+    if not math.isfinite(last):
+        return [Violation(
+            "not_learning", "model",
+            f"model: not_learning: the loss became {last} at step {len(losses)} while fitting "
+            f"one batch of {n} (first loss {first:.4g}). Look for NaN/Inf in the data, labels "
+            "out of range, or a loss that does not fit the head.",
+            observed=str(last), expected="a finite, falling loss", where=where)]
+    stats["ratio"] = round(last / first, 4) if first else None
+    if first > 0 and last <= MUST_FALL_TO * first:
+        return []
+    return [Violation(
+        "not_learning", "model",
+        f"model: not_learning: the loss went {first:.4g} -> {last:.4g} in {steps} steps on one "
+        f"batch of {n}; a model that cannot overfit one batch has a bug in the data or the "
+        "wiring (labels, loss, final activation, input scale).",
+        observed={"first": first, "last": last}, expected=f"last <= {MUST_FALL_TO} x first",
+        where=where)]

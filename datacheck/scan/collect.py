@@ -1,0 +1,122 @@
+"""Per-unit collection and the parent-side merge of scan results.
+
+A scan unit (one file, one image/mask pair, one HDF5 file) is judged in a
+worker by a :class:`ScanCollector` and comes back as a small, picklable
+:class:`ScanResult`. The parent merges results in input order with the same
+capping as one Collector, merges the summaries associatively and only then
+runs the dataset-scope rules, so 1, N processes or a Dask cluster give the
+same report.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from datacheck.backends.numpy.check import Collector
+from datacheck.backends.numpy.evaluate import evaluate
+from datacheck.backends.numpy.views import NumpyTensorView
+from datacheck.report.report import Report
+from datacheck.report.violation import Violation
+from datacheck.rules.judge import static_checks, value_checks
+from datacheck.summary import LabelSummary, TensorSummary
+
+#: Codes about one input each; never capped, so every unreadable input keeps its reason.
+PER_INPUT_CODES = frozenset({"unreadable", "too_large", "missing_file"})
+
+
+class ElementView(NumpyTensorView):
+    """A whole file as one element: predicates come from its summary, no per-element masks."""
+
+    def __init__(self, shape: tuple[int, ...], dtype: str, summary: TensorSummary) -> None:
+        self.array = None  # type: ignore[assignment]
+        self.summary = summary
+        self.shape = (1, *shape)
+        self.dtype = dtype
+        self.is_string = dtype == "string"
+
+    def element_within(self, lo: float, hi: float) -> None:  # type: ignore[override]
+        return None
+
+    def element_finite(self) -> None:  # type: ignore[override]
+        return None
+
+
+@dataclass
+class ScanResult:
+    """What one unit found: inputs with status, capped violations, occurrences, summaries."""
+
+    index: int
+    inputs: dict[str, str] = field(default_factory=dict)
+    violations: list[Violation] = field(default_factory=list)
+    occurrences: Counter[tuple[str, str]] = field(default_factory=Counter)
+    summaries: dict[str, TensorSummary | LabelSummary] = field(default_factory=dict)
+    batches: int = 0
+    elements: int = 0
+
+
+class ScanCollector(Collector):
+    """A Collector that also judges a whole file as one element from a streamed summary.
+
+    >>> col = ScanCollector(schema)  # doctest: +SKIP
+    >>> col.add_element("volume", (64, 64, 30, 1), "float32", summary, "a.nii.gz")
+    []
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.per_input: list[Violation] = []
+
+    def add(self, violations: list[Violation]) -> None:
+        keep = [v for v in violations if v.code not in PER_INPUT_CODES]
+        self.per_input += [v for v in violations if v.code in PER_INPUT_CODES]
+        super().add(keep)
+
+    def add_element(self, name: str, shape: tuple[int, ...], dtype: str,
+                    summary: TensorSummary, source: str) -> list[Violation]:
+        """Judge one element of ``shape`` through the feature rules; returns its violations."""
+        found, static_ok = evaluate(static_checks(self.schema, name, (1, *shape), dtype),
+                                    None, None, source)
+        merged = self.summaries.get(name)
+        self.summaries[name] = summary if merged is None else merged.merge(summary)
+        if static_ok and name in self.schema.features:
+            view = ElementView(shape, dtype, summary)
+            more, _ = evaluate(value_checks(self.schema, name, view), None, None, source)
+            found += more
+        self.batches += 1
+        self.elements += 1
+        self.add(found)
+        return found
+
+    def result(self, index: int, inputs: dict[str, str]) -> ScanResult:
+        return ScanResult(index, inputs, self.report.violations + self.per_input,
+                          Counter(self.occurrences), dict(self.summaries), self.batches,
+                          self.elements)
+
+
+def has_error(violations: Iterable[Violation]) -> bool:
+    return any(v.severity == "error" for v in violations)
+
+
+def merge_results(collector: Collector, results: Iterable[ScanResult]) -> Report:
+    """Fold unit results into ``collector`` (in the order given) and finish the report."""
+    for result in results:
+        shipped: Counter[tuple[str, str]] = Counter()
+        for v in result.violations:
+            if v.code in PER_INPUT_CODES:
+                collector.report.add(v)
+            else:
+                shipped[(v.feature, v.code)] += 1
+                collector.add([v])
+        for key, count in result.occurrences.items():
+            collector.occurrences[key] += max(count - shipped[key], 0)
+        for name, summary in result.summaries.items():
+            merged = collector.summaries.get(name)
+            collector.summaries[name] = summary if merged is None else merged.merge(summary)
+        for name, status in result.inputs.items():
+            collector.report.mark_input(name, status)
+        collector.batches += result.batches
+        collector.elements += result.elements
+    return collector.finish()

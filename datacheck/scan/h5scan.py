@@ -1,0 +1,111 @@
+"""Check one HDF5 file: dataset rules, then the data slab by slab through the feature judge.
+
+Batched datasets (axis 0 = examples) are read together in slabs bounded by
+``hdf5.slab_bytes`` and cut into batches of ``batch_size`` for the Collector,
+exactly like arrays. A dataset with ``batched: false`` is one large element:
+its summary is merged slab by slab and judged once, never loaded whole.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from datacheck.data import iter_batches
+from datacheck.readers.hdf5 import describe, iter_slabs, open_h5, read_rows, row_guard, slab_rows
+from datacheck.readers.guards import TooLargeError
+from datacheck.report.violation import Violation
+from datacheck.rules.medical import h5_dataset_violations
+from datacheck.scan.collect import ScanCollector, has_error
+from datacheck.scan.volume import ValueStats, element_shape, element_summary, value_stats
+from datacheck.schema.medical import H5DatasetSpec, HDF5Spec
+from datacheck.schema.model import Schema
+
+if TYPE_CHECKING:
+    from datacheck.readers.hdf5 import H5Info
+    from datacheck.scan.units import Options, Unit
+
+
+def dataset_map(schema: Schema) -> dict[str, H5DatasetSpec]:
+    """Schema name -> dataset spec: declared ones, else ``/<name>`` for every name."""
+    spec = schema.hdf5 or HDF5Spec()
+    if spec.datasets:
+        return dict(spec.datasets)
+    return {name: H5DatasetSpec(path=f"/{name}") for name in schema.names()}
+
+
+def scan_h5(unit: Unit, schema: Schema, options: Options, collector: ScanCollector) -> str:
+    """Judge one file into ``collector``; returns its input status."""
+    spec = schema.hdf5 or HDF5Spec()
+    found: list[Violation] = []
+    status = "ok"
+    with open_h5(unit.path, unit.name) as handle:
+        batched: dict[str, H5Info] = {}
+        single: dict[str, H5Info] = {}
+        for name, ds in dataset_map(schema).items():
+            info = describe(handle, ds.path)
+            optional = _optional(schema, name)
+            if info is None and optional:
+                continue
+            found += h5_dataset_violations(unit.name, name, ds, info, spec.attr_tolerance)
+            if info is None or not info.dataset:
+                continue
+            try:
+                if ds.batched:
+                    row_guard(unit.name, info, options.limits)
+            except TooLargeError as exc:
+                found.append(Violation("too_large", name, str(exc), where=unit.name))
+                status = "unreadable"
+                continue
+            (batched if ds.batched else single)[name] = info
+        collector.missing_reported.update(n for n in schema.names() if n not in batched)
+        collector.add(found)
+        found += _scan_batched(handle, unit, batched, spec, options, collector)
+        for name, info in single.items():
+            found += _scan_single(handle, unit, name, info, spec, schema, collector)
+    if status == "ok" and has_error(found):
+        status = "violating"
+    return status
+
+
+def _optional(schema: Schema, name: str) -> bool:
+    entry = schema.features.get(name) or schema.labels.get(name)
+    return bool(entry is not None and entry.optional)
+
+
+def _scan_batched(handle: Any, unit: Unit, infos: dict[str, H5Info], spec: HDF5Spec,
+                  options: Options, collector: ScanCollector) -> list[Violation]:
+    if not infos:
+        return []
+    found: list[Violation] = []
+    lengths = {name: (info.shape[0] if info.shape else 1) for name, info in infos.items()}
+    if len(set(lengths.values())) > 1:
+        v = Violation(
+            "shape", "*", f"*: shape: datasets have different lengths {lengths} in {unit.name}; "
+            "examples are misaligned. Write one row per example in every dataset (only the "
+            f"first {min(lengths.values())} rows were checked).", observed=lengths,
+            expected="equal lengths", where=unit.name)
+        found.append(v)
+        collector.add([v])
+    total = min(lengths.values())
+    step = min(slab_rows(info, spec.slab_bytes) for info in infos.values())
+    index = 0
+    for start in range(0, total, step):
+        stop = min(start + step, total)
+        slab = {name: read_rows(handle, info, start, stop, unit.name)
+                for name, info in infos.items()}
+        offset = start
+        for batch in iter_batches(slab, options.batch_size):
+            found += collector.add_batch(batch, index, offset, source=unit.name)
+            offset += max(a.shape[0] if a.ndim else 1 for a in batch.values())
+            index += 1
+    return found
+
+
+def _scan_single(handle: Any, unit: Unit, name: str, info: H5Info, spec: HDF5Spec,
+                 schema: Schema, collector: ScanCollector) -> list[Violation]:
+    stats = ValueStats()
+    for _, rows in iter_slabs(handle, info, spec.slab_bytes, unit.name):
+        stats = stats.merge(value_stats(rows))
+    shape = element_shape(info.shape, schema.features.get(name))
+    summary = element_summary(shape, info.dtype, stats)
+    return collector.add_element(name, shape, info.dtype, summary, f"{unit.name}:{info.path}")

@@ -1,0 +1,166 @@
+"""Scan units: one file (or image/mask pair) checked start to finish, in any process.
+
+``run_unit`` is a top-level function of picklable arguments, so the same
+code runs in the parent, in a process pool and on Dask workers. It never
+raises for bad data: an input that cannot be read comes back ``unreadable``
+with its reason, and the scan goes on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from datacheck.backends.numpy.views import dtype_name
+from datacheck.data import iter_batches
+from datacheck.errors import DatacheckError
+from datacheck.readers.guards import Limits, TooLargeError
+from datacheck.report.report import Report
+from datacheck.report.violation import Violation
+from datacheck.scan.collect import ScanCollector, ScanResult, has_error
+from datacheck.schema.medical import NiftiSpec, PairSpec
+from datacheck.schema.model import Schema
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One thing to check: ``path`` (and ``mask``) as OS paths, ``name``s as printable text."""
+
+    index: int
+    kind: str
+    path: str
+    name: str
+    mask: str | None = None
+    mask_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Options:
+    """Scan settings that travel to workers with each unit."""
+
+    batch_size: int = 32
+    limits: Limits = Limits()
+
+
+Runner = Callable[[Unit, Schema, Options, ScanCollector, dict[str, str]], None]
+
+
+def run_unit(unit: Unit, schema: Schema, options: Options) -> ScanResult:
+    """Check one unit; every input it touches ends ok, violating or unreadable.
+
+    >>> run_unit(Unit(0, "nifti", "a.nii.gz", "a.nii.gz"), schema, Options())  # doctest: +SKIP
+    ScanResult(index=0, inputs={'a.nii.gz': 'ok'}, ...)
+    """
+    collector = ScanCollector(schema, Report(schema=schema.name))
+    inputs: dict[str, str] = {}
+    try:
+        RUNNERS[unit.kind](unit, schema, options, collector, inputs)
+    except Exception as exc:  # one bad file must never stop the scan
+        collector.add([unreadable(unit.name, exc)])
+        inputs[unit.name] = "unreadable"
+    return collector.result(unit.index, inputs)
+
+
+def unreadable(name: str, exc: BaseException) -> Violation:
+    """The violation for an input that could not be read, with the reason in one line."""
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if isinstance(exc, TooLargeError):
+        return Violation("too_large", "*", text if text.startswith(name) else f"{name}: {text}",
+                         where=name)
+    if isinstance(exc, MemoryError):
+        text = "ran out of memory while reading; lower max_bytes or check the header"
+    elif not isinstance(exc, DatacheckError):
+        text = f"{type(exc).__name__}: {text}"
+    message = text if text.startswith(name) else f"{name}: unreadable: {text}"
+    return Violation("unreadable", "*", message, where=name)
+
+
+def _limits(schema: Schema, options: Options) -> Limits:
+    spec = schema.nifti
+    if spec is None or (spec.max_bytes is None and spec.max_voxels is None):
+        return options.limits
+    return replace(options.limits, max_bytes=spec.max_bytes or options.limits.max_bytes,
+                   max_voxels=spec.max_voxels or options.limits.max_voxels)
+
+
+def volume_feature(schema: Schema) -> str | None:
+    """The feature NIfTI voxels are judged as: ``nifti.feature``, else the first feature."""
+    if schema.nifti is not None and schema.nifti.feature is not None:
+        return schema.nifti.feature
+    return next(iter(schema.features), None)
+
+
+def _run_nifti(unit: Unit, schema: Schema, options: Options, collector: ScanCollector,
+               inputs: dict[str, str]) -> None:
+    from datacheck.readers.nifti import read_nifti
+    from datacheck.rules.medical import nifti_header_violations
+    from datacheck.scan.volume import element_shape, summarize_element
+
+    spec = schema.nifti or NiftiSpec()
+    limits = _limits(schema, options)
+    name = volume_feature(schema)
+    volume = read_nifti(unit.path, limits, spec.scaling, source=unit.name)
+    found = nifti_header_violations(spec, volume.header, name or "nifti")
+    collector.add(found)
+    if name is not None:
+        shape = element_shape(volume.data.shape, schema.features[name])
+        found += collector.add_element(name, shape, dtype_name(volume.data),
+                                       summarize_element(volume.data, shape), unit.name)
+    header = volume.header
+    del volume  # free the image before the mask is read
+    inputs[unit.name] = "violating" if has_error(found) else "ok"
+    if unit.mask is None or unit.mask_name is None:
+        return
+    from datacheck.readers.nifti import read_nifti as read_mask
+    from datacheck.rules.medical import pair_violations
+    from datacheck.scan.volume import mask_label_counts
+
+    pairs = schema.pairs or PairSpec()
+    try:
+        mask = read_mask(unit.mask, limits, spec.scaling, source=unit.mask_name)
+    except Exception as exc:
+        collector.add([unreadable(unit.mask_name, exc)])
+        inputs[unit.mask_name] = "unreadable"
+        return
+    mask_found = pair_violations(pairs, header, mask.header, mask_label_counts(mask.data),
+                                 pairs.feature or "mask")
+    collector.add(mask_found)
+    if pairs.feature is not None:
+        shape = element_shape(mask.data.shape, schema.features[pairs.feature])
+        mask_found += collector.add_element(pairs.feature, shape, dtype_name(mask.data),
+                                            summarize_element(mask.data, shape), unit.mask_name)
+    inputs[unit.mask_name] = "violating" if has_error(mask_found) else "ok"
+
+
+def _run_npz(unit: Unit, schema: Schema, options: Options, collector: ScanCollector,
+             inputs: dict[str, str]) -> None:
+    from datacheck.readers.npz import read_npz
+
+    arrays = read_npz(Path(unit.path), schema)
+    bad, offset = False, 0
+    for index, batch in enumerate(iter_batches(arrays, options.batch_size)):
+        bad |= has_error(collector.add_batch(batch, index, offset, source=unit.name))
+        offset += max((a.shape[0] if a.ndim else 1 for a in batch.values()), default=0)
+    inputs[unit.name] = "violating" if bad else "ok"
+
+
+def _run_h5(unit: Unit, schema: Schema, options: Options, collector: ScanCollector,
+            inputs: dict[str, str]) -> None:
+    from datacheck.scan.h5scan import scan_h5
+
+    inputs[unit.name] = scan_h5(unit, schema, options, collector)
+
+
+def _run_external(unit: Unit, schema: Schema, options: Options, collector: ScanCollector,
+                  inputs: dict[str, str]) -> None:
+    from datacheck.scan.paths import CHECKERS, suffix_of
+
+    checker = CHECKERS[suffix_of(unit.name)]
+    report = checker(Path(unit.path), schema, options.batch_size)
+    collector.add(report.violations)
+    inputs.update(report.inputs or {unit.name: "violating" if not report.ok else "ok"})
+
+
+RUNNERS: dict[str, Runner] = {"nifti": _run_nifti, "npz": _run_npz, "h5": _run_h5,
+                              "external": _run_external}
