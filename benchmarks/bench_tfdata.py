@@ -203,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown pipeline(s) {unknown}; choose from {list(builders)}")
     print(f"tensorflow {tf.__version__}, {os.cpu_count()} CPUs, "
           f"{'quick' if args.quick else 'full'} sizes, {repeats} timed epochs per variant "
-          "(median), alternating order, one long-lived iterator per variant", flush=True)
+          "(median), alternating order, a fresh iterator per sample, timed in steady state", flush=True)
     results = []
     for name in chosen:
         start = time.perf_counter()

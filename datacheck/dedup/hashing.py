@@ -67,14 +67,18 @@ def _cells(size: int, cells: int) -> tuple[np.ndarray, np.ndarray]:
     return start, np.minimum(stop, size)
 
 
-def _bits(images: np.ndarray, method: Method) -> np.ndarray:
+def _slice_hash(images: np.ndarray, method: Method) -> tuple[np.ndarray, np.ndarray]:
+    thumb = box_resize(images, 8, 8)
     if method == "dhash":
         small = box_resize(images, 8, 9)
         bits = small[:, :, 1:] > small[:, :, :-1]
     else:
-        small = box_resize(images, 8, 8)
-        bits = small > small.mean(axis=(1, 2), keepdims=True)
-    return np.packbits(bits.reshape(bits.shape[0], -1), axis=1)
+        bits = thumb > thumb.mean(axis=(1, 2), keepdims=True)
+    flat = thumb.reshape(thumb.shape[0], -1)
+    lo, hi = flat.min(axis=1, keepdims=True), flat.max(axis=1, keepdims=True)
+    scaled = (flat - lo) / np.where(hi > lo, hi - lo, 1.0) * 255.0
+    return (np.packbits(bits.reshape(bits.shape[0], -1), axis=1),
+            np.round(scaled).astype(np.uint8))
 
 
 def grey(batch: np.ndarray, layout: str | None) -> np.ndarray:
@@ -85,16 +89,24 @@ def grey(batch: np.ndarray, layout: str | None) -> np.ndarray:
     return arr
 
 
-def perceptual_hashes(batch: np.ndarray, layout: str | None,
-                      method: Method = "dhash") -> np.ndarray | None:
-    """(n, bytes) uint8 hashes of 2D images or 3D volumes; None for other element ranks."""
+def perceptual_hashes(batch: np.ndarray, layout: str | None, method: Method = "ahash"
+                      ) -> tuple[np.ndarray, np.ndarray] | None:
+    """Per element: (hash bits packed as uint8, 8x8 thumbnails scaled to 0-255 as uint8).
+
+    2D images give 8 hash bytes and 64 thumbnail bytes, 3D volumes three times
+    that (one per middle slice); other element ranks give None. The thumbnail
+    confirms a hash match, so similar-looking but different images are not
+    called copies.
+    """
     arr = grey(batch, layout)
-    if arr.ndim == 3 and min(arr.shape[1:]) >= 1:
-        return _bits(arr, method)
-    if arr.ndim == 4 and min(arr.shape[1:]) >= 1:
+    if arr.ndim == 3 and arr.size:
+        return _slice_hash(arr, method)
+    if arr.ndim == 4 and arr.size:
         d, h, w = arr.shape[1:]
-        slices = [arr[:, d // 2], arr[:, :, h // 2], arr[:, :, :, w // 2]]
-        return np.concatenate([_bits(s, method) for s in slices], axis=1)
+        parts = [_slice_hash(s, method) for s in (arr[:, d // 2], arr[:, :, h // 2],
+                                                  arr[:, :, :, w // 2])]
+        return (np.concatenate([p[0] for p in parts], axis=1),
+                np.concatenate([p[1] for p in parts], axis=1))
     return None
 
 

@@ -4,7 +4,10 @@ Exact duplicates share a content hash. Near-duplicates are pairs whose
 perceptual hashes differ in at most ``max_distance`` bits; candidates come
 from multi-index hashing (split the bits into ``max_distance + 1`` blocks:
 two hashes that close agree exactly on at least one block), so the search is
-about linear in the number of elements instead of quadratic.
+about linear in the number of elements instead of quadratic. A hash match
+counts only when the 8x8 thumbnails (each scaled to 0-255) also differ by at
+most ``THUMB_TOLERANCE`` on average: tiny or very regular images (digits,
+blank backgrounds) share hashes without being copies.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ import numpy as np
 
 from datacheck.dedup.hashing import hamming
 
+#: Largest mean absolute difference of two 0-255 thumbnails still called a near copy.
+THUMB_TOLERANCE = 12.0
 #: Groups larger than this are checked pairwise in blocks instead of by offsets.
 _SMALL_GROUP = 64
 
@@ -34,12 +39,15 @@ class HashIndex:
     exact: list[bytes] = field(default_factory=list)
     phash: list[bytes | None] = field(default_factory=list)
     labels: list[str | None] = field(default_factory=list)
+    thumbs: list[bytes | None] = field(default_factory=list)
 
-    def add(self, where: str, exact: bytes, phash: bytes | None, label: str | None) -> None:
+    def add(self, where: str, exact: bytes, phash: bytes | None, label: str | None,
+            thumb: bytes | None = None) -> None:
         self.where.append(where)
         self.exact.append(exact)
         self.phash.append(phash)
         self.labels.append(label)
+        self.thumbs.append(thumb)
 
     def __len__(self) -> int:
         return len(self.where)
@@ -48,14 +56,18 @@ class HashIndex:
         return {"name": self.name, "where": self.where,
                 "exact": [h.hex() for h in self.exact],
                 "phash": [None if h is None else h.hex() for h in self.phash],
+                "thumbs": [None if t is None else t.hex() for t in self.thumbs],
                 "labels": self.labels}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> HashIndex:
+        n = len(data["where"])
         return cls(str(data.get("name", "")), list(data["where"]),
                    [bytes.fromhex(h) for h in data["exact"]],
                    [None if h is None else bytes.fromhex(h) for h in data["phash"]],
-                   list(data.get("labels") or [None] * len(data["where"])))
+                   list(data.get("labels") or [None] * n),
+                   [None if t is None else bytes.fromhex(t)
+                    for t in data.get("thumbs") or [None] * n])
 
 
 @dataclass
@@ -64,7 +76,7 @@ class Group:
 
     members: list[tuple[int, int]]  # (split index, element index)
     exact: bool
-    distance: int = 0  # largest Hamming distance of a linking pair (near groups)
+    distance: int = 0  # Hamming distance of a near pair
 
     def splits(self) -> set[int]:
         return {s for s, _ in self.members}
@@ -78,8 +90,13 @@ def exact_groups(indexes: list[HashIndex]) -> list[Group]:
     return [Group(members, True) for members in by_hash.values() if len(members) > 1]
 
 
-def near_groups(indexes: list[HashIndex], max_distance: int) -> list[Group]:
-    """Groups linked by perceptual hashes within ``max_distance`` bits, exact copies excluded."""
+def near_groups(indexes: list[HashIndex], max_distance: int,
+                thumb_tolerance: float = THUMB_TOLERANCE) -> list[Group]:
+    """Pairs whose perceptual hashes differ by at most ``max_distance`` bits (not exact copies).
+
+    Pairs, not connected components: near-duplication is not transitive, and
+    chaining pairs would glue whole classes of similar images together.
+    """
     items = [(s, i) for s, index in enumerate(indexes) for i, h in enumerate(index.phash)
              if h is not None]
     if len(items) < 2:
@@ -91,39 +108,31 @@ def near_groups(indexes: list[HashIndex], max_distance: int) -> list[Group]:
                            dtype=np.uint8).reshape(len(items), -1)
     exact = [indexes[s].exact[i] for s, i in items]
     pairs = candidate_pairs(hashes, max_distance)
-    dist = hamming(hashes[pairs[:, 0]], hashes[pairs[:, 1]]) if len(pairs) else np.zeros(0, int)
-    keep = [(int(a), int(b), int(d)) for (a, b), d in zip(pairs, dist, strict=True)
-            if d <= max_distance and exact[a] != exact[b]]
-    parent = list(range(len(items)))
-
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    worst: dict[int, int] = defaultdict(int)
-    for a, b, d in keep:
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[rb] = ra
-        worst[find(a)] = max(worst[find(a)], worst.pop(rb, 0) if rb != ra else 0, d)
-    members: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for k in {x for a, b, _ in keep for x in (a, b)}:
-        members[find(k)].append(items[k])
-    return [Group(sorted(m), False, worst.get(root, 0)) for root, m in members.items()]
+    if not len(pairs):
+        return []
+    dist = hamming(hashes[pairs[:, 0]], hashes[pairs[:, 1]])
+    keep = dist <= max_distance
+    thumbs = [indexes[s].thumbs[i] if i < len(indexes[s].thumbs) else None for s, i in items]
+    if all(t is not None and len(t) == len(thumbs[0] or b"") for t in thumbs):
+        grid = np.frombuffer(b"".join(t or b"" for t in thumbs), np.uint8).reshape(len(items), -1)
+        close = pairs[keep]
+        mad = np.abs(grid[close[:, 0]].astype(np.int16) - grid[close[:, 1]]).mean(axis=1)
+        keep[np.flatnonzero(keep)] = mad <= thumb_tolerance
+    return [Group([items[int(a)], items[int(b)]], False, int(d))
+            for (a, b), d, k in zip(pairs, dist, keep, strict=True)
+            if k and exact[int(a)] != exact[int(b)]]
 
 
 def candidate_pairs(hashes: np.ndarray, max_distance: int) -> np.ndarray:
     """Index pairs (i < j) that agree exactly on at least one of ``max_distance + 1`` bit blocks."""
-    n, nbytes = hashes.shape
+    nbytes = hashes.shape[1]
     bits = np.unpackbits(hashes, axis=1)
     blocks = np.array_split(np.arange(nbytes * 8), min(max_distance + 1, nbytes * 8))
     found: list[np.ndarray] = []
     for block in blocks:
         weights = (1 << np.arange(len(block), dtype=np.uint64)).astype(np.uint64)
         keys = (bits[:, block].astype(np.uint64) * weights).sum(axis=1, dtype=np.uint64)
-        found.append(_equal_key_pairs(keys))
+        found.append(_equal_key_pairs(keys, hashes, max_distance))
     if not found:
         return np.zeros((0, 2), np.int64)
     pairs = np.concatenate(found)
@@ -132,7 +141,7 @@ def candidate_pairs(hashes: np.ndarray, max_distance: int) -> np.ndarray:
     return np.unique(pairs, axis=0)
 
 
-def _equal_key_pairs(keys: np.ndarray) -> np.ndarray:
+def _equal_key_pairs(keys: np.ndarray, hashes: np.ndarray, max_distance: int) -> np.ndarray:
     order = np.argsort(keys, kind="stable")
     sorted_keys = keys[order]
     starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
@@ -145,9 +154,14 @@ def _equal_key_pairs(keys: np.ndarray) -> np.ndarray:
         idx = np.flatnonzero(same)
         out.append(np.stack([order[idx], order[idx + offset]], axis=1))
     for g in np.flatnonzero(sizes > _SMALL_GROUP):
+        # A big bucket (many similar images): compare in row blocks, keep only close pairs.
         members = order[starts[g]:starts[g] + sizes[g]]
-        i, j = np.triu_indices(len(members), k=1)
-        out.append(np.stack([members[i], members[j]], axis=1))
+        for start in range(0, len(members), 256):
+            rows = members[start:start + 256]
+            dist = hamming(hashes[rows][:, None, :], hashes[members][None, :, :])
+            i, j = np.nonzero(dist <= max_distance)
+            a, b = rows[i], members[j]
+            out.append(np.stack([a[a < b], b[a < b]], axis=1))
     if not out:
         return np.zeros((0, 2), np.int64)
     pairs = np.concatenate(out).astype(np.int64)

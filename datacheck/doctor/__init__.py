@@ -89,6 +89,9 @@ def _notes(info: Any, data: DataInfo) -> list[str]:
                      "(max_batches=...); class balance and order are judged on them.")
     if not info.inputs:
         notes.append("The model is not built (no Input): input shape checks were skipped.")
+    elif info.inputs[0].name.startswith("first layer"):
+        notes.append("The model is not built (no Input): only the input rank its first layer "
+                     "needs was checked.")
     if not any(info.losses):
         notes.append("The model is not compiled and no loss was given: loss checks were "
                      "skipped (pass loss=... or --loss).")

@@ -45,7 +45,8 @@ def balance_violations(f: LabelFacts, n_expected: int | None) -> list[Violation]
         f"{rare} at {q:.1%}); a model that always predicts class {top} scores {p:.0%} accuracy. "
         "Pass class_weight= to fit, oversample the rare classes, or use tf.data "
         "rejection_resample.",
-        observed={str(c): round(v, 4) for c, v in sorted(fractions.items(), key=lambda kv: str(kv[0]))},
+        observed={str(c): round(v, 4)
+                  for c, v in sorted(fractions.items(), key=lambda kv: str(kv[0]))},
         expected="no class far above the others", where="data", severity="warning")]
 
 
@@ -93,10 +94,11 @@ def order_violations(f: LabelFacts, *, from_dataset: bool, exhausted: bool,
         unseen = (f"; {_classes(np.array(never))} never occur in the first 80%, so the model "
                   "would never train on them" if never else "")
         start = len(seq) - tail_len
+        how = "sorted by class" if ordered else "grouped by class"
         return [Violation(
             "unshuffled", f.name,
-            f"{f.name}: unshuffled: the labels are {'sorted by class' if ordered else 'grouped by class'}"
-            f": the last 20% (rows {start}..{len(seq) - 1}, what fit(validation_split=0.2) takes "
+            f"{f.name}: unshuffled: the labels are {how}: the last 20% (rows "
+            f"{start}..{len(seq) - 1}, what fit(validation_split=0.2) takes "
             f"before any shuffling) hold only {_classes(tail_classes)} of {n_classes}{unseen}. "
             "Shuffle once before fit: p = np.random.default_rng(0).permutation(len(y)); "
             "x, y = x[p], y[p].",

@@ -54,7 +54,7 @@ def find_violations(model: ModelInfo, data: DataInfo, schema: Schema | None) -> 
             continue
         if name in inputs:
             out += input_shape_violations(name, summary, model.inputs[inputs[name]],
-                                          model.channels_first)
+                                          model.channels_first, model.adjusts_rank)
         out += scale_violations(name, summary, model)
     outputs = pair(list(data.label_facts), model.outputs)
     for name, facts in data.label_facts.items():
@@ -63,7 +63,7 @@ def find_violations(model: ModelInfo, data: DataInfo, schema: Schema | None) -> 
         loss = model.losses[index] if index is not None and index < len(model.losses) else (
             model.losses[0] if len(model.losses) == 1 else None)
         label = schema.labels.get(name) if schema is not None else None
-        pairing = Pairing(facts, output, loss, label)
+        pairing = Pairing(facts, output, loss, label, complete=data.exhausted)
         found = pairing_violations(pairing)
         out += found
         if facts.kind not in ("sparse", "one_hot", "soft") or pairing.family == "regression" or \

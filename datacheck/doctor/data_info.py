@@ -132,6 +132,8 @@ def _label_like(key: str) -> bool:
 def split(data: Any, schema: Schema | None, input_names: list[str],
           output_names: list[str]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Split user data into (features, labels) dicts of numpy arrays."""
+    features: dict[str, np.ndarray]
+    labels: dict[str, np.ndarray]
     if schema is not None:
         if isinstance(data, (tuple, list)) and len(data) >= 2 and isinstance(data[0], Mapping) \
                 and not isinstance(data[1], Mapping):

@@ -82,15 +82,25 @@ def shape_fix(element: tuple[int, ...], expected: tuple[int | None, ...],
         if len(expected) == 1:
             return ("Flatten it with x.reshape(len(x), -1), or start the model with "
                     "keras.layers.Flatten().")
-        return f"Same number of values: reshape with x.reshape(-1, {', '.join(map(str, expected))})."
+        dims = ", ".join(map(str, expected))
+        return f"Same number of values: reshape with x.reshape(-1, {dims})."
     if len(element) == len(expected) and len(expected) >= 2:
         return (f"Resize the data (keras.layers.Resizing({expected[0]}, {expected[1]}) for "
                 f"images), or build the model with keras.Input(shape={_fmt(element)}).")
     return f"Reshape the data, or build the model with keras.Input(shape={_fmt(element)})."
 
 
+def _trailing_one(element: tuple[int, ...], expected: tuple[int | None, ...]) -> bool:
+    """The data lacks, or has an extra, trailing axis of size 1 (Keras 3 functional fixes it)."""
+    if len(element) == len(expected) - 1 and expected and expected[-1] == 1:
+        return _same((*element, 1), expected)
+    if len(element) == len(expected) + 1 and element and element[-1] == 1:
+        return _same(element[:-1], expected)
+    return False
+
+
 def input_shape_violations(name: str, summary: TensorSummary, inp: InputInfo,
-                           channels_first: bool) -> list[Violation]:
+                           channels_first: bool, adjusts_rank: bool = False) -> list[Violation]:
     if not summary.shapes:
         return []
     element = max(summary.shapes.items(), key=lambda kv: kv[1])[0]
@@ -98,18 +108,34 @@ def input_shape_violations(name: str, summary: TensorSummary, inp: InputInfo,
         return []
     fix = shape_fix(element, inp.shape, channels_first)
     # Keras names unnamed inputs keras_tensor_N: no help to a reader.
-    label = "the model input" if inp.name.startswith("keras_tensor") else \
-        f"model input '{inp.name}'"
+    if inp.name.startswith(("keras_tensor", "input_layer")):
+        label = "the model input"
+    elif inp.name.startswith("first layer"):
+        label = f"the model's {inp.name}"
+    else:
+        label = f"model input '{inp.name}'"
+    severity, note = "error", ""
+    if adjusts_rank and _trailing_one(element, inp.shape):
+        # Keras 3 Functional._adjust_input_rank expands/squeezes this axis on every call.
+        severity = "warning"
+        note = (" Keras 3 adjusts this axis itself when a functional model is called, so fit "
+                "works, but exported models (SavedModel, TFLite), subclassed models and "
+                "schema checks see the real shape.")
+    expects = f"needs elements of rank {len(inp.shape)}" if all(d is None for d in inp.shape) \
+        else f"expects {_fmt(inp.shape)}"
     return [Violation(
         "input_shape", name,
-        f"{name}: input_shape: data elements have shape {_fmt(element)} but {label} expects "
-        f"{_fmt(inp.shape)} (batch axis excluded). {fix}",
-        observed=_fmt(element), expected=_fmt(inp.shape), where=label)]
+        f"{name}: input_shape: data elements have shape {_fmt(element)} but {label} "
+        f"{expects} (batch axis excluded). {fix}{note}",
+        observed=_fmt(element), expected=_fmt(inp.shape), where=label, severity=severity)]
 
 
 def effective_stats(summary: TensorSummary, scaling: list[ScalingInfo]
                     ) -> tuple[float, float, float, float] | None:
-    """(min, max, mean, std) as the first weighted layer sees them; None if the model standardizes."""
+    """(min, max, mean, std) as the first weighted layer sees them.
+
+    None when the model standardizes (Batch/LayerNormalization): nothing to judge.
+    """
     lo, hi, mean, std = summary.min, summary.max, summary.mean, summary.std
     for layer in scaling:
         if math.isnan(layer.scale):  # Batch/LayerNormalization: standardized, can't judge

@@ -28,6 +28,7 @@ class Pairing:
     output: OutputInfo | None
     loss: LossInfo | None
     label: Label | None = None  # the schema's declaration, when a schema is given
+    complete: bool = True  # False when the labels are only a sample (a tf.data prefix)
 
     @property
     def family(self) -> str | None:
@@ -131,11 +132,14 @@ def encoding_violations(p: Pairing) -> list[Violation]:
                    "'sparse_categorical_crossentropy'.", "0/1 ids, shape (B,)",
                    "one output per label")]
     if family == "regression" and f.kind == "sparse" and p.units is not None and p.units > 1:
-        return [_v(p, "loss_mismatch", f"labels are class ids {_range(f)} of shape (B,) but "
-                   f"{p.loss_name} compares them with {p.units} outputs by broadcasting: each "
-                   "output is pulled towards the class id and no error is raised. Use loss="
+        shape = "(B, 1)" if f.element_shape == (1,) else "(B,)"
+        how = ("compares them with every one of the {u} outputs by broadcasting: each output "
+               "is pulled towards the class id and no error is raised" if shape == "(B, 1)"
+               else "cannot compare them with {u} outputs (Keras raises a shape error)")
+        return [_v(p, "loss_mismatch", f"labels are class ids {_range(f)} of shape {shape} but "
+                   f"{p.loss_name} {how.format(u=p.units)}. Use loss="
                    "'sparse_categorical_crossentropy' with a softmax head.",
-                   "class ids, shape (B,)", f"targets of shape (B, {p.units})")]
+                   f"class ids, shape {shape}", f"targets of shape (B, {p.units})")]
     return []
 
 
@@ -181,13 +185,16 @@ def units_violations(p: Pairing) -> list[Violation]:
     if units < int(hi) + 1 or (n_schema is not None and units != n_schema):
         out.append(_v(p, "output_units", f"labels hold {needed} classes (ids {lo:g}..{hi:g}"
                       f"{', schema num_classes ' + str(n_schema) if n_schema else ''}) but "
-                      f"{p.layer} has {units}. Class ids >= {units} crash fit on CPU and give NaN loss on "
-                      f"GPU. Use Dense({needed}, activation='softmax') as the last layer.",
+                      f"{p.layer} has {units}. Class ids >= {units} crash fit on CPU and give "
+                      f"NaN loss on GPU. Use Dense({needed}, activation='softmax') as the last "
+                      "layer.",
                       units, needed))
-    elif units > needed and family in ("sparse", None) and p.activation != "sigmoid":
+    elif units > needed and family in ("sparse", None) and p.activation != "sigmoid" and \
+            p.complete:
         out.append(_v(p, "output_units", f"labels use only {needed} classes (ids 0..{hi:g}) "
-                      f"but {p.layer} has {units}. Fine if the other classes are absent from this data only; "
-                      f"otherwise use Dense({needed}).", units, needed, severity="warning"))
+                      f"but {p.layer} has {units}. Fine if the other classes are only absent "
+                      f"from this data; otherwise use Dense({needed}).", units, needed,
+                      severity="warning"))
     return out
 
 

@@ -108,6 +108,8 @@ class ModelInfo:
     opaque_front: list[str] = field(default_factory=list)
     channels_first: bool = False
     compiled: bool = False
+    #: Keras 3 functional models add/drop a trailing size-1 input axis themselves.
+    adjusts_rank: bool = False
 
     def describe(self) -> str:
         ins = ", ".join(f"{_fmt(i.shape)}" for i in self.inputs) or "unknown (not built)"
@@ -134,10 +136,15 @@ def load_model(model: Any) -> Any:
     if path.suffix not in (".keras", ".h5", ".hdf5"):
         raise DatacheckError(f"{path}: not a Keras model file (.keras or .h5). Save it with "
                              "model.save('m.keras').")
+    import warnings
+
     import keras
 
     try:
-        return keras.saving.load_model(path, compile=True)
+        with warnings.catch_warnings():
+            # "Skipping variable loading for optimizer": irrelevant to a model that isn't trained.
+            warnings.simplefilter("ignore")
+            return keras.saving.load_model(path, compile=True)
     except Exception as exc:  # any failure inside Keras becomes one line
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
         raise DatacheckError(f"{path}: Keras cannot load this model ({type(exc).__name__}: "
@@ -148,11 +155,19 @@ def load_model(model: Any) -> Any:
 def read_model(model: Any, loss: Any = None) -> ModelInfo:
     """Describe a Keras 3 model; ``loss`` overrides (or supplies) the compiled loss.
 
-    >>> info = read_model(keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)]))  # doctest: +SKIP
-    >>> info.outputs[0].units  # doctest: +SKIP
+    >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])  # doctest: +SKIP
+    >>> read_model(model).outputs[0].units  # doctest: +SKIP
     3
     """
-    inputs = _inputs(model)
+    if isinstance(loss, str):
+        import keras
+
+        try:
+            keras.losses.get(loss)
+        except (ValueError, TypeError):
+            raise DatacheckError(f"unknown loss {loss!r}: give a Keras loss name such as "
+                                 "'sparse_categorical_crossentropy'.") from None
+    inputs = _inputs(model) or _first_layer_input(model)
     outputs = _outputs(model)
     compiled = bool(getattr(model, "compiled", False))
     raw_loss, source = (loss, "argument") if loss is not None else (
@@ -162,7 +177,9 @@ def read_model(model: Any, loss: Any = None) -> ModelInfo:
     return ModelInfo(
         name=str(getattr(model, "name", "model")), inputs=inputs, outputs=outputs,
         losses=losses, scaling=scaling, opaque_front=opaque,
-        channels_first=_channels_first(model), compiled=compiled)
+        channels_first=_channels_first(model), compiled=compiled,
+        adjusts_rank=type(model).__name__ == "Functional" or
+        getattr(model, "_functional", None) is not None)
 
 
 def _inputs(model: Any) -> list[InputInfo]:
@@ -175,6 +192,25 @@ def _inputs(model: Any) -> list[InputInfo]:
         shape = tuple(None if d is None else int(d) for d in t.shape[1:])
         out.append(InputInfo(str(getattr(t, "name", "input")), shape, str(t.dtype)))
     return out
+
+
+#: Element rank a first layer of this kind needs, for models built without an Input.
+FIRST_LAYER_RANK = {"Conv1D": 2, "Conv2D": 3, "Conv3D": 4, "SeparableConv2D": 3,
+                    "DepthwiseConv2D": 3, "Conv2DTranspose": 3, "MaxPooling2D": 3,
+                    "AveragePooling2D": 3, "LSTM": 2, "GRU": 2, "SimpleRNN": 2}
+
+
+def _first_layer_input(model: Any) -> list[InputInfo]:
+    """An unbuilt model still tells the element rank its first layer needs."""
+    layers = getattr(model, "layers", None) or []
+    if not layers:
+        return []
+    first = layers[0]
+    rank = FIRST_LAYER_RANK.get(type(first).__name__)
+    if rank is None:
+        return []
+    return [InputInfo(f"first layer '{first.name}' ({type(first).__name__})", (None,) * rank,
+                      "float32")]
 
 
 def _activation_name(fn: Any) -> str:

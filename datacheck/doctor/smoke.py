@@ -50,7 +50,7 @@ def smoke_test(keras_model: Any, model: ModelInfo, data: DataInfo, *, loss: Any 
                ) -> tuple[list[Violation], dict[str, Any]]:
     """Train a clone on one batch for ``steps`` steps; a ``not_learning`` violation if it can't.
 
-    >>> found, stats = smoke_test(model, read_model(model), read_data((x, y), ...))  # doctest: +SKIP
+    >>> found, stats = smoke_test(model, read_model(model), data_info)  # doctest: +SKIP
     >>> stats["losses"][0] > stats["losses"][-1]  # doctest: +SKIP
     True
     """
@@ -86,33 +86,41 @@ def smoke_test(keras_model: Any, model: ModelInfo, data: DataInfo, *, loss: Any 
                                         if "keras" in str(w.filename)))
     if keras_warnings:
         stats["keras_warnings"] = keras_warnings[:5]
-    return _judge(stats, losses, n, steps), stats
+    return _judge(stats, losses, n, steps, next(iter(data.labels))), stats
 
 
-def _judge(stats: dict[str, Any], losses: list[float], n: int, steps: int) -> list[Violation]:
+def _judge(stats: dict[str, Any], losses: list[float], n: int, steps: int,
+           name: str) -> list[Violation]:
     where = f"smoke test ({steps} steps on {n} examples)"
     if "error" in stats:
         return [Violation(
-            "not_learning", "model",
-            f"model: not_learning: fitting one batch of {n} failed after {len(losses)} steps: "
-            f"{stats['error']}. Fix the findings above first (Keras' own error is shown).",
+            "not_learning", name,
+            f"{name}: not_learning: fitting one batch of {n} failed after {len(losses)} steps: "
+            f"{stats['error']}. Fix the other findings first; this is Keras' own error.",
             observed=stats["error"], expected="fit runs", where=where)]
     if not losses:
         return []
     first, last = losses[0], losses[-1]
     if not math.isfinite(last):
         return [Violation(
-            "not_learning", "model",
-            f"model: not_learning: the loss became {last} at step {len(losses)} while fitting "
+            "not_learning", name,
+            f"{name}: not_learning: the loss became {last} at step {len(losses)} while fitting "
             f"one batch of {n} (first loss {first:.4g}). Look for NaN/Inf in the data, labels "
             "out of range, or a loss that does not fit the head.",
             observed=str(last), expected="a finite, falling loss", where=where)]
     stats["ratio"] = round(last / first, 4) if first else None
     if first > 0 and last <= MUST_FALL_TO * first:
         return []
+    if min(first, last) < 0:
+        return [Violation(
+            "not_learning", name,
+            f"{name}: not_learning: the loss went {first:.4g} -> {last:.4g} while fitting one "
+            f"batch of {n}: a crossentropy below zero means targets outside what the loss "
+            "accepts (class ids fed to binary_crossentropy?).",
+            observed={"first": first, "last": last}, expected="a loss >= 0", where=where)]
     return [Violation(
-        "not_learning", "model",
-        f"model: not_learning: the loss went {first:.4g} -> {last:.4g} in {steps} steps on one "
+        "not_learning", name,
+        f"{name}: not_learning: the loss went {first:.4g} -> {last:.4g} in {steps} steps on one "
         f"batch of {n}; a model that cannot overfit one batch has a bug in the data or the "
         "wiring (labels, loss, final activation, input scale).",
         observed={"first": first, "last": last}, expected=f"last <= {MUST_FALL_TO} x first",

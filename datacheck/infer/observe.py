@@ -35,10 +35,10 @@ class Observation:
         arr = np.asarray(batch)
         if arr.ndim == 0:
             arr = arr.reshape(1)
-        element = [int(d) for d in arr.shape[1:]]
+        element: list[int | None] = [int(d) for d in arr.shape[1:]]
         obs = cls(tensor=TensorSummary.from_array(arr), ranks={len(element)}, dims=element)
         obs.integer_like = arr.dtype.kind in "USO" or integer_like(arr)
-        per_element = int(np.prod(element)) if element else 1
+        per_element = int(np.prod(arr.shape[1:])) if arr.ndim > 1 else 1
         if arr.dtype.kind in "USO" or per_element <= LABEL_CANDIDATE_SIZE:
             obs.label = LabelSummary.from_array(arr, batch_index)
         return obs
@@ -74,9 +74,7 @@ def observe(batches: Any, max_batches: int | None = None) -> tuple[dict[str, Obs
             break
         for name, arr in batch.arrays.items():
             obs = Observation.of(arr, index)
-            header = getattr(batch, "headers", {}).get(name)
-            if header:
-                obs.headers.update(header)
+            obs.headers.update(batch.headers.get(name, {}))
             seen[name] = seen[name].merge(obs) if name in seen else obs
         count += 1
     return seen, count

@@ -52,13 +52,35 @@ def infer(data: Any, *, name: str | None = None, labels: Sequence[str] | None = 
     if not seen:
         raise DataError(f"{source.description}: no data to infer a schema from (empty input)")
     order = [n for n in source.names if n in seen] + [n for n in seen if n not in source.names]
-    if labels is not None:
-        unknown = sorted(set(labels) - set(order))
-        if unknown:
-            raise DataError(f"labels={unknown} are not in the data (it has {order})")
-        label_names = set(labels)
-    else:
-        label_names = _decide_labels(order, seen, source.positional)
+    label_names = _chosen(labels, order) if labels is not None else decide_labels(
+        order, seen, source.positional)
+    return from_observations(seen, order, label_names, source.description, name, count,
+                             source.sections)
+
+
+def inference_from_profile(profile: Any, *, name: str | None = None,
+                           labels: Sequence[str] | None = None) -> Inference:
+    """The inference a profile's pass already observed (one read for ``infer --profile``)."""
+    seen = profile.observations
+    order = [n for n in profile.entries if n in seen]
+    label_names = _chosen(labels, order) if labels is not None else {
+        n for n in order if profile.entries[n].role == "label"}
+    return from_observations(seen, order, label_names, profile.source, name, profile.batches)
+
+
+def _chosen(labels: Sequence[str], order: list[str]) -> set[str]:
+    unknown = sorted(set(labels) - set(order))
+    if unknown:
+        raise DataError(f"labels={unknown} are not in the data (it has {order})")
+    return set(labels)
+
+
+def from_observations(seen: dict[str, Observation], order: list[str], label_names: set[str],
+                      description: str, name: str | None, batches: int,
+                      sections: dict[str, Any] | None = None) -> Inference:
+    """Build the schema from merged observations and the chosen label names."""
+    from datacheck.infer.medical import sections_for
+
     features: dict[str, Feature] = {}
     label_map: dict[str, Label] = {}
     notes: dict[str, list[str]] = {}
@@ -67,12 +89,21 @@ def infer(data: Any, *, name: str | None = None, labels: Sequence[str] | None = 
             label_map[key], notes[key] = infer_label(key, seen[key])
         else:
             features[key], notes[key] = infer_feature(key, seen[key])
-    schema = Schema(name=name or _default_name(source.description), features=features,
-                    labels=label_map, description=f"Inferred from {source.description}.")
-    return Inference(schema, notes, seen, count, source.description)
+    extra = sections_for(seen, sections or {}, notes)
+    fields: dict[str, Any] = {"name": name or _default_name(description),
+                              "description": f"Inferred from {description}.",
+                              "features": features, **extra}
+    manifest = extra.get("manifest") or {}
+    if manifest.get("label_column") in label_map:
+        # The scan judges manifest labels by their domain; files carry no label array.
+        label_map[manifest["label_column"]].optional = True
+    if label_map:
+        fields["labels"] = label_map
+    schema = Schema.model_validate(fields)
+    return Inference(schema, notes, seen, batches, description)
 
 
-def _decide_labels(order: list[str], seen: dict[str, Observation], positional: bool) -> set[str]:
+def decide_labels(order: list[str], seen: dict[str, Observation], positional: bool) -> set[str]:
     if not positional:
         return {n for n in order if is_label(n, seen[n], False)}
     # Tuples bind features first, then labels: only a trailing run can be labels,

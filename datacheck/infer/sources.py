@@ -10,7 +10,7 @@ that look like class labels (so ``dc.check`` binds them the same way).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +28,17 @@ CHANNEL_SIZES = (1, 2, 3, 4)
 
 @dataclass
 class Batch:
-    """Aligned arrays of one batch, where they came from and the index of the first element."""
+    """Aligned arrays of one batch, where they came from and the index of the first element.
+
+    ``headers`` maps a name to ``{(field, value): count}`` read from file headers
+    (orientation, spacing); ``single`` says the source file is this one element.
+    """
 
     arrays: dict[str, np.ndarray]
     source: str
     offset: int = 0
+    headers: dict[str, dict[tuple[str, str], int]] = field(default_factory=dict)
+    single: bool = False
 
 
 @dataclass
@@ -43,6 +49,8 @@ class Source:
     positional: bool
     batches: Iterator[Batch]
     description: str
+    #: Schema sections the reader knows (e.g. ``hdf5`` dataset paths), for inference.
+    sections: dict[str, Any] = field(default_factory=dict)
 
 
 def integer_like(arr: np.ndarray) -> bool:

@@ -1,9 +1,114 @@
-"""Readers for volume files (NIfTI, HDF5, manifests), filled in from datacheck.readers."""
+"""Volume files for inference and drift: NIfTI (with masks) and HDF5, via datacheck.readers.
+
+NIfTI voxels become one element of ``volume`` (a channel axis is added to 3D
+volumes, as the ``DHWC`` schemas expect) and their headers are counted:
+orientation, spacing, on-disk dtype and dimensionality. HDF5 files yield
+their batched datasets slab by slab, never whole.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 
-def volume_readers() -> dict[str, Any]:
-    return {}
+from datacheck.errors import DataError
+from datacheck.infer.sources import Batch, Source
+
+
+def volume_openers() -> dict[str, Any]:
+    """Openers for volume formats (their readers import nibabel/h5py only when used)."""
+    return {".nii": open_nifti, ".nii.gz": open_nifti, ".h5": open_hdf5, ".hdf5": open_hdf5}
+
+
+def nifti_headers(header: Any) -> dict[tuple[str, str], int]:
+    """Header facts counted per file: orientation, spacing (mm), on-disk dtype, ndim."""
+    from datacheck.rules.medical import affine_sane, axcodes, effective_ndim
+
+    ndim = effective_ndim(header.shape)
+    facts = {("dtype", header.dtype): 1, ("ndim", str(ndim)): 1,
+             ("spacing", "x".join(f"{z:.6g}" for z in header.zooms[:3])): 1}
+    if affine_sane(header):
+        facts[("orientation", axcodes(header.affine))] = 1
+    return facts
+
+
+def as_element(data: np.ndarray) -> np.ndarray:
+    """Voxels as one element: 3D volumes get a channel axis; trailing size-1 axes fold."""
+    while data.ndim > 3 and data.shape[-1] == 1:
+        data = data[..., 0]
+    return data[..., None] if data.ndim == 3 else data
+
+
+def open_nifti(path: Path, mask: Path | None, batch_size: int) -> Source:
+    from datacheck.readers.nifti import read_nifti
+
+    names = ["volume"] + (["mask"] if mask is not None else [])
+
+    def batches() -> Iterator[Batch]:
+        volume = read_nifti(path)
+        arrays = {"volume": as_element(volume.data)[None]}
+        headers = {"volume": nifti_headers(volume.header)}
+        if mask is not None:
+            from datacheck.scan.volume import mask_label_counts
+
+            masked = read_nifti(mask)
+            arrays["mask"] = as_element(masked.data)[None]
+            headers["mask"] = nifti_headers(masked.header)
+            counts = mask_label_counts(masked.data).counts
+            if len(counts) <= 1024:
+                headers["mask"].update({("mask_value", str(v)): 1 for v in counts})
+        yield Batch(arrays, str(path), 0, headers, single=True)
+
+    return Source(names, False, batches(), str(path))
+
+
+def _h5_datasets(handle: Any) -> list[Any]:
+    import h5py
+
+    from datacheck.readers.hdf5 import describe
+
+    paths: list[str] = []
+    handle.visititems(lambda name, obj: paths.append("/" + name)
+                      if isinstance(obj, h5py.Dataset) else None)
+    infos = [describe(handle, p) for p in sorted(paths)]
+    return [i for i in infos if i is not None and i.dataset and i.shape]
+
+
+def open_hdf5(path: Path, mask: Path | None, batch_size: int) -> Source:
+    """Batched datasets of the group holding the largest one, read together in slabs."""
+    from datacheck.readers.hdf5 import open_h5, read_rows, slab_rows
+    from datacheck.schema.medical import HDF5Spec
+
+    with open_h5(path) as handle:
+        infos = _h5_datasets(handle)
+    if not infos:
+        raise DataError(f"{path}: the HDF5 file holds no datasets with rows to infer from")
+    biggest = max(infos, key=lambda i: int(np.prod(i.shape)) * i.itemsize)
+    group = biggest.path.rsplit("/", 1)[0]
+    chosen = [i for i in infos if i.path.rsplit("/", 1)[0] == group
+              and i.shape[0] == biggest.shape[0]]
+    names: dict[str, Any] = {}
+    for info in chosen:
+        base = info.path.rsplit("/", 1)[1] or "data"
+        key, k = base, 2
+        while key in names:
+            key, k = f"{base}_{k}", k + 1
+        names[key] = info
+    slab = HDF5Spec().slab_bytes
+    step = max(1, min(min(slab_rows(i, slab) for i in chosen), batch_size * 64))
+    step = max(batch_size, step - step % batch_size)
+
+    def batches() -> Iterator[Batch]:
+        with open_h5(path) as handle:
+            for start in range(0, biggest.shape[0], step):
+                stop = min(start + step, biggest.shape[0])
+                rows = {k: read_rows(handle, i, start, stop, str(path)) for k, i in names.items()}
+                for b in range(0, stop - start, batch_size):
+                    yield Batch({k: v[b:b + batch_size] for k, v in rows.items()}, str(path),
+                                start + b)
+
+    datasets = {k: {"path": i.path} for k, i in names.items()}
+    return Source(list(names), False, batches(), str(path), {"hdf5": {"datasets": datasets}})

@@ -76,9 +76,13 @@ class Histogram:
             return cls(bins=bins)
         lo, hi = float(values.min()), float(values.max())
         exp = fit_exponent(lo, hi, bins)
-        index = np.floor(np.ldexp(values, -exp)).astype(np.int64)
         offset = math.floor(math.ldexp(lo, -exp))
-        counts = np.bincount(index - offset).astype(np.int64)
+        # Scaling by a power of two and subtracting an integer below 2**53 are exact, so this is
+        # floor(x / 2**exp) - offset without np.ldexp (slow) or int64 temporaries.
+        index = values * math.ldexp(1.0, -exp)
+        np.floor(index, out=index)
+        index -= offset
+        counts = np.bincount(index.astype(np.intp), minlength=1).astype(np.int64)
         return cls(bins, exp, offset, counts, lo, hi)
 
     @property

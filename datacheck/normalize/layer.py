@@ -131,7 +131,8 @@ class Normalize(keras.layers.Layer):
             return None if values is None else np.asarray(values, np.float32).reshape(shape)
 
         p = self.params
-        self._consts = {k: const(getattr(p, k)) for k in ("center", "scale", "lo", "hi", "shift")}
+        self._consts = {k: const(getattr(p, k)) for k in ("center", "lo", "hi", "shift")}
+        self._consts["inv_scale"] = const(p.inverse_scale())
         self._reduce = tuple(i for i in range(1, ndim) if i != axis)
         if self.check or self.return_check:
             self.batch_check = self.add_weight(
@@ -173,7 +174,7 @@ class Normalize(keras.layers.Layer):
             return self._per_sample(x, fg)
         if self._consts["lo"] is not None:
             x = ops.minimum(ops.maximum(x, self._c("lo", x.dtype)), self._c("hi", x.dtype))
-        y = (x - self._c("center", x.dtype)) / self._c("scale", x.dtype)
+        y = (x - self._c("center", x.dtype)) * self._c("inv_scale", x.dtype)
         return y if fg is None else ops.where(fg, y, ops.zeros_like(y))
 
     def _measure(self, y: Any, fg: Any) -> Any:

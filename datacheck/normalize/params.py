@@ -59,6 +59,19 @@ class NormParams:
                 return len(values)
         return None
 
+    def inverse_scale(self) -> np.ndarray | None:
+        """float32 ``1 / scale``, rounded down where needed so ``scale * inv <= 1``.
+
+        Both paths multiply by it (XLA would turn a division into this multiply
+        anyway), so a clipped input never maps above 1.0 by rounding.
+        """
+        if self.scale is None:
+            return None
+        scale = np.asarray(self.scale, np.float32)
+        inv = np.float32(1.0) / scale
+        over = scale * inv > np.float32(1.0)
+        return np.where(over, np.nextafter(inv, np.float32(0.0)), inv).astype(np.float32)
+
     def to_dict(self) -> dict[str, Any]:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 

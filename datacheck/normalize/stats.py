@@ -57,6 +57,17 @@ def _mask_values(mask: np.ndarray, arr: np.ndarray, channel_axis: int | None,
     return mask.reshape(-1)
 
 
+def _moments(good: np.ndarray) -> Moments:
+    """Moments of finite float64 values; two passes, no masks (they are already filtered)."""
+    count = good.size
+    if count == 0:
+        return Moments.empty()
+    mean = float(good.sum()) / count
+    centred = good - mean
+    centred *= centred
+    return Moments(np.asarray(float(count)), np.asarray(mean), np.asarray(float(centred.sum())))
+
+
 @dataclass(frozen=True)
 class NormStats:
     """Per-channel normalization statistics; ``merge`` is associative.
@@ -123,7 +134,7 @@ class NormStats:
             finite = np.isfinite(column)
             good = column if finite.all() else column[finite]
             bad.append(column.size - good.size)
-            moments.append(Moments.of(good))
+            moments.append(_moments(good))
             histograms.append(Histogram.of(good, bins))
             lows.append(good.min() if good.size else math.inf)
             highs.append(good.max() if good.size else -math.inf)

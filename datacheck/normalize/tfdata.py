@@ -28,7 +28,7 @@ def _params(norm: Any, method: str, channel_axis: int | None,
 
 def normalize_tensor(params: NormParams, x: Any, channel_axis: int | None = -1) -> Any:
     """Apply ``params`` to one batch with TF ops (the twin of ``Normalize.call``)."""
-    tf = require("tensorflow", "tf", "Normalizing inside tf.data")
+    import tensorflow as tf
     x = tf.cast(x, tf.float32)
     ndim = x.shape.rank
     if ndim is None or ndim < 2:
@@ -63,7 +63,7 @@ def normalize_tensor(params: NormParams, x: Any, channel_axis: int | None = -1) 
     else:
         if params.lo is not None and params.hi is not None:
             x = tf.minimum(tf.maximum(x, const(params.lo)), const(params.hi))
-        y = (x - const(params.center)) / const(params.scale)
+        y = (x - const(params.center)) * const(params.inverse_scale())
     return y if fg is None else tf.where(fg, y, tf.zeros_like(y))
 
 
@@ -111,6 +111,7 @@ def normalize_dataset(ds: Any, norm: Any, method: str = "zscore", *,
         y = normalize_tensor(params, x, axis)
         return _checked(tf, y, bounds, name, params.method) if check else y
 
+    @tf.autograph.experimental.do_not_convert  # only static Python branches here
     def fn(*element: Any) -> Any:
         item = element[0] if len(element) == 1 else element
         if isinstance(item, dict):

@@ -31,6 +31,7 @@ class ManifestEntry:
     image: Path
     mask: Path | None = None
     label: Any = None
+    split: Any = None
 
 
 @dataclass
@@ -121,7 +122,7 @@ def _case_violation(check: str, column: Any, group: Any, table: Any, spec: Manif
     rows = [i for i in group["index"].tolist() if i is not None]
     shown = ", ".join(where(i) for i in rows[:SHOWN_ROWS])
     more = f" and {len(rows) - SHOWN_ROWS} more" if len(rows) > SHOWN_ROWS else ""
-    values = sorted({str(v) for v in group["failure_case"].tolist()})[:SHOWN_ROWS]
+    values = sorted({_cell(v) for v in group["failure_case"].tolist()})[:SHOWN_ROWS]
     if check == "not_nullable":
         return Violation(
             "manifest", name, f"{name}: manifest: {len(rows)} empty cells in column {name!r} of "
@@ -144,6 +145,13 @@ def _case_violation(check: str, column: Any, group: Any, table: Any, spec: Manif
         observed=values, expected=check, where=source, extra={"rows": rows})
 
 
+def _cell(value: Any) -> str:
+    """A table cell as text; pandas turns int columns with gaps into floats (2.0 -> '2')."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def _leakage_violations(spec: ManifestSpec, table: Any, source: str,
                         where: Any) -> list[Violation]:
     split = spec.split_column
@@ -156,7 +164,7 @@ def _leakage_violations(spec: ManifestSpec, table: Any, source: str,
             continue
         known = table[[column, split]].dropna()
         splits = known.groupby(column, sort=True)[split].unique()
-        leaked = {str(k): sorted(map(str, v)) for k, v in splits.items() if len(v) > 1}
+        leaked = {_cell(k): sorted(map(_cell, v)) for k, v in splits.items() if len(v) > 1}
         if not leaked:
             continue
         shown = "; ".join(f"{k} in {', '.join(v)}" for k, v in list(leaked.items())[:SHOWN_ROWS])
@@ -180,6 +188,7 @@ def _path_verdicts(spec: ManifestSpec, schema: Schema, table: Any, source: str, 
     escaped: dict[str, list[str]] = {}
     missing: dict[str, list[str]] = {}
     labels = table[spec.label_column].tolist() if spec.label_column in table.columns else None
+    splits = table[spec.split_column].tolist() if spec.split_column in table.columns else None
     cells = {column: table[column].tolist() for column in columns}
     for position, index in enumerate(table.index.tolist()):
         paths: dict[str, Path | None] = {}
@@ -206,7 +215,8 @@ def _path_verdicts(spec: ManifestSpec, schema: Schema, table: Any, source: str, 
             verdict.entries.append(ManifestEntry(
                 position, f"{source} {where(index)}", image,
                 paths.get(spec.mask_column) if spec.mask_column else None,
-                None if labels is None else labels[position]))
+                None if labels is None else labels[position],
+                None if splits is None else splits[position]))
     for column, items in escaped.items():
         verdict.violations.append(Violation(
             "manifest", column, f"{column}: manifest: {len(items)} paths escape the dataset root "

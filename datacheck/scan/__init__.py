@@ -1,5 +1,5 @@
-"""Scans of files and folders: every input is accounted for in the report."""
+"""Scans of files, folders and manifests: every input is accounted for in the report."""
 
-from datacheck.scan.paths import check_paths
+from datacheck.scan.paths import CHECKERS, check_paths
 
-__all__ = ["check_paths"]
+__all__ = ["CHECKERS", "check_paths"]

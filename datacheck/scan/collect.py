@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from datacheck.backends.numpy.check import Collector
 from datacheck.backends.numpy.evaluate import evaluate
@@ -65,14 +64,10 @@ class ScanCollector(Collector):
     []
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.per_input: list[Violation] = []
-
     def add(self, violations: list[Violation]) -> None:
-        keep = [v for v in violations if v.code not in PER_INPUT_CODES]
-        self.per_input += [v for v in violations if v.code in PER_INPUT_CODES]
-        super().add(keep)
+        # One reason per unreadable input: these are not capped like repeated findings.
+        self.report.extend([v for v in violations if v.code in PER_INPUT_CODES])
+        super().add([v for v in violations if v.code not in PER_INPUT_CODES])
 
     def add_element(self, name: str, shape: tuple[int, ...], dtype: str,
                     summary: TensorSummary, source: str) -> list[Violation]:
@@ -91,7 +86,7 @@ class ScanCollector(Collector):
         return found
 
     def result(self, index: int, inputs: dict[str, str]) -> ScanResult:
-        return ScanResult(index, inputs, self.report.violations + self.per_input,
+        return ScanResult(index, inputs, list(self.report.violations),
                           Counter(self.occurrences), dict(self.summaries), self.batches,
                           self.elements)
 

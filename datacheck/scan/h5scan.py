@@ -87,7 +87,11 @@ def _scan_batched(handle: Any, unit: Unit, infos: dict[str, H5Info], spec: HDF5S
         found.append(v)
         collector.add([v])
     total = min(lengths.values())
+    # Slabs hold whole batches, so batch boundaries (and per-batch rules) match array input;
+    # only rows too large for one batch per slab make smaller batches.
     step = min(slab_rows(info, spec.slab_bytes) for info in infos.values())
+    if step >= options.batch_size:
+        step -= step % options.batch_size
     index = 0
     for start in range(0, total, step):
         stop = min(start + step, total)

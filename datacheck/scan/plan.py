@@ -86,17 +86,17 @@ def plan_scan(paths: Sequence[str | Path], schema: Schema, kinds: dict[str, str]
     return plan
 
 
-def _walk(folder: Path) -> tuple[list[Path], int]:
-    """Regular files under ``folder`` (sorted, hidden entries skipped), and how many others."""
+def _walk(folder: Path) -> list[Path]:
+    """Files under ``folder``, sorted, hidden entries skipped, symlinked folders not followed."""
     files: list[Path] = []
     for root, dirs, names in os.walk(folder, followlinks=False):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         files += [Path(root) / n for n in sorted(names) if not n.startswith(".")]
-    return files, 0
+    return files
 
 
 def _plan_folder(plan: Plan, folder: Path, schema: Schema, kinds: dict[str, str]) -> None:
-    files, _ = _walk(folder)
+    files = _walk(folder)
     known = [(f, suffix_of(f.name, list(kinds))) for f in files]
     supported = [(f, s) for f, s in known if s is not None]
     plan.skipped += len(files) - len(supported)

@@ -112,13 +112,12 @@ def _run_nifti(unit: Unit, schema: Schema, options: Options, collector: ScanColl
     inputs[unit.name] = "violating" if has_error(found) else "ok"
     if unit.mask is None or unit.mask_name is None:
         return
-    from datacheck.readers.nifti import read_nifti as read_mask
     from datacheck.rules.medical import pair_violations
     from datacheck.scan.volume import mask_label_counts
 
     pairs = schema.pairs or PairSpec()
     try:
-        mask = read_mask(unit.mask, limits, spec.scaling, source=unit.mask_name)
+        mask = read_nifti(unit.mask, limits, spec.scaling, source=unit.mask_name)
     except Exception as exc:
         collector.add([unreadable(unit.mask_name, exc)])
         inputs[unit.mask_name] = "unreadable"
@@ -154,9 +153,10 @@ def _run_h5(unit: Unit, schema: Schema, options: Options, collector: ScanCollect
 
 def _run_external(unit: Unit, schema: Schema, options: Options, collector: ScanCollector,
                   inputs: dict[str, str]) -> None:
-    from datacheck.scan.paths import CHECKERS, suffix_of
+    from datacheck.scan.paths import CHECKERS
+    from datacheck.scan.plan import suffix_of
 
-    checker = CHECKERS[suffix_of(unit.name)]
+    checker = CHECKERS[suffix_of(unit.name, list(CHECKERS)) or ""]
     report = checker(Path(unit.path), schema, options.batch_size)
     collector.add(report.violations)
     inputs.update(report.inputs or {unit.name: "violating" if not report.ok else "ok"})

@@ -65,6 +65,7 @@ class Draft:
     rng: np.random.Generator
     style: str
     scale: float
+    max_values: int = DEFAULT_MAX_VALUES
     size: int = 0
     batch_size: int = 0
     shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
@@ -105,7 +106,7 @@ def element_shape(feature: Feature, rng: np.random.Generator,
 def new_draft(schema: Schema, rng: np.random.Generator, *, batch: int, style: str, scale: float,
               max_values: int = DEFAULT_MAX_VALUES, min_size: int = 1) -> Draft:
     """A valid draft: shapes, dtypes, a batch size that fits every class, balanced classes."""
-    draft = Draft(schema, rng, style, scale)
+    draft = Draft(schema, rng, style, scale, max_values)
     for name, feature in schema.features.items():
         draft.specs[name] = draft.pick(feasible_specs(feature, name))
         draft.shapes[name] = element_shape(feature, rng)
@@ -150,15 +151,16 @@ def assign_labels(draft: Draft, name: str, counts: np.ndarray | None = None,
     draft.classes[name] = draft.rng.permutation(np.concatenate([idx, np.full(extra, -1)]))
 
 
-def resize(draft: Draft, size: int, max_values: int = DEFAULT_MAX_VALUES) -> None:
-    """Change the element count (re-balancing every label) within the memory guard."""
+def resize(draft: Draft, size: int, skip: str | None = None) -> None:
+    """Change the element count (re-balancing every label but ``skip``) within the guard."""
     widest = max((draft.values_per_element(n) for n in draft.schema.features), default=1)
-    if size * widest > max_values:
+    if size * widest > draft.max_values:
         raise Infeasible(f"schema {draft.schema.name!r}: this violation needs {size} elements "
-                         f"of {widest} values, more than max_values={max_values}")
+                         f"of {widest} values, more than max_values={draft.max_values}")
     draft.size = draft.batch_size = size
     for name in draft.schema.labels:
-        assign_labels(draft, name)
+        if name != skip:
+            assign_labels(draft, name)
 
 
 def feature_values(draft: Draft, name: str) -> np.ndarray:

@@ -84,12 +84,11 @@ def assignment(counts: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def fractions_ok(label: Label, counts: np.ndarray) -> bool:
-    """True when every class meets min_class_fraction (exact arithmetic)."""
+    """True when every class meets min_class_fraction (in float, as fractions are reported)."""
     total = int(counts.sum())
     if label.min_class_fraction is None or total == 0:
         return True
-    floor = Fraction(label.min_class_fraction)
-    return all(Fraction(int(c), total) >= floor for c in counts)
+    return all(int(c) / total >= label.min_class_fraction for c in counts)
 
 
 def min_count_for_imbalance(label: Label, n: int) -> int | None:
@@ -97,9 +96,11 @@ def min_count_for_imbalance(label: Label, n: int) -> int | None:
     f = label.min_class_fraction
     if f is None or f <= 0 or n < 2:
         return None
-    # need 1 / (1 + (n - 1) k) < f  <=>  k > (1/f - 1) / (n - 1)
-    bound = (1 / Fraction(f) - 1) / (n - 1)
-    return int(bound) + 1
+    # need 1 / (1 + (n - 1) k) < f  <=>  k > (1/f - 1) / (n - 1); then settle it in float.
+    k = max(int((1 / Fraction(f) - 1) / (n - 1)), 1)
+    while not 1 / (1 + (n - 1) * k) < f:
+        k += 1
+    return k
 
 
 def encode(label: Label, values: list[Any], idx: np.ndarray, dtype: str, *,

@@ -1,0 +1,82 @@
+"""``diff(a, b)``: drift, and optionally duplicates/leakage, between two datasets or profiles."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from datacheck.data import DEFAULT_BATCH_SIZE
+from datacheck.dedup.hashing import Method
+from datacheck.errors import DatacheckError
+from datacheck.report.report import Report
+from datacheck.schema.io import load_schema
+from datacheck.schema.model import Schema
+
+
+def _label(data: Any, default: str) -> str:
+    if isinstance(data, (str, Path)):
+        return str(data)
+    return default
+
+
+def diff(a: Any, b: Any, schema: str | Path | dict[str, Any] | Schema | None = None, *,
+         dedup: bool = False, max_distance: int | None = None, method: Method = "ahash",
+         batch_size: int = DEFAULT_BATCH_SIZE, save_a: str | Path | None = None,
+         save_b: str | Path | None = None) -> Report:
+    """Compare dataset ``b`` with reference ``a`` (train vs validation, train vs serving).
+
+    ``a``/``b``: anything ``dc.check`` reads, or a profile saved as .json.
+    Thresholds come from the schema's ``drift`` section (defaults otherwise).
+    ``dedup=True`` also looks for exact and near-duplicate elements within
+    and across the two (``duplicate``, ``leakage``).
+
+    >>> from datacheck.drift import diff
+    >>> diff((x_train, y_train), (x_val, y_val)).ok  # doctest: +SKIP
+    True
+    """
+    from datacheck.drift.compare import compare_profiles
+    from datacheck.drift.profile import build_profile
+
+    resolved = None if schema is None else load_schema(schema)
+    name_a, name_b = _label(a, "A"), _label(b, "B")
+    if name_a == name_b:
+        name_a, name_b = f"A ({name_a})", f"B ({name_b})"
+    pa = build_profile(a, schema=resolved, name=name_a, batch_size=batch_size, hashes=dedup,
+                       method=method)
+    pb = build_profile(b, schema=resolved, name=name_b, batch_size=batch_size, hashes=dedup,
+                       method=method)
+    for profile, path in ((pa, save_a), (pb, save_b)):
+        if path is not None:
+            profile.write(path)
+    config = resolved.drift if resolved is not None else None
+    violations, details = compare_profiles(pa, pb, config, (name_a, name_b))
+    report = Report(schema=resolved.name if resolved is not None else None, kind="diff")
+    report.extend(violations)
+    if dedup:
+        from datacheck.dedup.findings import duplicate_violations
+
+        for profile, label in ((pa, name_a), (pb, name_b)):
+            if profile.hashes is None:
+                raise DatacheckError(f"{label}: a saved profile without element hashes cannot be "
+                                     "checked for duplicates; save it with --dedup "
+                                     "(`datacheck diff ... --dedup --save-a PATH`).")
+        assert pa.hashes is not None and pb.hashes is not None
+        pa.hashes.name, pb.hashes.name = name_a, name_b
+        feature = next((k for k, e in pa.entries.items() if e.role == "feature"), "*")
+        found, stats = duplicate_violations([pa.hashes, pb.hashes], feature, max_distance)
+        report.extend(found)
+        report.stats["dedup"] = stats
+    # Drift is B's departure from A; leakage (and what A lacks) involves A as well.
+    errors = [v for v in report.violations if v.severity == "error"]
+    report.mark_input(name_a, "violating" if any(v.code == "leakage" or v.where == name_a
+                                                 for v in errors) else "ok")
+    report.mark_input(name_b, "violating" if errors else "ok")
+    report.summaries = {key: {"kind": "drift", "a": pa.entries[key].to_dict() if key in
+                              pa.entries else None,
+                              "b": pb.entries[key].to_dict() if key in pb.entries else None,
+                              "distances": details.get(key, {})}
+                        for key in list(pa.entries) + [k for k in pb.entries
+                                                       if k not in pa.entries]}
+    report.stats.update({"a": {"source": name_a, "elements": pa.elements},
+                         "b": {"source": name_b, "elements": pb.elements}})
+    return report

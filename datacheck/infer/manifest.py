@@ -1,0 +1,112 @@
+"""Manifest tables (CSV/TSV/Parquet) for inference: guess the columns, read the files they list.
+
+The ``manifest:`` section names the columns found (image, mask, label,
+subject, split, id); each row's image (and mask) is read like a file named
+on the command line, with the row's label attached.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from datacheck.errors import DataError
+from datacheck.infer.sources import LABEL_NAMES, Batch, Source
+
+SUBJECT_NAMES = ("subject", "subject_id", "participant_id", "participant", "patient",
+                 "patient_id", "case_id")
+SPLIT_NAMES = ("split", "fold", "set", "subset", "partition")
+ID_NAMES = ("id", "example_id", "image_id", "uid")
+MASK_WORDS = ("mask", "seg", "segmentation")
+
+
+def _lower(columns: list[str]) -> dict[str, str]:
+    return {c.lower(): c for c in columns}
+
+
+def _first(columns: list[str], names: tuple[str, ...] | frozenset[str]) -> str | None:
+    lowered = _lower(columns)
+    return next((lowered[n] for n in names if n in lowered), None)
+
+
+def guess_columns(table: Any, readable: tuple[str, ...]) -> dict[str, Any]:
+    """Column roles of a manifest table, as ``ManifestSpec`` fields.
+
+    >>> guess_columns(pd.DataFrame({"image": ["a.nii.gz"], "label": [1]}), (".nii.gz",))
+    {'image_column': 'image', 'label_column': 'label'}  # doctest: +SKIP
+    """
+    columns = [str(c) for c in table.columns]
+    file_columns = []
+    for column in columns:
+        values = [str(v).lower() for v in table[column].dropna().tolist()]
+        if values and sum(v.endswith(readable) for v in values) >= 0.9 * len(values):
+            file_columns.append(column)
+    masks = [c for c in file_columns if any(w in c.lower() for w in MASK_WORDS)]
+    images = [c for c in file_columns if c not in masks]
+    if not images:
+        raise DataError(f"no column of the manifest lists readable files ({', '.join(readable)});"
+                        f" columns: {columns}")
+    spec: dict[str, Any] = {"image_column": next((c for c in images if c.lower() == "image"),
+                                                 images[0])}
+    if masks:
+        spec["mask_column"] = masks[0]
+    for key, names in (("label_column", LABEL_NAMES), ("subject_column", SUBJECT_NAMES),
+                       ("split_column", SPLIT_NAMES), ("id_column", ID_NAMES)):
+        column = _first(columns, names)
+        if column is not None and column not in file_columns:
+            spec[key] = column
+    if "id_column" in spec and table[spec["id_column"]].duplicated().any():
+        del spec["id_column"]
+    if "split_column" in spec:
+        spec["splits"] = sorted(str(v) for v in table[spec["split_column"]].dropna().unique())
+    return spec
+
+
+def open_manifest(path: Path, mask: Path | None, batch_size: int) -> Source:
+    """Every row's file(s) as one element, with the row's label under the label column's name."""
+    from datacheck.infer.files import openers, suffix_of
+    from datacheck.readers.manifest import manifest_root, read_manifest, resolve_entry
+
+    known = {k: v for k, v in openers().items() if k in (".nii", ".nii.gz")}
+    table = read_manifest(path)
+    spec = guess_columns(table, tuple(known))
+    root = manifest_root(path, None)
+    label_column = spec.get("label_column")
+
+    def resolve(value: Any, line: int) -> Path | None:
+        entry = resolve_entry(root, value)
+        if entry is None:
+            return None
+        if not entry[1].is_file():
+            raise DataError(f"{path}: line {line}: {value} does not exist (under {root}). Fix "
+                            "the manifest or the dataset root before inferring a schema.")
+        return entry[1]
+
+    def batches() -> Iterator[Batch]:
+        for row, record in enumerate(table.to_dict("records")):
+            line = row + 2  # header is line 1
+            image = resolve(record[spec["image_column"]], line)
+            if image is None:
+                continue
+            mask_path = resolve(record[spec["mask_column"]], line) if "mask_column" in spec \
+                else None
+            for batch in known[suffix_of(image)](image, mask_path, 1).batches:
+                if label_column is not None and record[label_column] == record[label_column]:
+                    batch.arrays[label_column] = np.asarray([record[label_column]])
+                batch.source = f"{path} line {line}: {batch.source}"
+                yield batch
+
+    names = ["volume"] + (["mask"] if "mask_column" in spec else []) + (
+        [label_column] if label_column else [])
+    return Source(names, False, batches(), str(path), {"manifest": spec})
+
+
+def _open(path: Path, mask: Path | None, batch_size: int) -> Source:
+    return open_manifest(path, mask, batch_size)
+
+
+#: Manifest suffixes this module opens (the reader's list).
+MANIFEST_OPENERS: dict[str, Any] = {".csv": _open, ".tsv": _open, ".parquet": _open, ".pq": _open}

@@ -1,0 +1,165 @@
+"""One self-contained HTML page per report: verdict, violations, histograms, classes, montage.
+
+Everything is inline (CSS, base64 PNG images); nothing is fetched. Every
+string that comes from data, file names or messages goes through
+``html.escape``, and a Content-Security-Policy forbids scripts and remote
+loads, so a file named ``<script>...`` shows as text and never runs.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+from datacheck.errors import DatacheckError
+from datacheck.report.report import Report
+
+#: Rows of the violations table; the rest are counted.
+MAX_ROWS = 500
+#: Classes drawn as bars per label (the most frequent ones).
+MAX_CLASSES = 60
+#: Flagged volumes shown in the montage.
+MAX_MONTAGE = 12
+#: Files re-read to draw histograms of a report that carries none.
+MAX_HISTOGRAM_FILES = 64
+
+_CSS = """
+body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1100px;color:#222;
+padding:0 16px}
+h1{font-size:22px;margin:0 0 8px}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #ddd}
+h3{font-size:15px;margin:18px 0 6px}
+.verdict{padding:12px 16px;border-radius:6px;font-size:17px;font-weight:600}
+.ok{background:#e6f4ea;color:#137333}.fail{background:#fce8e6;color:#a50e0e}
+table{border-collapse:collapse;width:100%;margin:6px 0}td,th{border:1px solid #ddd;padding:4px 6px;
+text-align:left;vertical-align:top}th{background:#f5f5f5}
+td.msg{word-break:break-word}tr.warning td{color:#8a5a00}
+.code{font-family:monospace;font-weight:600}
+.bars td{border:none;padding:1px 6px}.bar{background:#4c72b0;height:12px}.bar.b{background:#dd8452}
+.muted{color:#777}img{max-width:100%}code{word-break:break-all}
+"""
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def write_html(report: Report, path: str | Path, *, data: Any = None) -> None:
+    """Write ``report`` as one self-contained HTML file.
+
+    ``data`` (optional) is the data that was checked, to draw intensity
+    histograms when the report carries none; otherwise readable input files
+    are re-read (at most ``MAX_HISTOGRAM_FILES``).
+
+    >>> write_html(dc.check((x, y), "mnist"), "report.html", data=(x, y))  # doctest: +SKIP
+    """
+    text = render_html(report, data=data)
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise DatacheckError(f"cannot write --html {path}: {exc.strerror}") from None
+
+
+def render_html(report: Report, *, data: Any = None) -> str:
+    """The HTML page of ``report`` as a string (see :func:`write_html`)."""
+    from datacheck import __version__
+
+    notes: list[str] = []
+    title = f"datacheck {report.kind}" + (f": schema {report.schema}" if report.schema else "")
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; "
+        "img-src data:; style-src 'unsafe-inline'\">",
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>",
+        f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{_e(title)}</h1>",
+        f"<div class='verdict {'ok' if report.ok else 'fail'}' id='verdict'>"
+        f"{_e(report.verdict())}</div>",
+        _violations(report),
+        _features(report, data, notes),
+        _montage(report, notes),
+        _inputs(report),
+    ]
+    if report.stats:
+        parts.append("<h2>Statistics</h2><details><summary>raw statistics (JSON)</summary><pre>"
+                     + _e(json.dumps(report.to_dict()["stats"], indent=2)) + "</pre></details>")
+    if notes:
+        parts.append("<h2>Notes</h2><ul>" + "".join(f"<li>{_e(n)}</li>" for n in notes)
+                     + "</ul>")
+    parts.append(f"<p class='muted'>Written by datacheck {_e(__version__)}.</p></body></html>")
+    return "\n".join(parts)
+
+
+def _violations(report: Report) -> str:
+    rows = report.sorted_violations()
+    if not rows:
+        return "<h2>Violations</h2><p id='no-violations'>No violations.</p>"
+    out = ["<h2>Violations</h2><table id='violations'><thead><tr><th>severity</th><th>code</th>"
+           "<th>feature</th><th>where</th><th>message (what, observed, expected, fix)</th>"
+           "</tr></thead><tbody>"]
+    for v in rows[:MAX_ROWS]:
+        out.append(f"<tr class='{_e(v.severity)}'><td>{_e(v.severity)}</td>"
+                   f"<td class='code'>{_e(v.code)}</td><td>{_e(v.feature)}</td>"
+                   f"<td>{_e(v.where)}</td><td class='msg'>{_e(v.message)}</td></tr>")
+    out.append("</tbody></table>")
+    if len(rows) > MAX_ROWS:
+        out.append(f"<p>... and {len(rows) - MAX_ROWS} more (see the JSON report).</p>")
+    suppressed = report.stats.get("suppressed_violations")
+    if isinstance(suppressed, dict) and suppressed:
+        shown = ", ".join(f"{k}: {v}" for k, v in suppressed.items())
+        out.append(f"<p class='muted'>Repeats not listed: {_e(shown)}.</p>")
+    return "".join(out)
+
+
+def _inputs(report: Report) -> str:
+    if not report.inputs:
+        return ""
+    rows = "".join(f"<tr><td><code>{_e(name)}</code></td><td>{_e(status)}</td></tr>"
+                   for name, status in list(report.inputs.items())[:5000])
+    counts = report.counts()
+    return (f"<h2>Inputs</h2><details{' open' if counts['total'] <= 20 else ''}><summary>"
+            f"{counts['total']} inputs: {counts['ok']} ok, {counts['violating']} violating, "
+            f"{counts['unreadable']} unreadable</summary><table id='inputs'><tr><th>input</th>"
+            f"<th>status</th></tr>{rows}</table></details>")
+
+
+def _img(b64: str, alt: str) -> str:
+    return f"<img src='data:image/png;base64,{b64}' alt='{_e(alt)}'>"
+
+
+def _features(report: Report, data: Any, notes: list[str]) -> str:
+    from datacheck.report import html_sections as sections
+
+    if not report.summaries:
+        return ""
+    histograms = sections.histograms_for(report, data, notes)
+    out = ["<h2>Features and labels</h2>"]
+    for name, summary in report.summaries.items():
+        out.append(f"<section class='feature'><h3>{_e(name)}</h3>")
+        kind = summary.get("kind") if isinstance(summary, dict) else None
+        if kind == "tensor":
+            out.append(sections.tensor_section(name, summary, histograms.get(name)))
+        elif kind == "label":
+            out.append(sections.class_bars(summary.get("histogram") or {}, None, ("count", "")))
+        elif kind == "drift":
+            out.append(sections.drift_section(name, summary, report.stats))
+        else:
+            out.append(sections.key_values(summary))
+        out.append("</section>")
+    return "".join(out)
+
+
+def _montage(report: Report, notes: list[str]) -> str:
+    from datacheck.report import html_sections as sections
+
+    flagged = [p for p, s in report.inputs.items() if s == "violating"
+               and p.lower().endswith((".nii", ".nii.gz"))]
+    if not flagged:
+        return ""
+    b64 = sections.montage(flagged[:MAX_MONTAGE], notes)
+    if b64 is None:
+        return ""
+    more = (f" (first {MAX_MONTAGE} of {len(flagged)})" if len(flagged) > MAX_MONTAGE else "")
+    return (f"<h2>Flagged volumes{_e(more)}</h2><p>Middle slices of each flagged file "
+            "(axial, coronal, sagittal).</p>" + _img(b64, "middle slices of flagged volumes"))
