@@ -92,6 +92,7 @@ def _leakage(indexes: list[HashIndex], groups: list[Group], feature: str, exact:
         where=_where(indexes, groups[0].members[-1]),
         severity="error" if exact else "warning",
         extra={"kind": "exact" if exact else "near", "max_distance": distance,
+               "splits": [indexes[s].name for s in splits],
                "groups": [[_where(indexes, m) for m in g.members[:10]] for g in groups[:KEPT]]})
 
 

@@ -11,6 +11,7 @@ on one grid and compared without reading either again.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +38,15 @@ def fit_exponent(lo: float, hi: float, bins: int) -> int:
     return exp
 
 
+#: Rows per chunk while histogramming (about 8 MiB of float64 scratch per channel).
+_CHUNK = 1 << 20
+
+
+def _chunks(arr: np.ndarray) -> Iterator[np.ndarray]:
+    for start in range(0, len(arr), _CHUNK):
+        yield np.asarray(arr[start:start + _CHUNK], dtype=np.float64)
+
+
 def _shift(index: np.ndarray, k: int) -> np.ndarray:
     # Right shift = floor division by 2**k, also for negative bins; >= 63 saturates.
     return index >> min(k, 63) if k > 0 else index
@@ -59,23 +69,32 @@ class ChannelHistogram:
 
     @classmethod
     def of(cls, values: np.ndarray, bins: int = STORED_BINS) -> ChannelHistogram:
-        """Histogram of ``values`` shaped (n, channels); non-finite values are left out."""
-        arr = np.asarray(values, dtype=np.float64)
+        """Histogram of ``values`` shaped (n, channels); non-finite values are left out.
+
+        Works through ``values`` in chunks, so a whole volume costs a few MiB of
+        scratch memory, not several float64 copies of itself.
+        """
+        arr = np.asarray(values)
         if arr.ndim != 2:
             raise ValueError(f"values must be (n, channels), got shape {arr.shape}")
         channels = arr.shape[1]
-        finite = np.isfinite(arr)
-        if not finite.any():
+        lo, hi = math.inf, -math.inf
+        for chunk in _chunks(arr):
+            finite = chunk[np.isfinite(chunk)]
+            if finite.size:
+                lo, hi = min(lo, float(finite.min())), max(hi, float(finite.max()))
+        if lo > hi:
             return cls(bins, counts=np.zeros((channels, 0), np.int64))
-        kept = arr[finite]
-        lo, hi = float(kept.min()), float(kept.max())
         exp = fit_exponent(lo, hi, bins)
         offset = math.floor(math.ldexp(lo, -exp))
-        index = np.floor(np.ldexp(arr, -exp), where=finite, out=np.zeros_like(arr))
         width = math.floor(math.ldexp(hi, -exp)) - offset + 1
-        flat = (index.astype(np.int64) - offset) + np.arange(channels)[None, :] * width
-        counts = np.bincount(flat[finite], minlength=channels * width)
-        return cls(bins, exp, offset, counts.reshape(channels, width).astype(np.int64), lo, hi)
+        counts = np.zeros(channels * width, np.int64)
+        shift = np.arange(channels)[None, :] * width
+        for chunk in _chunks(arr):
+            finite = np.isfinite(chunk)
+            index = np.floor(np.ldexp(np.where(finite, chunk, lo), -exp)).astype(np.int64)
+            counts += np.bincount((index - offset + shift)[finite], minlength=channels * width)
+        return cls(bins, exp, offset, counts.reshape(channels, width), lo, hi)
 
     @property
     def channels(self) -> int:

@@ -14,20 +14,23 @@ from typing import Any
 import numpy as np
 
 from datacheck.errors import DataError
-from datacheck.infer.sources import LABEL_NAMES, Batch, Source
+from datacheck.infer.sources import Batch, Source
 
 SUBJECT_NAMES = ("subject", "subject_id", "participant_id", "participant", "patient",
                  "patient_id", "case_id")
 SPLIT_NAMES = ("split", "fold", "set", "subset", "partition")
 ID_NAMES = ("id", "example_id", "image_id", "uid")
 MASK_WORDS = ("mask", "seg", "segmentation")
+#: Label column names, most specific first (LABEL_NAMES in a fixed order).
+LABEL_COLUMNS = ("label", "labels", "diagnosis", "target", "targets", "class", "class_id",
+                 "classes", "category", "categories", "y")
 
 
 def _lower(columns: list[str]) -> dict[str, str]:
     return {c.lower(): c for c in columns}
 
 
-def _first(columns: list[str], names: tuple[str, ...] | frozenset[str]) -> str | None:
+def _first(columns: list[str], names: tuple[str, ...]) -> str | None:
     lowered = _lower(columns)
     return next((lowered[n] for n in names if n in lowered), None)
 
@@ -53,11 +56,11 @@ def guess_columns(table: Any, readable: tuple[str, ...]) -> dict[str, Any]:
                                                  images[0])}
     if masks:
         spec["mask_column"] = masks[0]
-    for key, names in (("label_column", LABEL_NAMES), ("subject_column", SUBJECT_NAMES),
+    for key, names in (("label_column", LABEL_COLUMNS), ("subject_column", SUBJECT_NAMES),
                        ("split_column", SPLIT_NAMES), ("id_column", ID_NAMES)):
-        column = _first(columns, names)
-        if column is not None and column not in file_columns:
-            spec[key] = column
+        found = _first(columns, names)
+        if found is not None and found not in file_columns:
+            spec[key] = found
     if "id_column" in spec and table[spec["id_column"]].duplicated().any():
         del spec["id_column"]
     if "split_column" in spec:

@@ -15,6 +15,19 @@ from datacheck.summary import LabelSummary, TensorSummary
 LABEL_CANDIDATE_SIZE = 4096
 
 
+#: Single elements with more values than this (volumes) are summarized slab by slab.
+SLAB_SUMMARY_VALUES = 1 << 20
+
+
+def _summary(arr: np.ndarray) -> TensorSummary:
+    if arr.shape[0] == 1 and arr.size > SLAB_SUMMARY_VALUES and arr.dtype.kind in "biuf":
+        from datacheck.scan.volume import summarize_element
+
+        # Same summary as from_array, without float64 copies of a whole volume.
+        return summarize_element(arr[0])
+    return TensorSummary.from_array(arr)
+
+
 @dataclass
 class Observation:
     """Everything inference needs about one name; ``merge`` is associative.
@@ -36,7 +49,7 @@ class Observation:
         if arr.ndim == 0:
             arr = arr.reshape(1)
         element: list[int | None] = [int(d) for d in arr.shape[1:]]
-        obs = cls(tensor=TensorSummary.from_array(arr), ranks={len(element)}, dims=element)
+        obs = cls(tensor=_summary(arr), ranks={len(element)}, dims=element)
         obs.integer_like = arr.dtype.kind in "USO" or integer_like(arr)
         per_element = int(np.prod(arr.shape[1:])) if arr.ndim > 1 else 1
         if arr.dtype.kind in "USO" or per_element <= LABEL_CANDIDATE_SIZE:

@@ -44,7 +44,7 @@ def manifest_dataset(manifest: str | Path, schema: Any, *, split: str | None = N
     first violating row), ``warn`` (log and keep it) or ``drop`` (log and
     leave it out). Pass ``report`` to collect every violation.
 
-    >>> ds = manifest_dataset("data/manifest.csv", "brain_t1_nifti", split="train")  # doctest: +SKIP
+    >>> ds = manifest_dataset("ds/manifest.csv", "brain_t1_nifti", split="train")  # doctest: +SKIP
     >>> ds = ds.shuffle(64).batch(2).prefetch(2)  # doctest: +SKIP
     """
     import tensorflow as tf

@@ -23,6 +23,7 @@ import numpy as np
 from datacheck.errors import DataError
 from datacheck.readers.guards import (
     CappedReader,
+    GzipStream,
     Limits,
     TooLargeError,
     check_declared,
@@ -81,7 +82,7 @@ class NiftiHeader:
 
 @dataclass
 class NiftiVolume:
-    """A header and its voxels (scaled when ``scaled`` is True), in nibabel's (i, j, k[, t]) order."""
+    """A header and its voxels (scaled when ``scaled``), in nibabel's (i, j, k[, t]) order."""
 
     header: NiftiHeader
     data: np.ndarray
@@ -161,13 +162,13 @@ def _open(path: str | os.PathLike[str], label: str, limits: Limits) -> _Stream:
     if info.st_size == 0:
         raise DataError(f"{label}: empty file (0 bytes). {_FIX}")
     try:
-        raw: IO[bytes] = open(path, "rb")  # noqa: SIM115 - closed by _Stream
+        raw: IO[bytes] = open(path, "rb")
     except OSError as exc:
         raise DataError(f"{label}: cannot open ({exc.strerror})") from None
     compressed = raw.read(2) == _GZIP_MAGIC
     raw.seek(0)
     if compressed:
-        raw = gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[assignment]
+        raw = GzipStream(raw)  # type: ignore[assignment]
     # Until the header is parsed, allow only the header itself plus the voxel budget.
     return _Stream(CappedReader(raw, limits.max_bytes + 1024, label), compressed)
 
@@ -254,7 +255,8 @@ def _interpret(hdr: Any, version: int, endian: str, label: str, limits: Limits) 
     pixdim = [float(p) for p in hdr["pixdim"][1:ndim + 1]]
     return NiftiHeader(
         source=label, version=version, shape=shape, dtype=dtype.newbyteorder("=").name,
-        itemsize=dtype.itemsize, byteorder=endian, zooms=tuple(pixdim), affine=affine, qform=qform, sform=sform,
+        itemsize=dtype.itemsize, byteorder=endian, zooms=tuple(pixdim), affine=affine,
+        qform=qform, sform=sform,
         qform_code=qcode, sform_code=scode, slope=float(hdr["scl_slope"]),
         inter=float(hdr["scl_inter"]), vox_offset=vox_offset, problems=problems)
 
@@ -269,7 +271,7 @@ def _matrix(get: Any, name: str, problems: dict[str, str]) -> np.ndarray | None:
 
 
 def _read_voxels(stream: _Stream, header: NiftiHeader, label: str) -> np.ndarray:
-    dtype = np.dtype(header.dtype).newbyteorder(header.byteorder)
+    dtype = np.dtype(header.dtype).newbyteorder("<" if header.byteorder == "<" else ">")
     buffer = np.empty(header.nbytes, dtype=np.uint8)
     try:
         stream.reader.seek(header.vox_offset)

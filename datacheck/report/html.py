@@ -18,12 +18,8 @@ from datacheck.report.report import Report
 
 #: Rows of the violations table; the rest are counted.
 MAX_ROWS = 500
-#: Classes drawn as bars per label (the most frequent ones).
-MAX_CLASSES = 60
 #: Flagged volumes shown in the montage.
 MAX_MONTAGE = 12
-#: Files re-read to draw histograms of a report that carries none.
-MAX_HISTOGRAM_FILES = 64
 
 _CSS = """
 body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1100px;color:#222;
@@ -50,7 +46,7 @@ def write_html(report: Report, path: str | Path, *, data: Any = None) -> None:
 
     ``data`` (optional) is the data that was checked, to draw intensity
     histograms when the report carries none; otherwise readable input files
-    are re-read (at most ``MAX_HISTOGRAM_FILES``).
+    are re-read (at most ``html_sections.MAX_HISTOGRAM_FILES``).
 
     >>> write_html(dc.check((x, y), "mnist"), "report.html", data=(x, y))  # doctest: +SKIP
     """

@@ -12,6 +12,11 @@ from typing import Any
 from datacheck.errors import DatacheckError
 from datacheck.report.report import Report
 
+#: Classes drawn as bars per label (the most frequent ones).
+MAX_CLASSES = 60
+#: Files re-read to draw histograms of a report that carries none.
+MAX_HISTOGRAM_FILES = 64
+
 
 def _e(value: Any) -> str:
     return html.escape(str(value), quote=True)
@@ -65,9 +70,8 @@ def class_bars(a: dict[str, Any], b: dict[str, Any] | None, names: tuple[str, st
     if not classes:
         return "<p class='muted'>No class counts.</p>"
     total_a, total_b = sum(ca.values()) or 1, sum(cb.values()) or 1
-    limit = 60
-    if len(classes) > limit:
-        classes = sorted(classes, key=lambda c: -(ca.get(c, 0) + cb.get(c, 0)))[:limit]
+    if len(classes) > MAX_CLASSES:
+        classes = sorted(classes, key=lambda c: -(ca.get(c, 0) + cb.get(c, 0)))[:MAX_CLASSES]
     peak = max([ca.get(c, 0) / total_a for c in classes] +
                [cb.get(c, 0) / total_b for c in classes] + [1e-9])
     rows = []
@@ -96,7 +100,7 @@ def drift_section(name: str, summary: dict[str, Any], stats: dict[str, Any]) -> 
     a, b = summary.get("a") or {}, summary.get("b") or {}
     out = []
     if "edges" in dist:
-        out.append(_img(drift_png(dist["edges"], dist["a"], dist["b"], f"{name}: A vs B", names),
+        out.append(_img(drift_png(dist["edges"], dist["a"], dist["b"], name, names),
                         f"{name} intensity histograms of A and B"))
         js = ", ".join(f"{v:.4g}" for v in dist.get("js_divergence", []))
         lf = ", ".join(f"{v:.4g}" for v in dist.get("linf", []))
@@ -132,10 +136,14 @@ def histograms_for(report: Report, data: Any, notes: list[str]) -> dict[str, Any
     if source is None:
         files = [p for p, s in report.inputs.items() if s != "unreadable" and Path(p).is_file()]
         if not files:
+            if any(not p.startswith("<") for p in report.inputs):
+                notes.append("Histograms not drawn: the report's input files are not found "
+                             "from here (render it where the check ran).")
             return found
-        if len(files) > 64:
-            notes.append(f"Histograms drawn from the first 64 of {len(files)} inputs.")
-        source = files[:64]
+        if len(files) > MAX_HISTOGRAM_FILES:
+            notes.append(f"Histograms drawn from the first {MAX_HISTOGRAM_FILES} of {len(files)} "
+                         "inputs.")
+        source = files[:MAX_HISTOGRAM_FILES]
     try:
         from datacheck.drift.profile import build_profile
 

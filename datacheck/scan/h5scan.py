@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from datacheck.data import iter_batches
-from datacheck.readers.hdf5 import describe, iter_slabs, open_h5, read_rows, row_guard, slab_rows
 from datacheck.readers.guards import TooLargeError
+from datacheck.readers.hdf5 import describe, iter_slabs, open_h5, read_rows, row_guard, slab_rows
 from datacheck.report.violation import Violation
 from datacheck.rules.medical import h5_dataset_violations
 from datacheck.scan.collect import ScanCollector, has_error

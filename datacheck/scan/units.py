@@ -8,13 +8,14 @@ with its reason, and the scan goes on.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from datacheck.backends.numpy.views import dtype_name
 from datacheck.data import iter_batches
-from datacheck.errors import DatacheckError
+from datacheck.errors import DatacheckError, DataError
 from datacheck.readers.guards import Limits, TooLargeError
 from datacheck.report.report import Report
 from datacheck.report.violation import Violation
@@ -40,7 +41,7 @@ class Options:
     """Scan settings that travel to workers with each unit."""
 
     batch_size: int = 32
-    limits: Limits = Limits()
+    limits: Limits = field(default_factory=Limits)
 
 
 Runner = Callable[[Unit, Schema, Options, ScanCollector, dict[str, str]], None]
@@ -55,6 +56,9 @@ def run_unit(unit: Unit, schema: Schema, options: Options) -> ScanResult:
     collector = ScanCollector(schema, Report(schema=schema.name))
     inputs: dict[str, str] = {}
     try:
+        if not os.path.isfile(unit.path):  # a pipe or device would block the reader forever
+            raise DataError(f"{unit.name}: not a regular file (a folder, device or pipe); "
+                            "pass files.")
         RUNNERS[unit.kind](unit, schema, options, collector, inputs)
     except Exception as exc:  # one bad file must never stop the scan
         collector.add([unreadable(unit.name, exc)])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+
 import numpy as np
 
 from datacheck.schema.model import Feature
@@ -76,7 +77,7 @@ def value_stats(arr: np.ndarray, slab: int = SLAB_VALUES) -> ValueStats:
         c = float(x.size)
         mu = float(np.add.reduce(x, dtype=np.float64)) / c
         d = x.astype(work)
-        d -= work(mu)
+        np.subtract(d, work(mu), out=d)
         q = float(np.dot(d, d))
         total = count + c
         delta = mu - mean
@@ -130,7 +131,7 @@ def element_shape(shape: tuple[int, ...], feature: Feature | None) -> tuple[int,
     if rank is None or layout is None or "C" not in layout:
         return shape
     if len(shape) == rank - 1:
-        return shape + (1,) if layout.endswith("C") else (1, *shape)
+        return (*shape, 1) if layout.endswith("C") else (1, *shape)
     if len(shape) == rank and layout.startswith("C"):
         return (shape[-1], *shape[:-1])
     return shape
@@ -171,7 +172,7 @@ def mask_label_counts(mask: np.ndarray, slab: int = 1 << 20) -> MaskValues:
     if flat.dtype.kind not in "iuf" or not flat.size:
         return MaskValues({})
     counts: Counter[int] = Counter()
-    odd, examples = 0, set()
+    odd, examples = 0, set[float]()
     for start in range(0, flat.size, slab):
         x = flat[start:start + slab]
         if x.dtype.kind == "f":

@@ -229,4 +229,6 @@ def medical_model_at(loc: list[str]) -> type[BaseModel] | None:
         return None
     if loc[0] == "hdf5":
         return H5DatasetSpec if len(loc) >= 3 and loc[1] == "datasets" else HDF5Spec
-    return {"nifti": NiftiSpec, "pairs": PairSpec, "manifest": ManifestSpec}.get(loc[0])
+    models: dict[str, type[BaseModel]] = {"nifti": NiftiSpec, "pairs": PairSpec,
+                                          "manifest": ManifestSpec}
+    return models.get(loc[0])

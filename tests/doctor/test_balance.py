@@ -26,7 +26,7 @@ def test_sorted_labels_break_validation_split(make_cnn, sorted_digits):
     model = make_cnn(loss=None)
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
-    history = model.fit(x, y, epochs=2, batch_size=64, validation_split=0.2, verbose=0)
+    history = model.fit(x, y, epochs=1, batch_size=64, validation_split=0.2, verbose=0)
     assert history.history["val_accuracy"][-1] < 0.25  # validates on classes it never saw
     v = _one(doctor(model, (x, y)), "unshuffled")
     assert v.severity == "error" and "sorted by class" in v.message
@@ -40,7 +40,7 @@ def test_grouped_in_random_class_order(cnn, digits):
     classes = [3, 7, 1, 9, 0, 5, 2, 8, 6, 4]
     order = np.concatenate([np.flatnonzero(y == c) for c in classes])
     v = _one(doctor(cnn, (x[order], y[order])), "unshuffled")
-    assert "grouped by class" in v.message and "classes 6, 8 of 10" in v.message
+    assert "grouped by class" in v.message and "classes 4, 6 of 10" in v.message
 
 
 def test_shuffled_digits_are_clean(cnn, digits):

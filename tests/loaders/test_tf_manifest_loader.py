@@ -35,7 +35,8 @@ def dataset(tmp_path: Path, write_nifti) -> Path:
             data[0, 0, 0] = np.nan
         write_nifti(f"s{i}.nii.gz", data)
         write_nifti(f"s{i}_mask.nii.gz", (data > 0).astype(np.uint8))
-        rows.append(f"{i},sub{i},{'train' if i < 4 else 'val'},s{i}.nii.gz,s{i}_mask.nii.gz,{i % 2}")
+        split = "train" if i < 4 else "val"
+        rows.append(f"{i},sub{i},{split},s{i}.nii.gz,s{i}_mask.nii.gz,{i % 2}")
     (tmp_path / "manifest.csv").write_text("\n".join(rows) + "\n")
     return tmp_path / "manifest.csv"
 

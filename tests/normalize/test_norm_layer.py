@@ -227,3 +227,25 @@ def test_same_layer_and_keras_file_on_the_jax_backend(tmp_path):
     result = json.loads(run.stdout.strip().splitlines()[-1])
     np.testing.assert_allclose(np.array(result["out"]), expected, atol=1e-5)
     assert result["codes"] == ["nonfinite"] and result["batches"] == 2
+
+
+def test_channels_first_layer_and_statistics_agree_with_channels_last(train):
+    first = np.moveaxis(train, -1, 1)  # (N, C, D, H, W)
+    layer = Normalize(fit_stats(first, channel_axis=1), method="zscore", channel_axis=1)
+    y = keras.ops.convert_to_numpy(layer(first[:4]))
+    expected = np.moveaxis(reference(train[:4], "zscore", train), -1, 1)
+    np.testing.assert_allclose(y, expected, atol=2e-5)
+    assert layer.violations() == []
+
+
+def test_first_layer_of_a_model_trains_and_counts_every_batch(digits):
+    images, labels = digits
+    stats = fit_stats(images[:1000])
+    model = keras.Sequential([keras.Input((8, 8, 1)), Normalize(stats, name="norm"),
+                              keras.layers.Flatten(), keras.layers.Dense(10)])
+    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.fit(images[:1000], labels[:1000], batch_size=100, epochs=1, verbose=0)
+    layer = model.get_layer("norm")
+    assert layer.last_check("running")["batches"] == 10
+    assert layer.violations() == []
+    assert model.get_layer("norm").trainable_weights == []

@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 
-from datacheck.errors import DataError, DatacheckError
+from datacheck.errors import DatacheckError, DataError
 from datacheck.normalize import NormStats, fit_stats, stats_path
 
 
@@ -135,12 +135,12 @@ def test_minimal_dict_and_stats_path():
 
 
 def test_errors_name_the_problem_and_the_fix(tmp_path, rng):
-    with pytest.raises(DataError, match="missing_file.*fit_stats"):
+    with pytest.raises(DataError, match=r"missing_file.*fit_stats"):
         NormStats.load(tmp_path / "nope.yaml")
     (tmp_path / "bad.yaml").write_text("mean: [1, 2]\nstd: [1]\nmin: [0]\n")
     with pytest.raises(DataError, match="different lengths"):
         NormStats.load(tmp_path / "bad.yaml")
-    with pytest.raises(DatacheckError, match="use .json, .yaml or .yml"):
+    with pytest.raises(DatacheckError, match=r"use \.json, \.yaml or \.yml"):
         fit_stats(np.ones((2, 2, 1))).save(tmp_path / "stats.txt")
     with pytest.raises(DataError, match="dtype"):
         fit_stats(np.array([["a"], ["b"]]))
@@ -153,7 +153,7 @@ def test_errors_name_the_problem_and_the_fix(tmp_path, rng):
     with pytest.raises(DataError, match="channel_axis=None"):
         fit_stats(np.ones(5))
     (tmp_path / "broken.nii").write_bytes(b"not a nifti")
-    with pytest.raises(DataError, match="broken.nii: unreadable"):
+    with pytest.raises(DataError, match=r"broken\.nii: unreadable"):
         fit_stats(tmp_path / "broken.nii")
 
 

@@ -75,11 +75,11 @@ def test_check_passes_clean_batches_and_stops_at_nan(volumes):
     bad[7, 3, 3, 3, 0] = np.nan
     broken = normalize_dataset(tf.data.Dataset.from_tensor_slices(bad).batch(5), layer,
                                check=True)
-    with pytest.raises(tf.errors.InvalidArgumentError, match="nonfinite/range.*in \\[0, 1\\]"):
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"nonfinite/range.*in \[0, 1\]"):
         _collect(broken)
 
 
 def test_unbatched_scalars_are_refused():
     ds = tf.data.Dataset.from_tensor_slices(np.arange(4.0, dtype=np.float32))
-    with pytest.raises(DatacheckError, match="after ds.batch"):
+    with pytest.raises(DatacheckError, match=r"after ds\.batch"):
         normalize_dataset(ds, {"mean": [0.0], "std": [1.0]})

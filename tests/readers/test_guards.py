@@ -7,7 +7,13 @@ import io
 
 import pytest
 
-from datacheck.readers.guards import CappedReader, Limits, TooLargeError, check_declared, human_bytes
+from datacheck.readers.guards import (
+    CappedReader,
+    Limits,
+    TooLargeError,
+    check_declared,
+    human_bytes,
+)
 
 
 def test_check_declared_passes_and_refuses() -> None:
@@ -26,7 +32,7 @@ def test_capped_reader_refuses_past_cap_on_a_gzip_stream() -> None:
     stream = gzip.GzipFile(fileobj=io.BytesIO(gzip.compress(bytes(10_000))))
     reader = CappedReader(stream, cap=1000, source="bomb.nii.gz")
     buffer = bytearray(2000)
-    with pytest.raises(TooLargeError, match="bomb.nii.gz: too_large: reading would pass"):
+    with pytest.raises(TooLargeError, match=r"bomb\.nii\.gz: too_large: reading would pass"):
         reader.readinto(buffer)
     with pytest.raises(TooLargeError):
         reader.seek(5000)

@@ -57,14 +57,14 @@ def test_row_guard(h5file: Path) -> None:
         info = describe(handle, "/train/images")
         assert info is not None
         row_guard("train.h5", info, Limits())
-        with pytest.raises(TooLargeError, match="train.h5:/train/images: too_large"):
+        with pytest.raises(TooLargeError, match=r"train\.h5:/train/images: too_large"):
             row_guard("train.h5", info, Limits(max_bytes=100))
 
 
 def test_not_hdf5_and_truncated(tmp_path: Path, h5file: Path) -> None:
     fake = tmp_path / "fake.h5"
     fake.write_text("id,label\n1,2\n")
-    with pytest.raises(DataError, match="fake.h5: not a readable HDF5 file"):
+    with pytest.raises(DataError, match=r"fake\.h5: not a readable HDF5 file"):
         open_h5(fake)
     cut = tmp_path / "cut.h5"
     cut.write_bytes(h5file.read_bytes()[:3000])

@@ -75,7 +75,7 @@ def test_truncated_gzip_is_one_line(write_nifti) -> None:
 def test_truncated_uncompressed_says_how_much(write_nifti) -> None:
     path = write_nifti("cut.nii", np.zeros((10, 10, 10), np.float32))
     path.write_bytes(path.read_bytes()[:1000])
-    with pytest.raises(DataError, match="truncated: header declares 3.9 KiB"):
+    with pytest.raises(DataError, match=r"truncated: header declares 3\.9 KiB"):
         read_nifti(path)
 
 
@@ -149,7 +149,7 @@ def test_lying_gzip_offset_stops_decompressing(tmp_path: Path, write_nifti, patc
 
 def test_limits_are_configurable(write_nifti) -> None:
     path = write_nifti("vol.nii.gz", np.zeros((32, 32, 32), np.float32))
-    with pytest.raises(TooLargeError, match="over the limit of 64.0 KiB"):
+    with pytest.raises(TooLargeError, match=r"over the limit of 64\.0 KiB"):
         read_nifti(path, Limits(max_bytes=64 * 1024))
     with pytest.raises(TooLargeError, match="1,000 voxels"):
         read_nifti(path, Limits(max_voxels=1000))

@@ -286,16 +286,16 @@ def test_schema_sections_validate_and_suggest() -> None:
     schema = load_schema("brain_t1_nifti")
     assert schema.nifti is not None and schema.nifti.orientation == "RAS"
     assert load_schema(schema.to_dict()) == schema
-    with pytest.raises(SchemaError, match="nifti.orientaton: unknown key 'orientaton'; did you "
-                                          "mean 'orientation'"):
+    with pytest.raises(SchemaError, match=r"nifti\.orientaton: unknown key 'orientaton'; did "
+                                          r"you mean 'orientation'"):
         load_schema({"nifti": {"orientaton": "RAS"}})
-    with pytest.raises(SchemaError, match="hdf5.datasets.x.shpe: unknown key 'shpe'; did you "
-                                          "mean 'shape'"):
+    with pytest.raises(SchemaError, match=r"hdf5\.datasets\.x\.shpe: unknown key 'shpe'; "
+                                          r"did you mean 'shape'"):
         load_schema({"features": {"x": {}}, "hdf5": {"datasets": {"x": {"path": "/x",
                                                                          "shpe": [1]}}}})
     with pytest.raises(SchemaError, match="orientation 'RAR' must be 3 axis codes"):
         load_schema({"nifti": {"orientation": "RAR"}})
-    with pytest.raises(SchemaError, match="nifti.feature 'img' is not a feature"):
+    with pytest.raises(SchemaError, match=r"nifti\.feature 'img' is not a feature"):
         load_schema({"features": {"volume": {}}, "nifti": {"feature": "img"}})
     with pytest.raises(SchemaError, match="ndim=3 but shape"):
         load_schema({"nifti": {"ndim": 3, "shape": [1, 2, 3, 4]}})

@@ -66,8 +66,8 @@ def test_dask_local_cluster_matches_serial(folder: Path) -> None:
 
 def test_unreachable_scheduler_is_a_usage_error(folder: Path, monkeypatch) -> None:
     monkeypatch.setattr(scan_parallel, "CONNECT_TIMEOUT_S", 1)
-    with pytest.raises(DatacheckError, match="cannot reach the Dask scheduler at "
-                                             "tcp://127.0.0.1:9"):
+    with pytest.raises(DatacheckError, match=r"cannot reach the Dask scheduler at "
+                                             r"tcp://127\.0\.0\.1:9"):
         check_paths([folder], SCHEMA, scheduler="tcp://127.0.0.1:9")
 
 

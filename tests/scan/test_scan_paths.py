@@ -168,3 +168,24 @@ def test_cli_exit_codes_and_unicode_names(folder: Path, tmp_path: Path) -> None:
                             "no_such_schema", str(folder)], capture_output=True, text=True,
                            env=env, timeout=300)
     assert usage.returncode == 2 and "Traceback" not in usage.stderr
+
+
+def test_scaling_applied_before_the_voxel_rules(tmp_path: Path, write_nifti, patch) -> None:
+    # int16 storage with scl_slope 0.01: the scaled values lie in [0, 1], the raw ones do not.
+    stored = np.arange(101, dtype=np.int16).reshape(101, 1, 1) * np.ones((1, 2, 2), np.int16)
+    patch(write_nifti("scaled.nii", stored), scl_slope=0.01, scl_inter=0.0)
+    unit = {"name": "unit", "features": {"volume": {"layout": "DHW", "range": [0, 1]}}}
+    applied = check_paths([tmp_path], load_schema(unit))
+    assert applied.ok, applied.to_text()
+    assert applied.summaries["volume"]["dtypes"] == {"float32": 1}
+    raw = check_paths([tmp_path], load_schema(dict(unit, nifti={"scaling": "raw"})))
+    assert raw.codes() == ["range"] and "max 100 > 1" in raw.violations[0].message
+
+
+def test_pipes_never_block(tmp_path: Path) -> None:
+    for name in ("pipe.h5", "pipe.npz", "pipe.nii.gz"):
+        os.mkfifo(tmp_path / name)
+    report = check_paths([tmp_path / n for n in ("pipe.h5", "pipe.npz", "pipe.nii.gz")],
+                         load_schema(SCHEMA))
+    assert report.counts()["unreadable"] == 3
+    assert all("not a regular file" in v.message for v in report.violations)

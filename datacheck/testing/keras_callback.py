@@ -1,0 +1,162 @@
+"""A Keras callback that checks a sample of batches during ``fit`` and writes a report per epoch.
+
+Keras does not hand callbacks the batches it trains on, so the callback reads
+its own copy of the data (the same arrays or the same tf.data pipeline,
+augmentation included) and checks one batch of it after a random fraction
+``rate`` of training steps. Importing this module imports Keras.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+from datacheck.backends.numpy.check import Collector
+from datacheck.data import DEFAULT_BATCH_SIZE, bind, iter_batches
+from datacheck.errors import DatacheckError, ValidationError
+from datacheck.report.report import Report
+from datacheck.schema.io import load_schema
+from datacheck.schema.model import Schema
+
+log = logging.getLogger("datacheck")
+ON_VIOLATION = ("warn", "stop", "raise")
+
+
+def _is_dataset(data: Any) -> bool:
+    from datacheck.api import is_tf_dataset
+
+    return is_tf_dataset(data)
+
+
+class _Source:
+    """Endless batches ({name: ndarray}) from arrays, a tf.data.Dataset or an iterable."""
+
+    def __init__(self, schema: Schema, data: Any, batch_size: int) -> None:
+        self.schema = schema
+        self.data = data
+        self.batch_size = batch_size
+        self.index = 0
+        self.offset = 0
+        self._it: Iterator[Any] | None = None
+
+    def _fresh(self) -> Iterator[dict[str, np.ndarray]]:
+        if _is_dataset(self.data):
+            from datacheck.backends.tf.structure import detect_batched, namer, specs_by_name
+
+            dataset = self.data
+            specs = specs_by_name(self.schema, dataset.element_spec)
+            if not detect_batched(self.schema, specs):
+                dataset = dataset.batch(self.batch_size)
+            to_named = namer(self.schema, dataset.element_spec)
+            return ({k: np.asarray(v) for k, v in to_named(e).items()}
+                    for e in dataset.as_numpy_iterator())
+        if isinstance(self.data, (dict, tuple, list, np.ndarray)):
+            return iter_batches(bind(self.schema, self.data), self.batch_size)
+        return (bind(self.schema, element) for element in self.data)
+
+    def next(self) -> tuple[int, int, dict[str, np.ndarray]]:
+        """(batch index, element offset, batch) of the next batch; starts over at the end."""
+        for attempt in range(2):
+            if self._it is None:
+                self._it = self._fresh()
+            try:
+                batch = next(self._it)
+                break
+            except StopIteration:
+                self._it = None
+                self.index = self.offset = 0
+                if attempt:
+                    raise DatacheckError("ValidationCallback: the data to sample is empty") \
+                        from None
+        index, offset = self.index, self.offset
+        self.index += 1
+        self.offset += max((a.shape[0] if a.ndim else 1 for a in batch.values()), default=0)
+        return index, offset, batch
+
+
+class ValidationCallback(keras.callbacks.Callback):
+    """Check sampled batches against a schema while a model trains.
+
+    ``data``: arrays (dict/tuple), a tf.data.Dataset or an iterable of
+    batches; ``rate``: fraction of training steps after which one batch is
+    checked (at least ``min_batches`` per epoch); ``report_path``: where each
+    epoch's JSON report goes (``{epoch}`` is filled in); ``on_violation``:
+    ``"warn"`` (log), ``"stop"`` (finish the epoch, then stop training) or
+    ``"raise"`` (ValidationError at once). Reports are kept in ``.reports``
+    and ``logs["datacheck_violations"]`` (hence the History) counts errors.
+
+    >>> cb = ValidationCallback("digits", (x, y), rate=0.1,
+    ...                         report_path="reports/epoch{epoch}.json")  # doctest: +SKIP
+    >>> model.fit(x, y, epochs=3, callbacks=[cb])  # doctest: +SKIP
+    """
+
+    def __init__(self, schema: str | Path | dict[str, Any] | Schema, data: Any, *,
+                 rate: float = 0.1, batch_size: int = DEFAULT_BATCH_SIZE,
+                 report_path: str | Path | None = None, on_violation: str = "warn",
+                 min_batches: int = 1, seed: int = 0) -> None:
+        super().__init__()
+        if not 0.0 <= rate <= 1.0:
+            raise DatacheckError(f"ValidationCallback: rate must be in [0, 1], got {rate}")
+        if on_violation not in ON_VIOLATION:
+            raise DatacheckError(f"ValidationCallback: on_violation must be one of "
+                                 f"{', '.join(ON_VIOLATION)}; got {on_violation!r}")
+        self.schema = load_schema(schema)
+        self.rate = rate
+        self.report_path = None if report_path is None else str(report_path)
+        self.on_violation = on_violation
+        self.min_batches = min_batches
+        self.reports: list[Report] = []
+        self._source = _Source(self.schema, data, batch_size)
+        self._random = random.Random(seed)
+        self._collector = Collector(self.schema)
+        self._sampled = 0
+        self._steps = 0
+        self._warned: set[tuple[str, str]] = set()
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self._collector = Collector(self.schema)
+        self._sampled = 0
+        self._steps = 0
+
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        self._steps += 1
+        if self._random.random() < self.rate:
+            self._check_one()
+
+    def _check_one(self) -> None:
+        index, offset, arrays = self._source.next()
+        found = self._collector.add_batch(arrays, index, offset)
+        self._sampled += 1
+        errors = [v for v in found if v.severity == "error"]
+        if errors and self.on_violation == "raise":
+            raise ValidationError(errors, self.schema.name)
+        if errors and self.on_violation == "stop" and self.model is not None:
+            self.model.stop_training = True
+        for v in found:
+            if (v.feature, v.code) not in self._warned:
+                self._warned.add((v.feature, v.code))
+                log.warning("datacheck: %s", v.message)
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        while self._sampled < self.min_batches:
+            self._check_one()
+        report = self._collector.finish()
+        if self.on_violation == "raise" and not report.ok:
+            raise ValidationError(report.errors, self.schema.name)
+        report.kind = "fit"
+        report.stats.update({"epoch": epoch, "steps": self._steps,
+                             "sampled_batches": self._sampled, "rate": self.rate})
+        report.mark_input("<fit>", "ok" if report.ok else "violating")
+        self.reports.append(report)
+        if self.report_path is not None:
+            path = Path(self.report_path.format(epoch=epoch))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            report.write_json(path)
+        if logs is not None:
+            logs["datacheck_violations"] = len(report.errors)
