@@ -6,6 +6,7 @@ folder, then times side by side, in alternating order, medians of repeats:
 
 - nibabel load-only: ``np.asanyarray(nib.load(p).dataobj)`` (the same array
   datacheck reads) and ``get_fdata(dtype=float32)`` (what loaders often do);
+- datacheck's reader alone (header guard, capped inflation, no judging);
 - ``datacheck`` scan with 1 worker (in process): header guard, header rules
   (orientation, spacing, affine, dtype), voxel summary and judge, report;
 - ``datacheck`` scan with 2 worker processes, cold (pool start included) and
@@ -14,7 +15,7 @@ folder, then times side by side, in alternating order, medians of repeats:
 Prints the ratios: scan / load (target <= 1.10) and 1 worker / 2 workers
 (target >= 1.8 on 2 free cores). Usage:
 
-    python benchmarks/bench_nifti_scan.py            # 16 volumes of 256x256x180 (~1 min)
+    python benchmarks/bench_nifti_scan.py            # 12 volumes of 256x256x180 (~1 min idle)
     python benchmarks/bench_nifti_scan.py --quick    # 8 volumes of 160x160x120
 """
 
@@ -67,11 +68,12 @@ def main() -> None:
     parser.add_argument("--files", type=int, help="number of volumes")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    count = args.files or (8 if args.quick else 16)
+    count = args.files or (8 if args.quick else 12)
     shape = (160, 160, 120) if args.quick else (256, 256, 180)
 
     import nibabel as nib
 
+    from datacheck.readers.nifti import read_nifti
     from datacheck.scan import check_paths
     from datacheck.schema import load_schema
 
@@ -91,6 +93,10 @@ def main() -> None:
             for p in paths:
                 nib.load(p).get_fdata(dtype=np.float32)
 
+        def read_only() -> None:
+            for p in paths:
+                read_nifti(p)
+
         def scan(workers: int) -> Callable[[], None]:
             def run() -> None:
                 report = check_paths([folder], schema, workers=workers)
@@ -99,7 +105,8 @@ def main() -> None:
 
         cold = timed(scan(2))  # starts the forkserver: counted once, reported apart
         variants = {"nibabel dataobj": load_raw, "nibabel get_fdata(float32)": load_fdata,
-                    "datacheck 1 worker": scan(1), "datacheck 2 workers": scan(2)}
+                    "datacheck reader only": read_only, "datacheck 1 worker": scan(1),
+                    "datacheck 2 workers": scan(2)}
         times: dict[str, list[float]] = {name: [] for name in variants}
         cpu: dict[str, list[float]] = {name: [] for name in variants}
         for repeat in range(args.repeats):
@@ -119,6 +126,10 @@ def main() -> None:
           "(target <= 1.10)")
     print(f"validation overhead vs get_fdata(float32): "
           f"{one / med['nibabel get_fdata(float32)']:.3f}x")
+    read = "datacheck reader only"
+    print(f"validation alone (scan / datacheck's own reading): {one / med[read]:.3f}x wall, "
+          f"{cpu_med['datacheck 1 worker'] / cpu_med[read]:.3f}x CPU; datacheck's reader vs "
+          f"nibabel dataobj: {cpu_med[read] / cpu_med['nibabel dataobj']:.3f}x CPU")
     print(f"2 workers vs 1 worker: {one / two:.2f}x warm, {one / cold:.2f}x cold "
           f"(target >= 1.8 on 2 free cores; load average at the end {load:.1f})")
 

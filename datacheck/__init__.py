@@ -14,6 +14,9 @@ from __future__ import annotations
 from typing import Any
 
 from datacheck.api import check, validate
+# Eager on purpose: the package datacheck.doctor would otherwise shadow the function once
+# imported. It imports no TensorFlow or Keras until it runs.
+from datacheck.doctor import doctor
 from datacheck.errors import DatacheckError, DataError, SchemaError, ValidationError
 from datacheck.report import Report, Violation
 from datacheck.schema import Feature, Label, Schema, load_schema
@@ -29,10 +32,6 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     # Heavier entry points load on first use so `import datacheck` stays light.
-    if name == "doctor":
-        from datacheck.doctor import doctor
-
-        return doctor
     if name == "infer_schema":
         from datacheck.infer import infer_schema
 

@@ -3,11 +3,14 @@
 Exact duplicates share a content hash. Near-duplicates are pairs whose
 perceptual hashes differ in at most ``max_distance`` bits; candidates come
 from multi-index hashing (split the bits into ``max_distance + 1`` blocks:
-two hashes that close agree exactly on at least one block), so the search is
-about linear in the number of elements instead of quadratic. A hash match
-counts only when the 8x8 thumbnails (each scaled to 0-255) also differ by at
-most ``THUMB_TOLERANCE`` on average: tiny or very regular images (digits,
-blank backgrounds) share hashes without being copies.
+two hashes that close agree exactly on at least one block). When hashes are
+spread out, as for photos and scans, few pairs share a block and the search
+ran ~85x faster than comparing all pairs at 16,000 elements; when they crowd
+together (tiny 8x8 digits) it is no faster, since the output itself is
+quadratic (benchmarks/bench_dedup.py). A hash match counts only when the
+8x8 thumbnails (each scaled to 0-255) also differ by at most
+``THUMB_TOLERANCE`` on average: tiny or very regular images (digits, blank
+backgrounds) share hashes without being copies.
 """
 
 from __future__ import annotations

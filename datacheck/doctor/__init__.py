@@ -8,8 +8,6 @@ Keras and TensorFlow are imported only when it runs.
 
 from __future__ import annotations
 
-import sys
-import types
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +38,12 @@ def doctor(model: Any, data: Any, schema: str | Path | dict[str, Any] | Schema |
     ['loss_mismatch']
     """
     from datacheck.doctor.model_info import load_model, read_model
+    from datacheck.errors import DatacheckError
     from datacheck.schema.io import load_schema
 
+    if smoke_steps < 1 or max_batches < 1:
+        raise DatacheckError(f"doctor: smoke_steps and max_batches must be >= 1, got "
+                             f"{smoke_steps} and {max_batches}")
     resolved = load_schema(schema) if schema is not None else None
     keras_model = load_model(model)
     info = read_model(keras_model, loss)
@@ -55,6 +57,9 @@ def doctor(model: Any, data: Any, schema: str | Path | dict[str, Any] | Schema |
         core = _core_check(data_info, resolved)
         found = merge_core(found, core.violations)
         report.summaries = core.summaries
+    else:
+        report.summaries = {**{k: s.to_dict() for k, s in data_info.feature_summaries.items()},
+                            **{k: f.summary.to_dict() for k, f in data_info.label_facts.items()}}
     notes = _notes(info, data_info)
     if smoke:
         from datacheck.doctor.smoke import smoke_test
@@ -106,15 +111,3 @@ def _smoke_note(stats: dict[str, Any]) -> str:
         return "Smoke test: fit on one batch failed (see not_learning)."
     return (f"Smoke test: loss {losses[0]} -> {losses[-1]} in {len(losses)} steps on one batch "
             f"of {stats['batch']}.")
-
-
-class _CallableModule(types.ModuleType):
-    """Importing ``datacheck.doctor`` (the package) rebinds ``dc.doctor`` to it, shadowing
-    the lazy function; calling the package calls the function, so ``dc.doctor(...)`` always
-    works."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Report:
-        return doctor(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

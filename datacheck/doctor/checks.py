@@ -66,8 +66,10 @@ def find_violations(model: ModelInfo, data: DataInfo, schema: Schema | None) -> 
         pairing = Pairing(facts, output, loss, label, complete=data.exhausted)
         found = pairing_violations(pairing)
         out += found
+        regression_head = pairing.family is None and output is not None and \
+            output.units == 1 and output.activation == "linear"
         if facts.kind not in ("sparse", "one_hot", "soft") or pairing.family == "regression" or \
-                any(v.code == "nonfinite" for v in found):
+                regression_head or any(v.code == "nonfinite" for v in found):
             continue
         n_expected = label.n_classes if label is not None and label.n_classes else (
             None if output is None or output.units is None else max(output.units, 2))

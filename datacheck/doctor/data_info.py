@@ -316,8 +316,6 @@ def read_data(data: Any, schema: Schema | None, input_names: list[str],
         arrays = read_npz(path, schema)
         data = arrays if schema is not None else npz_as_data(arrays)
     if is_tf_dataset(data):
-        if max_batches < 1:
-            raise DataError(f"doctor: max_batches must be >= 1, got {max_batches}")
         source = "<tf.data>"
         raw, exhausted, _ = sample_dataset(data, max_batches, model_rank)
         if not raw:

@@ -31,18 +31,14 @@ def _first_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0][:240]}"
 
 
-def _inputs(model: ModelInfo, data: DataInfo, n: int) -> Any:
-    names = list(data.features)
-    if len(names) == 1 or len(model.inputs) <= 1:
-        return data.features[names[0]][:n]
-    return {name: data.features[name][:n] for name in names}
+def _ordered(arrays: dict[str, np.ndarray], targets: list[Any], n: int) -> Any:
+    """One array, or a list in the order of the model's inputs/outputs (as fit() takes them)."""
+    from datacheck.doctor.checks import pair
 
-
-def _targets(model: ModelInfo, data: DataInfo, n: int) -> Any:
-    names = list(data.labels)
-    if len(names) == 1:
-        return data.labels[names[0]][:n]
-    return {name: data.labels[name][:n] for name in names}
+    if len(arrays) == 1 or len(targets) <= 1:
+        return next(iter(arrays.values()))[:n]
+    index = pair(list(arrays), targets)
+    return [arrays[name][:n] for name in sorted(arrays, key=lambda k: index.get(k, len(index)))]
 
 
 def smoke_test(keras_model: Any, model: ModelInfo, data: DataInfo, *, loss: Any = None,
@@ -67,7 +63,7 @@ def smoke_test(keras_model: Any, model: ModelInfo, data: DataInfo, *, loss: Any 
     except Exception as exc:  # subclassed models cannot always be cloned
         return [], {"skipped": f"cannot clone the model ({_first_line(exc)})"}
     n = min(batch, data.elements)
-    x, y = _inputs(model, data, n), _targets(model, data, n)
+    x, y = _ordered(data.features, model.inputs, n), _ordered(data.labels, model.outputs, n)
     stats: dict[str, Any] = {"steps": steps, "batch": n, "learning_rate": SMOKE_LR}
     losses: list[float] = []
     with warnings.catch_warnings(record=True) as caught:

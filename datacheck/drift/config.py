@@ -63,3 +63,14 @@ class DriftConfig(_Strict):
             js = override.js_divergence if "js_divergence" in fields else js
             linf = override.linf if "linf" in fields else linf
         return js, linf
+
+
+def drift_model_at(loc: list[str]) -> type[BaseModel] | None:
+    """The drift model at a pydantic error location (for unknown-key suggestions).
+
+    >>> drift_model_at(["drift", "features", "image"]).__name__
+    'FeatureDrift'
+    """
+    if not loc or loc[0] != "drift":
+        return None
+    return FeatureDrift if len(loc) >= 3 and loc[1] == "features" else DriftConfig

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from datacheck.data import DEFAULT_BATCH_SIZE
+from datacheck.drift.config import DriftConfig
 from datacheck.errors import DataError
 from datacheck.infer.decide import infer_feature, infer_label, is_label
 from datacheck.infer.observe import Observation, observe
@@ -99,6 +100,10 @@ def from_observations(seen: dict[str, Observation], order: list[str], label_name
         label_map[manifest["label_column"]].optional = True
     if label_map:
         fields["labels"] = label_map
+    # Written out (not left to defaults) so a person sees where `datacheck diff` thresholds live.
+    defaults = DriftConfig()
+    fields["drift"] = DriftConfig(js_divergence=defaults.js_divergence, linf=defaults.linf,
+                                  label_linf=defaults.label_linf)
     schema = Schema.model_validate(fields)
     return Inference(schema, notes, seen, batches, description)
 

@@ -23,7 +23,7 @@ def feature_dataset_violations(name: str, feature: Feature, summary: TensorSumma
         expected = {"mean": mean_expected, "std": std_expected, "tolerance": tol}
         if feature.normalization == "zscore":
             fix = ("Standardize with (x - mean) / std using training-set statistics "
-                   "(keras.layers.Normalization().adapt(ds), or datacheck's ZScore layer).")
+                   "(keras.layers.Normalization().adapt(ds), or datacheck.normalize.Normalize).")
         else:
             fix = "Rescale the data or fix the schema's mean/std."
         out.append(Violation(

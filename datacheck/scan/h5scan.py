@@ -26,11 +26,10 @@ if TYPE_CHECKING:
 
 
 def dataset_map(schema: Schema) -> dict[str, H5DatasetSpec]:
-    """Schema name -> dataset spec: declared ones, else ``/<name>`` for every name."""
-    spec = schema.hdf5 or HDF5Spec()
-    if spec.datasets:
-        return dict(spec.datasets)
-    return {name: H5DatasetSpec(path=f"/{name}") for name in schema.names()}
+    """Schema name -> dataset spec: as declared in ``hdf5.datasets``, else ``/<name>``."""
+    declared = (schema.hdf5 or HDF5Spec()).datasets
+    return {name: declared.get(name) or H5DatasetSpec(path=f"/{name}")
+            for name in schema.names()}
 
 
 def scan_h5(unit: Unit, schema: Schema, options: Options, collector: ScanCollector) -> str:

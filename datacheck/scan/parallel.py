@@ -44,17 +44,42 @@ def _lost(unit: Unit, exc: BaseException) -> ScanResult:
     return ScanResult(unit.index, {unit.name: "unreadable"}, [unreadable(unit.name, reason)])
 
 
-def _in_processes(units: Sequence[Unit], schema: Schema, options: Options,
-                  workers: int) -> Iterator[ScanResult]:
+#: Worker pools kept between scans in one process (notebooks, services), by size.
+_POOLS: dict[int, Any] = {}
+
+
+def _pool(workers: int) -> Any:
+    """A process pool of ``workers``, reused by later scans; shut down when Python exits."""
+    import atexit
     from concurrent.futures import ProcessPoolExecutor
 
-    with ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
-        futures = [pool.submit(run_unit, unit, schema, options) for unit in units]
+    pool = _POOLS.get(workers)
+    if pool is None or getattr(pool, "_broken", False):
+        if not _POOLS:
+            atexit.register(shutdown_pools)
+        pool = _POOLS[workers] = ProcessPoolExecutor(max_workers=workers, mp_context=_context())
+    return pool
+
+
+def shutdown_pools() -> None:
+    """Stop the worker processes kept for later scans."""
+    while _POOLS:
+        _POOLS.popitem()[1].shutdown(wait=True, cancel_futures=True)
+
+
+def _in_processes(units: Sequence[Unit], schema: Schema, options: Options,
+                  workers: int) -> Iterator[ScanResult]:
+    pool = _pool(workers)
+    futures = [pool.submit(run_unit, unit, schema, options) for unit in units]
+    try:
         for unit, future in zip(units, futures, strict=True):
             try:
                 yield future.result()
             except Exception as exc:  # BrokenProcessPool: a reader crashed or was OOM-killed
                 yield _lost(unit, exc)
+    finally:
+        for future in futures:  # an abandoned scan must not keep the workers busy
+            future.cancel()
 
 
 def _context() -> Any:

@@ -128,3 +128,21 @@ def test_bad_inputs_are_one_line_errors(cnn, digits):
         dc.doctor("not a model object".split(), digits)
     with pytest.raises(dc.DatacheckError, match="no bundled schema"):
         dc.doctor(cnn, digits, "no_such_schema")
+
+
+def test_two_inputs_two_outputs_pair_by_name(keras, digits, rng):
+    x, y = digits
+    image = keras.Input((8, 8, 1), name="image")
+    extra = keras.Input((3,), name="extra")
+    hidden = keras.layers.Concatenate()([keras.layers.Flatten()(image), extra])
+    digit = keras.layers.Dense(10, activation="softmax", name="digit")(hidden)
+    parity = keras.layers.Dense(1, activation="sigmoid", name="parity")(hidden)
+    model = keras.Model([image, extra], [digit, parity])
+    model.compile(optimizer="adam", loss={"digit": "sparse_categorical_crossentropy",
+                                          "parity": "binary_crossentropy"})
+    features = {"extra": rng.random((len(y), 3)).astype("float32"), "image": x}
+    good = dc.doctor(model, (features, {"parity": y % 2, "digit": y}), smoke=True)
+    assert good.ok, good.to_text()
+    assert "error" not in good.stats["smoke"]
+    bad = dc.doctor(model, (features, {"parity": y, "digit": y}))
+    assert [(v.feature, v.code) for v in bad.violations] == [("parity", "loss_mismatch")]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import string
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -40,6 +41,36 @@ def batch_checks(schema: Schema, tensors: dict[str, tf.Tensor],
             continue
         checks += value_checks(schema, name, view)
     return [c for c in checks if not is_static_true(c.ok)]
+
+
+def lazy_cond(pred: Any, if_true: Callable[[], Any], if_false: Callable[[], Any]) -> Any:
+    """``tf.cond`` whose untaken branch costs nothing: for diagnostics that rarely run.
+
+    Inside tf.data functions ``tf.cond`` is lowered to Switch/Merge, and every op of
+    the untaken branch is still visited (as dead) on every batch; the diagnostics
+    are hundreds of string ops. A functional ``If`` calls only the taken branch.
+    ``if_true`` must build its result from constants (it may not capture tensors).
+
+    >>> message = lazy_cond(ok, lambda: tf.constant(""), lambda: records(...))  # doctest: +SKIP
+    """
+    if tf.executing_eagerly():
+        return if_true() if bool(pred) else if_false()
+    false_fn = tf.function(if_false, autograph=False).get_concrete_function()
+    inputs = list(false_fn.captured_inputs)
+    signature = [tf.TensorSpec(t.shape, t.dtype) for t in inputs]
+    true_fn = tf.function(lambda *_: if_true(), input_signature=signature,
+                          autograph=False).get_concrete_function()
+    if len(true_fn.captured_inputs):
+        raise TypeError("lazy_cond: if_true must not capture tensors")
+    true_out = tf.nest.flatten(true_fn.structured_outputs)
+    false_out = tf.nest.flatten(false_fn.structured_outputs)
+    shapes = [a.shape.most_specific_compatible_shape(b.shape)
+              for a, b in zip(true_out, false_out, strict=True)]
+    result = tf.raw_ops.If(cond=pred, input=inputs, Tout=[t.dtype for t in false_out],
+                           then_branch=true_fn, else_branch=false_fn, output_shapes=shapes)
+    for tensor, shape in zip(result, shapes, strict=True):
+        tensor.set_shape(shape)
+    return tf.nest.pack_sequence_as(false_fn.structured_outputs, result)
 
 
 def verdict(checks: list[Check]) -> tf.Tensor:

@@ -165,7 +165,7 @@ class _Builder:
         ok = graph.verdict(checks)
         index, offset = meta["index"], meta["offset"]
         if self.mode == "raise":
-            message = tf.cond(ok, lambda: tf.constant(""), lambda: tf.strings.join(
+            message = graph.lazy_cond(ok, lambda: tf.constant(""), lambda: tf.strings.join(
                 [f"schema {self.schema.name!r}: ", MARKER,
                  graph.records(checks, index, offset), END], "\n"))
             with tf.control_dependencies([tf.debugging.Assert(ok, [message], summarize=1)]):
@@ -179,8 +179,8 @@ class _Builder:
                 with tf.control_dependencies([tf.print(line, output_stream=self.stream)]):
                     return tf.constant(True)
 
-            done = tf.cond(tf.logical_or(ok, tf.logical_not(loud)), lambda: tf.constant(True),
-                           warn)
+            done = graph.lazy_cond(tf.logical_or(ok, tf.logical_not(loud)),
+                                   lambda: tf.constant(True), warn)
             with tf.control_dependencies([done]):
                 return tf.nest.map_structure(tf.identity, element)
         size = tf.cast(meta["size"], tf.int32)
@@ -208,7 +208,8 @@ class _Builder:
             with tf.control_dependencies(ops):
                 return tf.identity(keep)
 
-        keep = tf.cond(ok, lambda: tf.ones([size], tf.bool), drop)
+        failed = graph.lazy_cond(ok, lambda: tf.ones([0], tf.bool), drop)
+        keep = tf.cond(ok, lambda: tf.ones([size], tf.bool), lambda: failed)
         return keep, element
 
     @tf.autograph.experimental.do_not_convert
