@@ -77,10 +77,14 @@ class Pipeline:
 
 
 def _sum_all(*parts: tf.Tensor) -> tuple[tf.Tensor, ...]:
-    """The floor: one read-only pass over every component, tied to the output."""
+    """The floor: one read-only pass over every component.
+
+    The sum is returned as an extra component: a sum that is only a control
+    dependency of ``tf.identity`` outputs is pruned by the graph optimizer and
+    costs nothing (measured: as fast as the plain pipeline).
+    """
     sums = [tf.reduce_sum(tf.cast(p, tf.float32) if p.dtype.is_integer else p) for p in parts]
-    with tf.control_dependencies(sums):
-        return tuple(tf.identity(p) for p in parts)
+    return (*parts, tf.add_n(sums))
 
 
 def _debug_image(lo: float | None, hi: float | None, num_classes: int,

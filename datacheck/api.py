@@ -20,12 +20,16 @@ def is_tf_dataset(data: Any) -> bool:
 
 def check(data: Any, schema: str | Path | dict[str, Any] | Schema, *,
           batch_size: int = DEFAULT_BATCH_SIZE, batched: bool | None = None,
-          workers: int = 1, scheduler: str | None = None) -> Report:
+          workers: int = 1, scheduler: str | None = None, limits: Any = None,
+          progress: bool | None = False) -> Report:
     """Check data eagerly against a schema and return a Report.
 
     ``data``: a dict or tuple of numpy arrays (cut into batches of
     ``batch_size``), a batched ``tf.data.Dataset`` (consumed once; pass
-    ``batched=False`` for a dataset of single elements), or one or more paths.
+    ``batched=False`` for a dataset of single elements), or one or more paths
+    (files, folders, manifests; ``workers``/``scheduler`` scale the scan and
+    ``limits=datacheck.readers.guards.Limits(max_bytes=...)`` bounds what a
+    header may make it allocate).
 
     >>> import numpy as np, datacheck as dc
     >>> x = np.random.rand(64, 28, 28, 1).astype("float32"); y = np.arange(64) % 10
@@ -39,7 +43,7 @@ def check(data: Any, schema: str | Path | dict[str, Any] | Schema, *,
 
         paths = [data] if isinstance(data, (str, Path)) else list(data)
         return check_paths(paths, resolved, batch_size=batch_size, workers=workers,
-                           scheduler=scheduler)
+                           scheduler=scheduler, limits=limits, progress=progress)
     if is_tf_dataset(data):
         from datacheck.backends.tf.consume import check_dataset
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 
 from datacheck.cli.main import add_common
 from datacheck.cli.output import emit
@@ -17,6 +18,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE,
                         help=f"batch size for array data (default {DEFAULT_BATCH_SIZE})")
     parser.add_argument("--html", metavar="PATH", help="also write a self-contained HTML report")
+    parser.add_argument("--max-bytes", type=int, metavar="N",
+                        help="refuse volumes whose header declares more than N bytes (too_large)")
+    parser.add_argument("--max-voxels", type=int, metavar="N",
+                        help="refuse volumes whose header declares more than N voxels")
     add_common(parser)
 
 
@@ -27,7 +32,17 @@ def run(args: argparse.Namespace) -> int:
 
     if args.workers < 1:
         raise DatacheckError(f"--workers must be >= 1, got {args.workers}")
+    from datacheck.readers.guards import Limits
+
     schema = load_schema(args.schema)
+    overrides = {}
+    for name in ("max_bytes", "max_voxels"):
+        value = getattr(args, name)
+        if value is not None:
+            if value < 1:
+                raise DatacheckError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
+            overrides[name] = value
+    limits = dataclasses.replace(Limits(), **overrides)
     report = check(args.data, schema, batch_size=args.batch_size, workers=args.workers,
-                   scheduler=args.scheduler)
+                   scheduler=args.scheduler, limits=limits, progress=None)
     return emit(report, args)

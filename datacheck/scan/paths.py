@@ -7,7 +7,7 @@ and the results are merged in input order.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from datacheck.data import DEFAULT_BATCH_SIZE
@@ -16,7 +16,7 @@ from datacheck.report.report import Report
 from datacheck.scan.collect import ScanCollector, merge_results
 from datacheck.scan.parallel import run_units
 from datacheck.scan.plan import UNIT_KINDS, plan_scan
-from datacheck.scan.units import Options, Unit, run_unit
+from datacheck.scan.units import Options, ScanResult, Unit, run_unit
 from datacheck.schema.model import Schema
 
 
@@ -38,7 +38,8 @@ CHECKERS: dict[str, Callable[[Path, Schema, int], Report]] = {
 
 def check_paths(paths: Sequence[str | Path], schema: Schema, *,
                 batch_size: int = DEFAULT_BATCH_SIZE, workers: int = 1,
-                scheduler: str | None = None, limits: Limits | None = None) -> Report:
+                scheduler: str | None = None, limits: Limits | None = None,
+                progress: bool | None = None) -> Report:
     """Check files, folders and manifests; unreadable inputs are reported and the scan goes on.
 
     >>> check_paths(["scans/"], load_schema("brain_t1_nifti"), workers=2).counts()  # doctest: +SKIP
@@ -52,8 +53,19 @@ def check_paths(paths: Sequence[str | Path], schema: Schema, *,
     for name, status in plan.inputs.items():
         collector.report.mark_input(name, status)
     options = Options(batch_size=batch_size, limits=limits)
-    results = run_units(plan.units, schema, options, workers=workers, scheduler=scheduler)
-    report = merge_results(collector, results)
+    from datacheck.report.progress import progress as progress_bar
+
+    with progress_bar(len(plan.units), "checking files", enabled=progress) as advance:
+        results = run_units(plan.units, schema, options, workers=workers, scheduler=scheduler)
+        report = merge_results(collector, _ticking(results, advance))
     report.stats.update({"files": len(plan.units), "workers": workers,
                          "scheduler": scheduler, "skipped_files": plan.skipped})
     return report
+
+
+def _ticking(results: Iterable[ScanResult], advance: Callable[[int], None]
+             ) -> Iterator[ScanResult]:
+    """Advance the progress bar as each file's result arrives."""
+    for result in results:
+        advance(1)
+        yield result

@@ -111,10 +111,11 @@ def describe_errors(exc: PydanticValidationError) -> str:
 
 def _valid_keys_at(loc: list[str]) -> list[str]:
     """Field names of the model found at a pydantic error location."""
+    from datacheck.drift.config import drift_model_at
     from datacheck.schema.medical import medical_model_at
     from datacheck.schema.model import Feature, Label
 
-    model: type[BaseModel] = medical_model_at(loc) or Schema
+    model: type[BaseModel] = medical_model_at(loc) or drift_model_at(loc) or Schema
     if loc and loc[0] == "features" and len(loc) >= 2:
         model = Feature
     elif loc and loc[0] == "labels" and len(loc) >= 2:

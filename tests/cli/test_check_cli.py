@@ -88,3 +88,18 @@ def test_schema_json_schema_and_listing():
     assert "cifar10" in listing.stdout and "mri3d" in listing.stdout
     shown = run("schema", "mnist")
     assert "layout: HWC" in shown.stdout
+
+
+def test_max_bytes_flag_refuses_large_volumes(tmp_path):
+    nib = pytest.importorskip("nibabel")
+    volume = np.random.default_rng(0).random((16, 16, 16)).astype("float32")
+    path = tmp_path / "vol.nii.gz"
+    nib.save(nib.Nifti1Image(volume, np.eye(4)), path)
+    schema = tmp_path / "s.yaml"
+    schema.write_text("features: {volume: {layout: DHW}}\nnifti: {}\n")
+    result = run("check", "--schema", str(schema), str(path), "--max-bytes", "1024")
+    assert result.returncode == 1
+    assert "too_large" in result.stdout
+    assert run("check", "--schema", str(schema), str(path)).returncode == 0
+    bad = run("check", "--schema", str(schema), str(path), "--max-bytes", "0")
+    assert bad.returncode == 2 and "--max-bytes must be >= 1" in bad.stderr

@@ -110,3 +110,10 @@ def test_schema_from_json_file(tmp_path):
     path.write_text('{"name": ')
     with pytest.raises(SchemaError, match="invalid JSON"):
         dc.load_schema(path)
+
+
+def test_typo_suggestions_inside_sections():
+    with pytest.raises(SchemaError, match="did you mean 'orientation'"):
+        load("features: {volume: {layout: DHW}}\nnifti: {orientaton: RAS}\n")
+    with pytest.raises(SchemaError, match="did you mean 'js_divergence'"):
+        load("features: {image: {rank: 2}}\ndrift: {js_divergense: 0.1}\n")
