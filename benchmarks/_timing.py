@@ -1,11 +1,12 @@
 """Timing helpers for tf.data benchmarks: long-lived iterators, alternating order, medians.
 
 tf.data pitfalls these avoid (see FINDINGS.md): destroying an iterator with
-AUTOTUNE on can block until the autotuner wakes (0.3-5 s), so the timer
-stops before the iterator is dropped; an idle long-lived iterator keeps
-prefetching in the background (it steals CPU from the variant being timed and
-banks elements for its own next epoch), so only one iterator exists at a
-time. Elements are drained inside a ``tf.function`` (like ``model.fit``) so
+AUTOTUNE on can block until the autotuner wakes (0.3-5 s), and creating one
+serializes the dataset graph (with every captured array: about 1 s per GiB),
+so each variant keeps one long-lived iterator; an idle iterator refills its
+prefetch buffers in the background and would start its next timed epoch with
+those elements banked, so an untimed warm-up precedes every timed epoch.
+Elements are drained inside a ``tf.function`` (like ``model.fit``) so
 per-element Python overhead does not blur the differences; variants are timed
 in alternating order and reported as medians, and ratios compare variants
 measured side by side in one run.
@@ -70,31 +71,33 @@ class Timings:
 
 
 def measure(variants: dict[str, tf.data.Dataset], steps: int, repeats: int,
-            warmup: float = 0.5, on_epoch: Callable[[str, float], Any] | None = None) -> Timings:
+            warmup: float = 0.25, on_epoch: Callable[[str, float], Any] | None = None) -> Timings:
     """Seconds for one epoch (``steps`` elements) of each variant, ``repeats`` times.
 
-    Each sample uses a fresh iterator over ``ds.repeat()``: ``warmup`` of an
-    epoch untimed (the autotuner settles, prefetch buffers fill), then one
-    timed epoch in steady state, then the iterator is destroyed outside the
-    timer. Only one pipeline runs at a time, so no idle iterator prefetches
-    in the background (stealing CPU, or banking elements for its next epoch).
+    Each variant keeps one iterator over ``ds.repeat()`` for the whole run
+    (iterators are created, traced and warmed once, and destroyed outside any
+    timing). An idle iterator refills its prefetch buffers in the background,
+    so before every timed epoch ``warmup`` of an epoch is pulled untimed: the
+    banked elements are spent and the timed epoch starts in steady state.
     """
     pulls = {name: puller() for name in variants}
+    iterators = {name: iter(ds.repeat()) for name, ds in variants.items()}
+    warm = min(steps, max(16, int(steps * warmup)))
+    for name, iterator in iterators.items():
+        pulls[name](iterator, max(warm, steps // 2))  # traces; the autotuner settles
     timings = Timings({name: [] for name in variants}, {name: [] for name in variants})
     order = list(variants)
-    warm = max(1, int(steps * warmup))
     for repeat in range(repeats):
         sequence = order if repeat % 2 == 0 else order[::-1]
         for name in sequence:
-            iterator = iter(variants[name].repeat())
-            pulls[name](iterator, warm)
+            pulls[name](iterators[name], warm)
             start, start_cpu = time.perf_counter(), time.process_time()
-            pulls[name](iterator, steps)
+            pulls[name](iterators[name], steps)
             elapsed = time.perf_counter() - start
             timings.cpu[name].append(time.process_time() - start_cpu)
-            del iterator
-            gc.collect()
             timings.times[name].append(elapsed)
             if on_epoch is not None:
                 on_epoch(name, elapsed)
+    iterators.clear()
+    gc.collect()
     return timings

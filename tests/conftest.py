@@ -7,6 +7,8 @@ import os
 import numpy as np
 import pytest
 
+from tests.nifti_files import nibabel_data, patch, write_nifti  # noqa: F401  (fixtures)
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 

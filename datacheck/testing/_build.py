@@ -124,7 +124,7 @@ def new_draft(schema: Schema, rng: np.random.Generator, *, batch: int, style: st
                 multiple = math.lcm(multiple, len(values))
     size = max(batch, fewest)
     size = -(-size // multiple) * multiple
-    widest = max((draft.values_per_element(n) for n in schema.features), default=1)
+    widest = _widest(draft)
     if size * widest > max_values:
         if multiple > 1 or widest > max_values:
             raise Infeasible(f"schema {schema.name!r}: a valid batch needs {size} elements of "
@@ -151,9 +151,15 @@ def assign_labels(draft: Draft, name: str, counts: np.ndarray | None = None,
     draft.classes[name] = draft.rng.permutation(np.concatenate([idx, np.full(extra, -1)]))
 
 
+def _widest(draft: Draft) -> int:
+    """Values per element of the widest feature or label (at least 1: labels count too)."""
+    labels = [max(len(v), 1) for v in draft.label_values.values()]
+    return max([1, *labels, *(draft.values_per_element(n) for n in draft.schema.features)])
+
+
 def resize(draft: Draft, size: int, skip: str | None = None) -> None:
     """Change the element count (re-balancing every label but ``skip``) within the guard."""
-    widest = max((draft.values_per_element(n) for n in draft.schema.features), default=1)
+    widest = _widest(draft)
     if size * widest > draft.max_values:
         raise Infeasible(f"schema {draft.schema.name!r}: this violation needs {size} elements "
                          f"of {widest} values, more than max_values={draft.max_values}")

@@ -16,6 +16,7 @@ from datacheck.rules.medical import h5_dataset_violations, nifti_header_violatio
 from datacheck.scan.volume import mask_label_counts
 from datacheck.schema import load_schema
 from datacheck.schema.medical import H5DatasetSpec, ManifestSpec, NiftiSpec, PairSpec
+from tests.nifti_files import patch_header
 
 NIBABEL_DATA = Path(os.path.dirname(__import__("nibabel").__file__)) / "tests" / "data"
 
@@ -29,22 +30,6 @@ def write(path: Path, data: np.ndarray, affine: np.ndarray | None = None,
     img.set_sform(affine, code=codes[1])
     img.set_qform(affine if qform is None else qform, code=codes[0])
     nib.save(img, path)
-    return path
-
-
-def patch_header(path: Path, **fields: object) -> Path:
-    """Overwrite raw header fields of a written .nii/.nii.gz (what a buggy writer does)."""
-    import gzip
-
-    import nibabel as nib
-
-    compressed = path.name.endswith(".gz")
-    raw = gzip.decompress(path.read_bytes()) if compressed else path.read_bytes()
-    hdr = nib.Nifti1Header(binaryblock=raw[:348], check=False)
-    for key, value in fields.items():
-        hdr[key] = value
-    raw = hdr.binaryblock + raw[348:]
-    path.write_bytes(gzip.compress(raw) if compressed else raw)
     return path
 
 

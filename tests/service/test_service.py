@@ -78,11 +78,11 @@ def test_warn_mode_keeps_every_element_and_the_worker_logs_the_violation(service
 def test_warn_mode_without_a_log_warns_on_the_worker_stderr(service, digits):
     x, y = digits
     x = x.copy()
-    x[1000] = -x[1000] - 1
+    x[70] = -x[70] - 1  # batch 2: among the first warn_first batches, so it is not rate-limited
     validated = dc.validate(_dataset(x, y), "digits", on_error="warn")
     batches = consume(service.distribute(validated, "warn-stderr"))
     assert _count(batches) == len(x)
-    assert "image: range: min -2 < 0 in batch 31, element 8 (index 1000)" in service.worker_log()
+    assert "image: range: min -2 < 0 in batch 2, element 6 (index 70)" in service.worker_log()
 
 
 def test_drop_mode_drops_exactly_the_planted_elements_and_accounts_for_them(service, digits,

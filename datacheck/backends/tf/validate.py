@@ -124,7 +124,9 @@ class _Builder:
         run_labels = self.run_labels(specs)
         init = {"index": tf.constant(-1, tf.int64), "offset": tf.constant(0, tf.int64),
                 "size": tf.constant(0, tf.int64),
-                "runs": {n: (tf.constant(""), tf.constant(0, tf.int64)) for n in run_labels}}
+                "runs": {n: (tf.zeros([], _class_dtype(specs[n], self.batched)),
+                             tf.constant(0, tf.int64))
+                         for n in run_labels}}
 
         @tf.autograph.experimental.do_not_convert
         def scan_fn(state: dict[str, Any], element: Any) -> tuple[Any, Any]:
@@ -229,17 +231,37 @@ class _Builder:
             return tf.nest.map_structure(tf.identity, element)
 
 
-def _batch_class(y: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-    """(class of the batch as a string, whether the batch holds one class only)."""
+def _classes(y: tf.Tensor) -> tf.Tensor:
+    """The class of each element: argmax of one-hot rows, else the label itself."""
     if y.shape.rank is not None and y.shape.rank >= 2 and (y.shape[-1] is None or y.shape[-1] > 1):
-        classes = tf.argmax(tf.reshape(y, [tf.shape(y)[0], -1]), axis=1)
-    else:
-        classes = tf.reshape(y, [-1])
-    size = tf.size(classes)
-    first = tf.cond(size > 0, lambda: classes[0], lambda: tf.zeros([], classes.dtype))
-    key = first if classes.dtype == tf.string else tf.strings.as_string(first)
-    single = tf.logical_and(size > 0, tf.reduce_all(tf.equal(classes, first)))
-    return key, single
+        return tf.argmax(tf.reshape(y, [tf.shape(y)[0], -1]), axis=1)
+    return tf.reshape(y, [-1])
+
+
+def _class_dtype(spec: tf.TensorSpec, batched: bool) -> tf.DType:
+    """The dtype ``_batch_class`` gives the class key of labels with this spec."""
+    shape = spec.shape
+    rank = None if shape.rank is None else shape.rank + (0 if batched else 1)
+    if rank is not None and rank >= 2 and (shape[-1] is None or shape[-1] > 1):
+        return tf.int64
+    return spec.dtype if spec.dtype.is_integer or spec.dtype.is_floating else tf.string
+
+
+def _batch_class(y: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """(class of the batch, whether the batch holds one class only).
+
+    Runs sequentially in the scan, so numeric classes stay numbers (no cond, no
+    string formatting; the message formats the class only when the check fails).
+    """
+    classes = _classes(y)
+    if not (classes.dtype.is_integer or classes.dtype.is_floating):
+        size = tf.size(classes)
+        first = tf.cond(size > 0, lambda: classes[0], lambda: tf.zeros([], classes.dtype))
+        key = first if classes.dtype == tf.string else tf.strings.as_string(first)
+        return key, tf.logical_and(size > 0, tf.reduce_all(tf.equal(classes, first)))
+    first = classes[:1]  # empty for an empty batch: then max is the lowest value, and not single
+    single = tf.logical_and(tf.size(first) > 0, tf.reduce_all(tf.equal(classes, first)))
+    return tf.reduce_max(first), single
 
 
 @tf.autograph.experimental.do_not_convert

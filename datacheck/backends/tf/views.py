@@ -235,4 +235,8 @@ class TFLabelView(TFTensorView):
         return tf.constant(0, tf.int64) if self._run is None else self._run
 
     def batch_class(self) -> tf.Tensor:
-        return tf.constant("?") if self._class is None else self._class
+        if self._class is None:
+            return tf.constant("?")
+        if self._class.dtype == tf.string:
+            return self._class
+        return tf.strings.as_string(self._class)

@@ -1,4 +1,8 @@
-"""Fixtures for reader tests: NIfTI files written with nibabel, and nibabel's own test data."""
+"""NIfTI test files: written with nibabel in tmp_path, and nibabel's own test data.
+
+Shared by the reader, scan, loader and rule tests (fixtures are registered in
+tests/conftest.py).
+"""
 
 from __future__ import annotations
 
