@@ -8,8 +8,9 @@ prefetch buffers in the background and would start its next timed epoch with
 those elements banked, so an untimed warm-up precedes every timed epoch.
 Elements are drained inside a ``tf.function`` (like ``model.fit``) so
 per-element Python overhead does not blur the differences; variants are timed
-in alternating order and reported as medians, and ratios compare variants
-measured side by side in one run.
+in alternating order (forward, then backward) round after round; times are
+medians, and ratios are medians of per-round ratios (variants timed back to
+back in one run).
 """
 
 from __future__ import annotations
@@ -60,6 +61,15 @@ class Timings:
 
     def cpu_median(self, name: str) -> float:
         return statistics.median(self.cpu[name])
+
+    def ratio(self, name: str, base: str) -> float:
+        """Median over rounds of name/base, each pair timed back to back.
+
+        Pairing cancels slow drifts in the load of a shared machine better
+        than a ratio of medians does.
+        """
+        return statistics.median(a / b for a, b in zip(self.times[name], self.times[base],
+                                                        strict=True))
 
     def median(self, name: str) -> float:
         return statistics.median(self.times[name])

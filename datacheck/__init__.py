@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from datacheck.api import check, validate
+
 # Eager on purpose: the package datacheck.doctor would otherwise shadow the function once
 # imported. It imports no TensorFlow or Keras until it runs.
 from datacheck.doctor import doctor

@@ -21,7 +21,7 @@ def progress(total: int | None, description: str = "checking",
     """
     show = sys.stderr.isatty() if enabled is None else enabled
     if not show or (total is not None and total < MIN_INPUTS_FOR_BAR):
-        yield lambda n=1: None
+        yield _ignore
         return
     from rich.console import Console
     from rich.progress import (
@@ -37,4 +37,12 @@ def progress(total: int | None, description: str = "checking",
                           MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn()]
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task(description, total=total)
-        yield lambda n=1: bar.advance(task, n)
+
+        def advance(n: int = 1) -> None:
+            bar.advance(task, n)
+
+        yield advance
+
+
+def _ignore(n: int = 1) -> None:
+    """Progress sink for runs nobody watches."""

@@ -51,7 +51,8 @@ def static_violations(schema: Schema, specs: dict[str, tf.TensorSpec],
         shape = tuple(spec.shape.as_list())
         shape = shape if batched else (1, *shape)
         checks = static_checks(schema, name, shape, tf_dtype_name(spec.dtype))
-        violations, _ = evaluate([c for c in checks if c.static], None, source="the element_spec (before reading data)")
+        violations, _ = evaluate([c for c in checks if c.static], None,
+                                 source="the element_spec (before reading data)")
         found += violations
     return found
 

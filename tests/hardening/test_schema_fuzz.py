@@ -1,0 +1,201 @@
+"""Fuzz the schema parser: random and mutated YAML/JSON, structured junk, hostile files.
+
+About 10,000 cases across the tests in this file, bounded by max_examples (no
+time-based deadline, so a loaded CI machine does not flake). Every input must
+parse or raise a SchemaError with a bounded message (``targets.expect_clean``).
+Known crash classes have explicit reproducers at the end, xfail(strict=True),
+routed to the owner of ``datacheck/schema/io.py``. Longer runs:
+``python benchmarks/fuzz_long.py``.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from importlib import resources
+from pathlib import Path
+from typing import Any, get_args, get_origin
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import BaseModel
+
+import datacheck as dc
+from datacheck.schema.io import schema_from_text
+from datacheck.schema.layout import KNOWN_LAYOUTS
+from datacheck.schema.model import Schema
+from datacheck.testing.strategies import schema_dicts
+from tests.hardening import targets
+
+SUPPRESS = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much,
+            HealthCheck.large_base_example]
+
+
+def fuzz(examples: int) -> Any:
+    return settings(max_examples=examples, deadline=None, suppress_health_check=SUPPRESS)
+
+
+BUNDLED = [resources.files("datacheck._bundled_schemas").joinpath(f"{name}.yaml").read_text(
+    encoding="utf-8") for name in dc.schema.bundled_names()]
+YAML_TOKENS = ["{", "}", "[", "]", ",", ":", ": ", "- ", "&a ", "*a", "!!str ", "!!int ",
+               "!!python/object:os.system ", "? ", "|\n  ", ">-\n  ", "#", "'", '"', "\t",
+               "\n", "\n  ", "---\n", "...\n", "null", "~", ".nan", "-.inf", "1e309",
+               "0x1F", "0o17", "true", "no", "2001-12-14", "<<: *a", "%YAML 1.1\n", "\x00",
+               "\ufeff", "é", "\u202e", "NHWC", "float32", "one_hot", "-1", "99999999999999"]
+YAML_ALPHABET = "{}[],:&*!|>-?#'\"\n\t .0123456789abcdefxyzNHWC_~%@`\\"
+
+
+# -- random text -------------------------------------------------------------------------
+@fuzz(2500)
+@given(st.text(max_size=300) | st.text(alphabet=YAML_ALPHABET, max_size=300))
+def test_random_text_is_a_schema_or_a_schema_error_yaml(text):
+    targets.schema_text(text, "yaml")
+
+
+@fuzz(1000)
+@given(st.text(max_size=300) | st.text(alphabet='{}[],:"\\ 0123456789.eE-+truefalsn', max_size=300))
+def test_random_text_is_a_schema_or_a_schema_error_json(text):
+    targets.schema_text(text, "json")
+
+
+# -- mutated real schemas ----------------------------------------------------------------
+_OPS = st.tuples(st.sampled_from(["insert", "delete", "duplicate", "replace"]),
+                 st.floats(0, 1), st.floats(0, 1), st.sampled_from(YAML_TOKENS))
+
+
+def _mutate(text: str, ops: list[tuple[str, float, float, str]]) -> str:
+    for op, a, b, token in ops:
+        i = int(a * len(text))
+        j = min(len(text), i + int(b * 40))
+        if op == "insert":
+            text = text[:i] + token + text[i:]
+        elif op == "delete":
+            text = text[:i] + text[j:]
+        elif op == "duplicate":
+            text = text[:j] + text[i:j] + text[j:]
+        else:
+            text = text[:i] + token + text[j:]
+    return text
+
+
+@fuzz(2500)
+@given(st.sampled_from(BUNDLED), st.lists(_OPS, min_size=1, max_size=6))
+def test_mutated_bundled_schemas_parse_or_fail_cleanly(text, ops):
+    targets.schema_text(_mutate(text, ops), "yaml")
+
+
+# -- structured junk shaped like the schema model ------------------------------------------
+_JUNK_LEAF = (st.none() | st.booleans() | st.integers(-(10 ** 30), 10 ** 30)
+              | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=20)
+              | st.sampled_from(["HWC", "NCHW", "float32", "integer", "one_hot", "sparse",
+                                 "unit", "zscore", "RAS", "agree", "*", "?"]))
+_JUNK = st.recursive(_JUNK_LEAF, lambda inner: st.lists(inner, max_size=5)
+                     | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=12)
+
+
+def _models(annotation: Any) -> list[type[BaseModel]]:
+    """BaseModel classes inside a field annotation (X, X | None, dict[str, X], list[X])."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in get_args(annotation) for m in _models(arg)]
+
+
+def _is_mapping_of_models(annotation: Any) -> bool:
+    return get_origin(annotation) is dict or any(
+        get_origin(a) is dict for a in get_args(annotation))
+
+
+def model_like(model: type[BaseModel], depth: int = 0) -> st.SearchStrategy[dict[str, Any]]:
+    """Dicts keyed by the model's own field names (plus typos) with junk or nested models."""
+    fields: dict[str, st.SearchStrategy[Any]] = {}
+    for name, info in model.model_fields.items():
+        inner = _models(info.annotation)
+        value: st.SearchStrategy[Any] = _JUNK
+        if inner and depth < 3:
+            sub = st.one_of([model_like(m, depth + 1) for m in inner])
+            if _is_mapping_of_models(info.annotation):
+                sub = st.dictionaries(st.text(min_size=1, max_size=6), sub, max_size=2)
+            value = sub | _JUNK
+        if name == "layout":
+            value = st.sampled_from(KNOWN_LAYOUTS) | value
+        fields[name] = value
+    typo = st.dictionaries(st.sampled_from([f"{n}s" for n in model.model_fields] + ["x"]),
+                           _JUNK, max_size=1)
+    return st.fixed_dictionaries({}, optional=fields).flatmap(
+        lambda d: typo.map(lambda t: {**d, **t} if t and len(d) % 5 == 0 else d))
+
+
+@fuzz(2500)
+@given(model_like(Schema) | _JUNK)
+def test_schema_shaped_junk_validates_or_fails_cleanly(data):
+    targets.schema_object(data)
+
+
+# -- valid schemas round-trip -------------------------------------------------------------
+@fuzz(1000)
+@given(schema_dicts(max_features=3, max_labels=2))
+def test_valid_schemas_round_trip_through_yaml_and_json(data):
+    schema = targets.schema_object(data)
+    assert schema is not None, "schema_dicts() builds valid schemas"
+    assert schema_from_text(schema.to_yaml(), "rt.yaml", "yaml") == schema
+    assert schema_from_text(schema.to_json(), "rt.json", "json") == schema
+
+
+# -- files ---------------------------------------------------------------------------------
+_FOLDER = Path(tempfile.mkdtemp(prefix="datacheck-fuzz-"))
+_NAME_CHARS = st.characters(blacklist_characters="/\x00", blacklist_categories=("Cs",))
+
+
+@fuzz(600)
+@given(name=st.text(_NAME_CHARS, min_size=1, max_size=40),
+       suffix=st.sampled_from([".yaml", ".yml", ".json", ".YAML", ""]),
+       content=st.binary(max_size=200) | st.sampled_from(BUNDLED).map(str.encode))
+def test_schema_files_with_hostile_names_and_bytes(name, suffix, content):
+    path = _FOLDER / f"{name}{suffix}"
+    try:
+        path.write_bytes(content)
+    except OSError:  # a name this file system refuses is not the parser's business
+        return
+    try:
+        targets.schema_file(path)
+    finally:
+        path.unlink(missing_ok=True)
+
+
+# -- known crash classes (reproducers for the owner of datacheck/schema/io.py) -------------
+ROUTED = "routed to the owner of datacheck/schema/io.py: "
+
+
+@pytest.mark.xfail(strict=True, raises=targets.Crash,
+                   reason=ROUTED + "deep nesting raises RecursionError, not SchemaError")
+@pytest.mark.parametrize(("text", "fmt"), [("[" * 5000 + "]" * 5000, "yaml"),
+                                           ("a: " + "{a: " * 3000 + "1" + "}" * 3000, "yaml"),
+                                           ("[" * 100_000 + "]" * 100_000, "json")],
+                         ids=["yaml-list", "yaml-map", "json"])
+def test_deeply_nested_input_is_a_schema_error(text, fmt):
+    targets.schema_text(text, fmt)
+
+
+@pytest.mark.xfail(strict=True, raises=targets.Crash, reason=ROUTED + (
+    "an integer literal over sys.get_int_max_str_digits() digits raises ValueError"))
+def test_huge_integer_literal_is_a_schema_error():
+    digits = sys.get_int_max_str_digits() + 1
+    targets.schema_text("features: {x: {rank: " + "9" * digits + "}}", "yaml")
+
+
+@pytest.mark.xfail(strict=True, raises=targets.Crash, reason=ROUTED + (
+    "a YAML alias bomb is expanded into the error message (describe_errors reprs the input): "
+    "6 levels give a 2.8 MB message, 8 levels 226 MB and 13 s; bound the repr or refuse "
+    "aliases"))
+def test_yaml_alias_bomb_gives_a_short_error():
+    lines = ["a: &a [x, x, x, x, x, x, x, x, x]"]
+    for prev, cur in zip("abcde", "bcdef", strict=True):
+        lines.append(f"{cur}: &{cur} [" + ", ".join([f"*{prev}"] * 9) + "]")
+    targets.schema_text("\n".join(lines) + "\nname: *f\nfeatures: {x: {rank: 1}}\n")
+
+
+@pytest.mark.xfail(strict=True, raises=targets.Crash,
+                   reason=ROUTED + "a path over NAME_MAX raises OSError (File name too long)")
+def test_overlong_schema_path_is_a_schema_error():
+    targets.schema_file(Path("a" * 300 + ".yaml"))
