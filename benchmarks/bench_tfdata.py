@@ -26,8 +26,11 @@ Variants of each pipeline (every one ends in ``prefetch(AUTOTUNE)``):
 - ``validated``: ``dc.validate(plain, schema)`` (on_error="raise").
 
 Targets: validated <= 1.3x floor on every pipeline; debug >= 2x validated on 3D.
+Ratios are medians of per-round ratios (the two variants timed back to back),
+with their interquartile range: on a shared machine single epochs vary by
+tens of percent, so read the range, and rerun before trusting a 5% difference.
 
-    python benchmarks/bench_tfdata.py            # full sizes (about 2 minutes, ~2 GiB RAM)
+    python benchmarks/bench_tfdata.py            # full sizes (under 2 minutes, ~2 GiB RAM)
     python benchmarks/bench_tfdata.py --quick    # small sizes, smoke run (< 1 minute)
 """
 
@@ -53,7 +56,8 @@ from _timing import Timings, measure
 import datacheck as dc
 
 AUTOTUNE = tf.data.AUTOTUNE
-VARIANTS = ("plain", "floor", "debug", "validated")
+# Timed in this order, then reversed: validated sits next to both floor and debug.
+VARIANTS = ("plain", "floor", "validated", "debug")
 TARGET_FLOOR = 1.3
 TARGET_DEBUG_3D = 2.0
 
@@ -143,9 +147,9 @@ def volumes(n: int, side: int, batch: int, kind: str, pool: int = 16) -> Pipelin
     stored = tf.constant(data)
     labels = tf.constant(np.arange(n, dtype=np.int64) % 2)
     ds = tf.data.Dataset.range(n).map(lambda i: (stored[i % pool], labels[i])).batch(batch)
-    lo_hi = (0.0, 1.0) if kind == "unit" else (None, None)
-    return Pipeline(f"3d-{kind}", ds, schema, -(-n // batch),
-                    _debug_image(*lo_hi, num_classes=2, rank=5), n * side**3 * 4 / 2**20)
+    lo, hi = (0.0, 1.0) if kind == "unit" else (None, None)
+    return Pipeline(f"3d-{kind}", ds, schema, -(-n // batch), _debug_image(lo, hi, 2, 5),
+                    n * side**3 * 4 / 2**20)
 
 
 def variants(pipe: Pipeline) -> dict[str, tf.data.Dataset]:
@@ -154,38 +158,51 @@ def variants(pipe: Pipeline) -> dict[str, tf.data.Dataset]:
     built = {
         "plain": plain,
         "floor": plain.map(_sum_all, **options),
-        "debug": plain.map(pipe.debug, **options),
         "validated": dc.validate(plain, pipe.schema),
+        "debug": plain.map(pipe.debug, **options),
     }
-    return {name: ds.prefetch(AUTOTUNE) for name, ds in built.items()}
+    return {name: built[name].prefetch(AUTOTUNE) for name in VARIANTS}
 
 
-def table(results: list[tuple[Pipeline, Timings]]) -> str:
-    head = (f"{'pipeline':<14} {'batches':>7} {'plain s':>8} {'floor s':>8} {'debug s':>8} "
-            f"{'valid. s':>8} {'valid/floor':>11} {'debug/valid':>11} {'valid MB/s':>10} "
-            f"{'noise':>6}")
+@dataclass
+class Result:
+    name: str
+    steps: int
+    megabytes: float
+    timings: Timings
+
+
+def table(results: list[Result]) -> str:
+    head = (f"{'pipeline':<14} {'batches':>7} {'plain s':>8} {'floor s':>8} {'valid. s':>8} "
+            f"{'debug s':>8}  {'valid/floor (IQR)':<21} {'debug/valid (IQR)':<21} "
+            f"{'valid MB/s':>10}")
     lines = [head, "-" * len(head)]
-    for pipe, t in results:
+    for result in results:
+        t = result.timings
         med = {v: t.median(v) for v in VARIANTS}
-        noise = max(t.spread(v) for v in VARIANTS)
+        cells = []
+        for name, base in (("validated", "floor"), ("debug", "validated")):
+            lo, hi = t.ratio_spread(name, base)
+            cells.append(f"{t.ratio(name, base):.2f}x ({lo:.2f}-{hi:.2f})")
         lines.append(
-            f"{pipe.name:<14} {pipe.steps:>7} {med['plain']:>8.3f} {med['floor']:>8.3f} "
-            f"{med['debug']:>8.3f} {med['validated']:>8.3f} "
-            f"{t.ratio('validated', 'floor'):>10.2f}x {t.ratio('debug', 'validated'):>10.2f}x "
-            f"{pipe.megabytes / med['validated']:>10.0f} {noise:>5.0%}")
+            f"{result.name:<14} {result.steps:>7} {med['plain']:>8.3f} {med['floor']:>8.3f} "
+            f"{med['validated']:>8.3f} {med['debug']:>8.3f}  {cells[0]:<21} {cells[1]:<21} "
+            f"{result.megabytes / med['validated']:>10.0f}")
     return "\n".join(lines)
 
 
-def verdicts(results: list[tuple[Pipeline, Timings]]) -> list[str]:
+def verdicts(results: list[Result]) -> list[str]:
     out = []
-    for pipe, t in results:
+    for result in results:
+        t = result.timings
         ratio = t.ratio("validated", "floor")
         mark = "met" if ratio <= TARGET_FLOOR else "MISSED"
-        out.append(f"{pipe.name}: validated/floor {ratio:.2f}x (target <= {TARGET_FLOOR}x): {mark}")
-        if pipe.name.startswith("3d"):
+        out.append(f"{result.name}: validated/floor {ratio:.2f}x "
+                   f"(target <= {TARGET_FLOOR}x): {mark}")
+        if result.name.startswith("3d"):
             speedup = t.ratio("debug", "validated")
             mark = "met" if speedup >= TARGET_DEBUG_3D else "MISSED"
-            out.append(f"{pipe.name}: debug/validated {speedup:.2f}x "
+            out.append(f"{result.name}: debug/validated {speedup:.2f}x "
                        f"(target >= {TARGET_DEBUG_3D}x): {mark}")
     return out
 
@@ -195,12 +212,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true",
                         help="small sizes for a smoke run (< 1 minute)")
     parser.add_argument("--repeats", type=int, default=None,
-                        help="timed epochs per variant (default 7, quick 3)")
+                        help="timed epochs per variant (default 5, quick 3)")
     parser.add_argument("--only", default=None,
                         help="comma-separated subset of: cifar-uint8, cifar-float32, 3d-unit, "
                              "3d-zscore")
     args = parser.parse_args(argv)
-    repeats = args.repeats or (3 if args.quick else 7)
+    repeats = args.repeats or (3 if args.quick else 5)
     if args.quick:
         builders = {"cifar-uint8": lambda: cifar(2_048, 128, "uint8"),
                     "cifar-float32": lambda: cifar(2_048, 128, "float32"),
@@ -217,20 +234,22 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown pipeline(s) {unknown}; choose from {list(builders)}")
     print(f"tensorflow {tf.__version__}, {os.cpu_count()} CPUs, "
           f"{'quick' if args.quick else 'full'} sizes, {repeats} timed epochs per variant "
-          "(median; ratios: median of per-round ratios), alternating order, one warmed "
-          "iterator per variant",
+          "(median; ratios: median of per-round ratios), alternating order, a fresh "
+          "warmed iterator per sample",
           flush=True)
     results = []
     for name in chosen:
         start = time.perf_counter()
         pipe = builders[name]()
         timings = measure(variants(pipe), pipe.steps, repeats)
-        results.append((pipe, timings))
+        results.append(Result(pipe.name, pipe.steps, pipe.megabytes, timings))
         print(f"  {name}: measured in {time.perf_counter() - start:.0f} s", flush=True)
-        del pipe
+        del pipe  # frees its arrays before the next pipeline is built
     print()
     print(table(results))
     print()
+    if args.quick:
+        print("(quick sizes: a smoke run; the ratios below say nothing about the targets)")
     print("\n".join(verdicts(results)))
     return 0
 

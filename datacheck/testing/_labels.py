@@ -98,8 +98,8 @@ def min_count_for_imbalance(label: Label, n: int) -> int | None:
         return None
     # need 1 / (1 + (n - 1) k) < f  <=>  k > (1/f - 1) / (n - 1); then settle it in float.
     k = max(int((1 / Fraction(f) - 1) / (n - 1)), 1)
-    while not 1 / (1 + (n - 1) * k) < f:
-        k += 1
+    while not 1 / (1 + (n - 1) * k) < f and k < 10 ** 12:
+        k += max(1, k // 1000)  # big steps where +1 no longer moves the float
     return k
 
 

@@ -189,7 +189,9 @@ def plant_unnormalized(draft: Draft, name: str) -> None:
 
 
 def plant_missing_feature(draft: Draft, name: str) -> None:
-    draft.omit.add(name)
+    # Keep one other array: with no arrays at all there is no batch to report it in.
+    others = [n for n in draft.schema.names() if n != name]
+    draft.omit = {n for n in draft.omit if n != others[0]} | {name}
 
 
 # -- labels ------------------------------------------------------------------------------
@@ -205,9 +207,10 @@ def _encoding_options(schema: Schema, name: str) -> list[str]:
     if label.encoding == "string":
         return ["ids"]
     if label.encoding == "sparse":
-        fraction = (_floats_allowed(schema, name) and label.integer_classes() is None
-                    and spread)
-        return ["strings", "one_hot"] + (["fraction"] if fraction else [])
+        # With classes like [3, 7] one-hot rows would read as ids 0..n-1 in the histogram.
+        ranged = label.integer_classes() is None
+        fraction = _floats_allowed(schema, name) and ranged and spread
+        return ["strings"] + (["one_hot"] if ranged else []) + (["fraction"] if fraction else [])
     options = ["ids"] + (["soft"] if _floats_allowed(schema, name) and spread else [])
     if label.encoding == "one_hot":
         return options + (["double"] if spread else [])
@@ -278,6 +281,12 @@ def _range_values(schema: Schema, name: str) -> list[tuple[Any, str]]:
     return [(v, d) for v in bad for d in dtypes if d != "string" and lab.holds(d, ints + [v])]
 
 
+def _others_need(draft: Draft, name: str) -> int:
+    """Elements the other labels need so that each of their classes occurs."""
+    return max([1, *(len(v) for other, v in draft.label_values.items()
+                     if other != name and lab.domain(draft.schema.labels[other])[1])])
+
+
 def _grow(draft: Draft, name: str, size: int) -> None:
     """Resize for a plant on label ``name`` (the other labels are re-balanced)."""
     resize(draft, size, skip=name)
@@ -317,6 +326,8 @@ def plant_class_balance(draft: Draft, name: str) -> None:
     n = len(draft.label_values[name])
     k = lab.min_count_for_imbalance(label, n)
     assert k is not None
+    # More copies of the common classes keep the rare one rare and let other labels fit.
+    k = max(k, -(-(_others_need(draft, name) - 1) // (n - 1)))
     _grow(draft, name, 1 + (n - 1) * k)
     counts = np.full(n, k, dtype=np.int64)
     counts[int(draft.rng.integers(n))] = 1
@@ -329,6 +340,7 @@ def plant_unshuffled(draft: Draft, name: str) -> None:
     assert window is not None
     n = len(draft.label_values[name])
     per_batch = int(draft.rng.integers(1, 4))
+    per_batch = max(per_batch, -(-_others_need(draft, name) // (n * window)))
     _grow(draft, name, n * window * per_batch)
     draft.classes[name] = np.repeat(np.arange(n), window * per_batch)
     draft.batch_size = per_batch
@@ -410,7 +422,7 @@ APPLIES: dict[str, Callable[[Schema, str], bool]] = {
     "constant": _feature(_constant_options),
     "unnormalized": _feature(lambda s, n: _specs(s, n) and any(
         m is not None for m in s.features[n].expected_moments())),
-    "missing_feature": lambda s, n: not _optional(s, n),
+    "missing_feature": lambda s, n: not _optional(s, n) and len(s.names()) >= 2,
     "label_encoding": _label(lambda s, n: _encoding_options(s, n)),
     "label_range": _label(_range_values),
     "num_classes": _label(_missing_class),

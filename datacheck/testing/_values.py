@@ -138,7 +138,8 @@ def _cast(x: np.ndarray, spec: ValueSpec) -> np.ndarray:
         lo = -np.inf if spec.lo is None else spec.lo
         hi = np.inf if spec.hi is None else spec.hi
         rounded = np.clip(np.rint(x), lo, hi)
-        return rounded.astype(spec.dtype) if spec.dtype != "bool" else rounded.astype(bool)
+        with np.errstate(invalid="ignore"):  # NaN from an overflowed attempt; verified later
+            return rounded.astype(spec.dtype) if spec.dtype != "bool" else rounded.astype(bool)
     info = np.finfo(np.dtype(spec.dtype))
     out = np.clip(x, -float(info.max), float(info.max)).astype(spec.dtype)
     for _ in range(4):
@@ -258,6 +259,8 @@ def valid_values(spec: ValueSpec, count: int, rng: np.random.Generator, *, style
         step = np.nextafter(centre, np.asarray(np.inf, centre.dtype))
         if spec.hi is not None and float(step[0]) > spec.hi:
             step = np.nextafter(centre, np.asarray(-np.inf, centre.dtype))
+        if spec.lo is not None and float(step[0]) < spec.lo:
+            step = centre  # a one-value range: no neighbour fits
         x = np.where(z > 0.5, step[0], centre[0]).astype(spec.dtype)
         return _spread(x, spec, rng)
     with np.errstate(over="ignore"):

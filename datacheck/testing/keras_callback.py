@@ -26,6 +26,8 @@ from datacheck.schema.model import Schema
 
 log = logging.getLogger("datacheck")
 ON_VIOLATION = ("warn", "stop", "raise")
+#: ``where`` of dataset-scope findings judged on the sample.
+SAMPLE = "sampled batches"
 
 
 def _is_dataset(data: Any) -> bool:
@@ -88,8 +90,11 @@ class ValidationCallback(keras.callbacks.Callback):
     checked (at least ``min_batches`` per epoch); ``report_path``: where each
     epoch's JSON report goes (``{epoch}`` is filled in); ``on_violation``:
     ``"warn"`` (log), ``"stop"`` (finish the epoch, then stop training) or
-    ``"raise"`` (ValidationError at once). Reports are kept in ``.reports``
-    and ``logs["datacheck_violations"]`` (hence the History) counts errors.
+    ``"raise"`` (ValidationError at once). Dataset-scope rules (class balance,
+    mean/std) are judged on the sample only with ``dataset_rules=True``: a
+    few batches are not the dataset. Reports are kept in ``.reports``, and
+    ``logs["datacheck_violating_batches"]`` (hence the History) counts the
+    sampled batches that broke a rule.
 
     >>> cb = ValidationCallback("digits", (x, y), rate=0.1,
     ...                         report_path="reports/epoch{epoch}.json")  # doctest: +SKIP
@@ -99,7 +104,7 @@ class ValidationCallback(keras.callbacks.Callback):
     def __init__(self, schema: str | Path | dict[str, Any] | Schema, data: Any, *,
                  rate: float = 0.1, batch_size: int = DEFAULT_BATCH_SIZE,
                  report_path: str | Path | None = None, on_violation: str = "warn",
-                 min_batches: int = 1, seed: int = 0) -> None:
+                 min_batches: int = 1, seed: int = 0, dataset_rules: bool = False) -> None:
         super().__init__()
         if not 0.0 <= rate <= 1.0:
             raise DatacheckError(f"ValidationCallback: rate must be in [0, 1], got {rate}")
@@ -111,17 +116,20 @@ class ValidationCallback(keras.callbacks.Callback):
         self.report_path = None if report_path is None else str(report_path)
         self.on_violation = on_violation
         self.min_batches = min_batches
+        self.dataset_rules = dataset_rules
         self.reports: list[Report] = []
         self._source = _Source(self.schema, data, batch_size)
         self._random = random.Random(seed)
         self._collector = Collector(self.schema)
         self._sampled = 0
+        self._bad = 0
         self._steps = 0
         self._warned: set[tuple[str, str]] = set()
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self._collector = Collector(self.schema)
         self._sampled = 0
+        self._bad = 0
         self._steps = 0
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
@@ -134,6 +142,7 @@ class ValidationCallback(keras.callbacks.Callback):
         found = self._collector.add_batch(arrays, index, offset)
         self._sampled += 1
         errors = [v for v in found if v.severity == "error"]
+        self._bad += bool(errors)
         if errors and self.on_violation == "raise":
             raise ValidationError(errors, self.schema.name)
         if errors and self.on_violation == "stop" and self.model is not None:
@@ -146,12 +155,15 @@ class ValidationCallback(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         while self._sampled < self.min_batches:
             self._check_one()
-        report = self._collector.finish()
+        report = self._collector.finish(where=SAMPLE)
+        if not self.dataset_rules:
+            report.violations = [v for v in report.violations if v.where != SAMPLE]
         if self.on_violation == "raise" and not report.ok:
             raise ValidationError(report.errors, self.schema.name)
         report.kind = "fit"
         report.stats.update({"epoch": epoch, "steps": self._steps,
-                             "sampled_batches": self._sampled, "rate": self.rate})
+                             "sampled_batches": self._sampled, "violating_batches": self._bad,
+                             "rate": self.rate})
         report.mark_input("<fit>", "ok" if report.ok else "violating")
         self.reports.append(report)
         if self.report_path is not None:
@@ -159,4 +171,4 @@ class ValidationCallback(keras.callbacks.Callback):
             path.parent.mkdir(parents=True, exist_ok=True)
             report.write_json(path)
         if logs is not None:
-            logs["datacheck_violations"] = len(report.errors)
+            logs["datacheck_violating_batches"] = self._bad

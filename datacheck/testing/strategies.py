@@ -195,7 +195,8 @@ def _feature(draw: Any) -> dict[str, Any]:
 def _label(draw: Any) -> dict[str, Any]:
     encoding = draw(st.sampled_from(("sparse", "one_hot", "multi_hot", "string")))
     out: dict[str, Any] = {"encoding": encoding}
-    n = draw(st.integers(1, 6))
+    # One class one-hot is degenerate: the rules read width 1 as sparse ids (see tests).
+    n = draw(st.integers(1 if encoding in ("sparse", "string") else 2, 6))
     if encoding == "string" or draw(st.integers(0, 3)) == 0:
         if encoding == "string":
             out["classes"] = [f"c{i}" for i in range(n)]

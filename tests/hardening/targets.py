@@ -7,6 +7,9 @@ raises a DatacheckError whose message is non-empty and bounded; anything else
 
 from __future__ import annotations
 
+import re
+import traceback
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,12 +24,61 @@ MAX_MESSAGE = 10_000
 READER_CODES = {"unreadable", "too_large", "missing_file"}
 
 
+#: Inputs fed to each target in this process (printed in the pytest summary).
+CASES: Counter[str] = Counter()
+#: Known crash classes seen while fuzzing (each has an xfail(strict=True) reproducer).
+KNOWN: Counter[str] = Counter()
+
+
+def _frames(exc: BaseException) -> list[tuple[str, str]]:
+    """(datacheck module path, function) of each datacheck frame the exception passed."""
+    out = []
+    for frame in traceback.extract_tb(exc.__traceback__):
+        parts = Path(frame.filename).parts
+        if "datacheck" in parts:
+            out.append(("/".join(parts[parts.index("datacheck"):]), frame.name))
+    return out
+
+
+def known_class(exc: BaseException, message: str | None = None) -> str | None:
+    """Name of the known, already-routed crash class ``exc`` belongs to, or None if new."""
+    frames = _frames(exc)
+    modules = {module for module, _ in frames}
+    if "datacheck/rules/manifest.py" in modules or "datacheck/readers/manifest.py" in modules:
+        if ("datacheck/rules/manifest.py", "where") in frames:
+            return "manifest row wider than its header -> int(index) in rules/manifest.where"
+        if isinstance(exc, ValueError) and "null byte" in str(exc):
+            return "manifest path with a NUL byte -> ValueError in readers/manifest.resolve_entry"
+        if isinstance(exc, OSError) and exc.errno == 36:
+            return "manifest path over NAME_MAX -> OSError in rules/manifest._path_verdicts"
+        return None
+    if isinstance(exc, RecursionError):
+        return "deep nesting -> RecursionError"
+    if isinstance(exc, ValueError) and "Exceeds the limit" in str(exc):
+        return "huge integer literal -> ValueError"
+    if isinstance(exc, OSError) and exc.errno == 36:
+        return "schema path over NAME_MAX -> OSError"
+    yaml_frames = traceback.extract_tb(exc.__traceback__)
+    if isinstance(exc, (ValueError, KeyError, AttributeError)) and any(
+            "yaml" in Path(f.filename).parts and f.name.startswith("construct_")
+            for f in yaml_frames):
+        return "explicit YAML tag with a bad value (!!int abc) -> " + type(exc).__name__
+    if message is not None and len(message) > MAX_MESSAGE and "got " in message:
+        return "input echoed into the message (YAML alias bomb)"
+    return None
+
+
 class Crash(AssertionError):
     """The target broke the contract; the message names the input class and what happened."""
 
 
-def expect_clean(run: Callable[[], Any], what: str) -> Any:
-    """Run ``run``; return its result, or None when it raised a proper DatacheckError."""
+def expect_clean(run: Callable[[], Any], what: str, strict: bool = False) -> Any:
+    """Run ``run``; return its result, or None when it raised a proper DatacheckError.
+
+    A known crash class is tallied in KNOWN (or raised as Crash when ``strict``),
+    so fuzzing keeps looking for new ones; anything else raises Crash.
+    """
+    CASES[what.split("(")[0]] += 1
     try:
         return run()
     except DatacheckError as exc:
@@ -34,19 +86,27 @@ def expect_clean(run: Callable[[], Any], what: str) -> Any:
         if not message.strip():
             raise Crash(f"{what}: {type(exc).__name__} with an empty message") from exc
         if len(message) > MAX_MESSAGE:
+            known = known_class(exc, message)
+            if known and not strict:
+                KNOWN[known] += 1
+                return None
             raise Crash(f"{what}: {type(exc).__name__} message of {len(message)} characters "
                         f"(starts {message[:120]!r})") from exc
         return None
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as exc:  # every other escape is the finding
+        known = known_class(exc)
+        if known and not strict:
+            KNOWN[known] += 1
+            return None
         raise Crash(f"{what}: {type(exc).__name__}: {str(exc)[:300]}") from exc
 
 
-def schema_text(text: str, fmt: str = "yaml") -> dc.Schema | None:
+def schema_text(text: str, fmt: str = "yaml", strict: bool = False) -> dc.Schema | None:
     """Parse schema text (YAML or JSON) the way load_schema parses a file."""
     return expect_clean(lambda: schema_from_text(text, origin="fuzz.yaml", fmt=fmt),
-                        f"schema_from_text({fmt})")
+                        f"schema_from_text({fmt})", strict)
 
 
 def schema_object(data: Any) -> dc.Schema | None:
@@ -69,24 +129,46 @@ def schema_bytes(data: bytes) -> None:
     schema_text(data[1:].decode("utf-8", errors="replace"), fmt)
 
 
-def schema_file(path: Path) -> dc.Schema | None:
+def schema_file(path: Path, strict: bool = False) -> dc.Schema | None:
     """load_schema on a path (suffix decides YAML/JSON)."""
-    return expect_clean(lambda: dc.load_schema(path), f"load_schema({path.suffix or 'path'})")
+    return expect_clean(lambda: dc.load_schema(path), f"load_schema({path.suffix or 'path'})",
+                        strict)
 
 
-def reader_file(path: Path, schema: Any) -> dc.Report | None:
-    """dc.check on one file: a hostile file must end as a report entry, never an escape."""
-    report = expect_clean(lambda: dc.check(path, schema), f"dc.check({path.suffix})")
+#: An 'unreadable' reason that is a raw exception from a dependency, not a datacheck reason.
+RAW_REASON = re.compile(r"unreadable: [A-Za-z_.]*(Error|Exception|error)\b")
+
+
+def known_reader_class(message: str) -> str | None:
+    """Known, routed reader findings (each has an xfail(strict=True) reproducer)."""
+    if "ValueError: cannot reshape array of size 0" in message:
+        return "NIfTI datatype without a voxel size (0, 1, 255, 1536, 2048) -> raw ValueError"
+    if re.search(r"\.h5: unreadable: (RuntimeError|ValueError|KeyError|TypeError|OSError)",
+                 message):
+        return "corrupt HDF5 metadata -> raw h5py error"
+    if re.search(r"\.npz: unreadable: error: Error -?\d+ while decompressing", message):
+        return "corrupt .npz deflate stream -> raw zlib.error"
+    return None
+
+
+def reader_file(path: Path, schema: Any, strict: bool = False) -> dc.Report | None:
+    """dc.check on one file: a hostile file must end as a report entry with a datacheck reason."""
+    report = expect_clean(lambda: dc.check(path, schema), f"dc.check({path.suffix})", strict)
     if report is None:
         return None
     status = report.inputs.get(str(path))
     if status is None:
         raise Crash(f"dc.check({path.suffix}): the report does not account for {path.name}")
-    if status == "unreadable":
-        codes = {v.code for v in report.violations}
-        if not codes & READER_CODES:
-            raise Crash(f"dc.check({path.suffix}): unreadable without a reason code ({codes})")
-        for v in report.violations:
-            if not v.message.strip() or len(v.message) > MAX_MESSAGE:
-                raise Crash(f"dc.check({path.suffix}): bad message {v.message[:120]!r}")
+    codes = {v.code for v in report.violations}
+    if status == "unreadable" and not codes & READER_CODES:
+        raise Crash(f"dc.check({path.suffix}): unreadable without a reason code ({codes})")
+    for v in report.violations:
+        if not v.message.strip() or len(v.message) > MAX_MESSAGE:
+            raise Crash(f"dc.check({path.suffix}): bad message {v.message[:120]!r}")
+        if RAW_REASON.search(v.message):
+            known = known_reader_class(v.message)
+            if known is None or strict:
+                raise Crash(f"dc.check({path.suffix}): raw exception as the reason: "
+                            f"{v.message[:200]}")
+            KNOWN[known] += 1
     return report

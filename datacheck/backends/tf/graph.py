@@ -22,8 +22,12 @@ from datacheck.schema.model import Schema
 
 
 def batch_checks(schema: Schema, tensors: dict[str, tf.Tensor],
-                 runs: dict[str, tuple[tf.Tensor, tf.Tensor]]) -> list[Check]:
-    """All checks for one batch; value checks only where the static ones can pass."""
+                 runs: dict[str, tuple[tf.Tensor, tf.Tensor]], exact: bool = True) -> list[Check]:
+    """All checks for one batch; value checks only where the static ones can pass.
+
+    ``exact=False`` builds one-pass predicates whose verdict is only sufficient
+    (see ``views``): re-judge with ``exact=True`` when it fails.
+    """
     checks: list[Check] = []
     for name in schema.names():
         if name not in tensors:
@@ -32,9 +36,9 @@ def batch_checks(schema: Schema, tensors: dict[str, tf.Tensor],
         view: TFTensorView
         if name in schema.labels:
             run, cls = runs.get(name, (None, None))
-            view = TFLabelView(x, run, cls)
+            view = TFLabelView(x, run, cls, exact=exact)
         else:
-            view = TFTensorView(x)
+            view = TFTensorView(x, exact=exact)
         static = static_checks(schema, name, view.shape, view.dtype)
         checks += static
         if any(is_static_false(c.ok) for c in static):
@@ -58,7 +62,11 @@ def lazy_cond(pred: Any, if_true: Callable[[], Any], if_false: Callable[[], Any]
     false_fn = tf.function(if_false, autograph=False).get_concrete_function()
     inputs = list(false_fn.captured_inputs)
     signature = [tf.TensorSpec(t.shape, t.dtype) for t in inputs]
-    true_fn = tf.function(lambda *_: if_true(), input_signature=signature,
+
+    def then_branch(*inputs: Any) -> Any:  # same inputs as the false branch, unused
+        return if_true()
+
+    true_fn = tf.function(then_branch, input_signature=signature,
                           autograph=False).get_concrete_function()
     if len(true_fn.captured_inputs):
         raise TypeError("lazy_cond: if_true must not capture tensors")

@@ -158,61 +158,79 @@ class _Builder:
                               deterministic=True).filter(_non_empty)
         return mapped.filter(lambda keep, element: keep[0]).map(lambda keep, element: element)
 
-    def checks(self, meta: dict[str, Any], element: Any) -> list[Any]:
+    def checks(self, meta: dict[str, Any], element: Any, exact: bool = True) -> list[Any]:
         runs = {name: (run, key) for name, (key, run) in meta["runs"].items()}
-        return graph.batch_checks(self.schema, self.named(element), runs)
+        return graph.batch_checks(self.schema, self.named(element), runs, exact)
 
     @tf.autograph.experimental.do_not_convert
     def check_fn(self, meta: dict[str, Any], element: Any) -> Any:
-        checks = self.checks(meta, element)
-        ok = graph.verdict(checks)
+        # Every batch gets the one-pass verdict; True proves it holds. Only when it is
+        # False are the exact checks and the diagnostics built and run (graph.lazy_cond).
+        fast = graph.verdict(self.checks(meta, element, exact=False))
         index, offset = meta["index"], meta["offset"]
         if self.mode == "raise":
-            message = graph.lazy_cond(ok, lambda: tf.constant(""), lambda: tf.strings.join(
-                [f"schema {self.schema.name!r}: ", MARKER,
-                 graph.records(checks, index, offset), END], "\n"))
+            def judge() -> tuple[tf.Tensor, tf.Tensor]:
+                checks = self.checks(meta, element)
+                message = tf.strings.join([f"schema {self.schema.name!r}: ", MARKER,
+                                           graph.records(checks, index, offset), END], "\n")
+                return graph.verdict(checks), message
+
+            ok, message = graph.lazy_cond(fast, lambda: (tf.constant(True), tf.constant("")),
+                                          judge)
             with tf.control_dependencies([tf.debugging.Assert(ok, [message], summarize=1)]):
                 return tf.nest.map_structure(tf.identity, element)
         loud = tf.logical_or(index < self.warn_first,
                              tf.equal(tf.bitwise.bitwise_and(index, index - 1), 0))
         if self.mode == "warn":
             def warn() -> tf.Tensor:
-                text = graph.records(checks, index, offset, human=True)
-                line = tf.strings.join(["datacheck warning: ", text])
-                with tf.control_dependencies([tf.print(line, output_stream=self.stream)]):
-                    return tf.constant(True)
+                checks = self.checks(meta, element)
 
-            done = graph.lazy_cond(tf.logical_or(ok, tf.logical_not(loud)),
+                def say() -> tf.Tensor:
+                    text = graph.records(checks, index, offset, human=True)
+                    line = tf.strings.join(["datacheck warning: ", text])
+                    with tf.control_dependencies([tf.print(line, output_stream=self.stream)]):
+                        return tf.constant(True)
+
+                return tf.cond(graph.verdict(checks), lambda: tf.constant(True), say)
+
+            done = graph.lazy_cond(tf.logical_or(fast, tf.logical_not(loud)),
                                    lambda: tf.constant(True), warn)
             with tf.control_dependencies([done]):
                 return tf.nest.map_structure(tf.identity, element)
         size = tf.cast(meta["size"], tf.int32)
 
         def drop() -> tf.Tensor:
-            keep = graph.keep_mask(checks, size)
-            dropped = tf.cast(tf.reshape(tf.where(tf.logical_not(keep)), [-1]), tf.int64)
-            indices = tf.strings.reduce_join(tf.strings.as_string(dropped + offset),
-                                             separator=",")
-            text = graph.records(checks, index, offset)
-            line = tf.strings.join([DROP_TAG, tf.strings.as_string(index),
-                                    tf.strings.as_string(meta["size"]), indices], "\t")
-            human = graph.records(checks, index, offset, human=True)
-            # A single string tensor is printed verbatim (several would be quoted).
-            ops = [tf.print(tf.strings.join([line, text], "\n"),
-                            output_stream=f"file://{self.log_path}")]
+            checks = self.checks(meta, element)
 
-            def shout() -> tf.Tensor:
-                note = tf.strings.join(["datacheck: dropped element(s) ", indices, " of batch ",
-                                        tf.strings.as_string(index), ": ", human])
-                with tf.control_dependencies([tf.print(note, output_stream=sys.stderr)]):
-                    return tf.constant(True)
+            def drop_failing() -> tf.Tensor:
+                keep = graph.keep_mask(checks, size)
+                dropped = tf.cast(tf.reshape(tf.where(tf.logical_not(keep)), [-1]), tf.int64)
+                indices = tf.strings.reduce_join(tf.strings.as_string(dropped + offset),
+                                                 separator=",")
+                text = graph.records(checks, index, offset)
+                line = tf.strings.join([DROP_TAG, tf.strings.as_string(index),
+                                        tf.strings.as_string(meta["size"]), indices], "\t")
+                human = graph.records(checks, index, offset, human=True)
+                # A single string tensor is printed verbatim (several would be quoted).
+                ops = [tf.print(tf.strings.join([line, text], "\n"),
+                                output_stream=f"file://{self.log_path}")]
 
-            ops.append(tf.cond(loud, shout, lambda: tf.constant(True)))
-            with tf.control_dependencies(ops):
-                return tf.identity(keep)
+                def shout() -> tf.Tensor:
+                    note = tf.strings.join(["datacheck: dropped element(s) ", indices,
+                                            " of batch ", tf.strings.as_string(index), ": ",
+                                            human])
+                    with tf.control_dependencies([tf.print(note, output_stream=sys.stderr)]):
+                        return tf.constant(True)
 
-        failed = graph.lazy_cond(ok, lambda: tf.ones([0], tf.bool), drop)
-        keep = tf.cond(ok, lambda: tf.ones([size], tf.bool), lambda: failed)
+                ops.append(tf.cond(loud, shout, lambda: tf.constant(True)))
+                with tf.control_dependencies(ops):
+                    return tf.identity(keep)
+
+            return tf.cond(graph.verdict(checks), lambda: tf.ones([size], tf.bool),
+                           drop_failing)
+
+        failed = graph.lazy_cond(fast, lambda: tf.ones([0], tf.bool), drop)
+        keep = tf.cond(fast, lambda: tf.ones([size], tf.bool), lambda: failed)
         return keep, element
 
     @tf.autograph.experimental.do_not_convert

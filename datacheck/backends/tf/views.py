@@ -1,12 +1,12 @@
 """TF views of one batch: the same attributes as the numpy views, as graph tensors.
 
-The fast predicates read the batch once where they can (see ``all_within``,
-``all_finite``, ``constant``): each is a cheap *sufficient* test, and only
-when it fails does an exact test (``reduce_min`` and ``reduce_max``: NaN
-propagates through both, Inf lands in one) run, so the answer is always the
-exact one. Everything else (counts, finite min/max, per-element masks) is
-built lazily and, in ``validate``, only inside the branch that runs when a
-check failed.
+Exact predicates need ``reduce_min`` and ``reduce_max`` (NaN propagates
+through both, Inf lands in one). ``validate`` first judges every batch with
+fast views (``exact=False``): each predicate reads the batch at most once
+(range [0, hi]: the max of the unsigned bit view; finite: the sum; constant:
+a few samples) and is a *sufficient* test. Only when the fast verdict fails
+does it re-judge the batch with exact views, inside the branch that also
+builds the diagnostics (counts, finite min/max, per-element masks).
 """
 
 from __future__ import annotations
@@ -42,81 +42,68 @@ def dynamic_shape(x: tf.Tensor) -> tuple[Any, ...]:
 
 
 class TFTensorView:
-    def __init__(self, x: tf.Tensor) -> None:
+    """One batch, seen by the rules.
+
+    ``exact=True`` (the default) gives exact predicates. ``exact=False`` gives
+    one-pass predicates that are only *sufficient*: True proves the check
+    holds, False means "look closer" (``validate`` then re-judges the batch
+    with exact views, in the branch that only runs when the fast verdict fails).
+    """
+
+    def __init__(self, x: tf.Tensor, exact: bool = True) -> None:
         self.x = x
+        self.exact = exact
         self.shape = dynamic_shape(x)
         self.dtype = tf_dtype_name(x.dtype)
         self.is_string = x.dtype == tf.string
-        self._lo: tf.Tensor | None = None
-        self._hi: tf.Tensor | None = None
+        self._bounds_cache: tuple[Any, tf.Tensor, tf.Tensor] | None = None
         self._top: tf.Tensor | None = None  # max of the unsigned bit view, when computed
 
     def _numeric(self) -> tf.Tensor:
         return tf.cast(self.x, tf.uint8) if self.x.dtype == tf.bool else self.x
 
-    def _at_top_level(self) -> bool:
-        """Whether ops built now land in the batch's own graph (not inside a cond branch)."""
-        if tf.executing_eagerly():
-            return True
-        return tf.compat.v1.get_default_graph() is self.x.graph
-
     def _bounds(self) -> tuple[tf.Tensor, tf.Tensor]:
-        if self._lo is not None and self._hi is not None:
-            return self._lo, self._hi
+        # A tensor made inside a cond branch cannot be used outside it: cache per graph.
+        graph = None if tf.executing_eagerly() else tf.compat.v1.get_default_graph()
+        if self._bounds_cache is not None and self._bounds_cache[0] is graph:
+            return self._bounds_cache[1], self._bounds_cache[2]
         x = self._numeric()
         lo = tf.cast(tf.reduce_min(x), tf.float64)
         hi = tf.cast(tf.reduce_max(x), tf.float64)
-        if self._at_top_level():  # a tensor made inside a branch cannot be reused outside it
-            self._lo, self._hi = lo, hi
+        self._bounds_cache = (graph, lo, hi)
         return lo, hi
 
-    def _top_bits(self) -> tf.Tensor:
-        """Max of the same-width unsigned bit view: one read-only pass."""
-        if self._top is None:
-            self._top = tf.reduce_max(tf.bitcast(self.x, _UNSIGNED[self.x.dtype]))
-        return self._top
+    def _fast(self) -> bool:
+        """Whether the one-pass tests apply (fast mode, min/max not already computed)."""
+        return not self.exact and self._bounds_cache is None
 
-    def _exact_within(self, lo: float, hi: float) -> tf.Tensor:
+    def all_within(self, lo: float, hi: float) -> Any:
+        """Every value in [lo, hi] (NaN is not). Fast mode: one read-only pass when lo is 0."""
+        threshold = _unsigned_threshold(self.x.dtype, lo, hi)
+        if threshold is True:
+            return np.True_  # the dtype cannot hold a value outside [lo, hi]
+        if threshold is not None and (self._fast() or not self.x.dtype.is_floating):
+            # Exact for integers; for floats only -0.0 (>= 0, sign bit set) fails it wrongly.
+            bits = self._top_bits()
+            return bits <= tf.constant(threshold, bits.dtype)
         mn, mx = self._bounds()
         return tf.logical_and(mn >= lo, mx <= hi)
 
-    def _exact_finite(self) -> tf.Tensor:
+    def all_finite(self) -> Any:
+        """No NaN or Inf. Fast mode: a finite sum proves it in one pass."""
+        if not self.x.dtype.is_floating:
+            return np.True_
+        if self._fast() and self.x.dtype in (tf.float32, tf.float64):
+            # NaN and Inf poison the sum (an empty batch has min +inf: not finite exactly).
+            return tf.logical_and(tf.math.is_finite(tf.reduce_sum(self.x)), tf.size(self.x) > 0)
         mn, mx = self._bounds()
         return tf.logical_and(tf.math.is_finite(mn), tf.math.is_finite(mx))
 
-    def _exact_constant(self) -> tf.Tensor:
-        mn, mx = self._bounds()
-        return tf.logical_and(tf.equal(mn, mx), tf.size(self.x) > 1)
-
-    def all_within(self, lo: float, hi: float) -> Any:
-        """Every value in [lo, hi] (NaN is not); one read-only pass when lo is 0."""
-        threshold = None if self._lo is not None else _unsigned_threshold(self.x.dtype, lo, hi)
-        if threshold is None or not self._at_top_level():
-            return self._exact_within(lo, hi)
-        if threshold is True:
-            return np.True_  # the dtype cannot hold a value outside [lo, hi]
-        bits = self._top_bits()
-        fast = bits <= tf.constant(threshold, bits.dtype)
-        if not self.x.dtype.is_floating:
-            return fast  # exact for integers
-        # -0.0 (>= 0, but with the sign bit set) is the one value the fast test rejects wrongly.
-        return tf.cond(fast, lambda: tf.constant(True), lambda: self._exact_within(lo, hi))
-
-    def all_finite(self) -> Any:
-        """No NaN or Inf: a finite sum proves it in one pass; otherwise look exactly."""
-        if not self.x.dtype.is_floating:
-            return np.True_
-        if self._lo is not None or self.x.dtype not in (tf.float32, tf.float64) \
-                or not self._at_top_level():
-            return self._exact_finite()
-        # NaN and Inf poison the sum (an empty batch has min +inf: leave it to the exact test).
-        fast = tf.logical_and(tf.math.is_finite(tf.reduce_sum(self.x)), tf.size(self.x) > 0)
-        return tf.cond(fast, lambda: tf.constant(True), self._exact_finite)
-
     def constant(self) -> Any:
-        """All values equal (and more than one); two differing samples disprove it cheaply."""
-        if self._lo is not None or self.x.dtype == tf.bool or not self._at_top_level():
-            return self._exact_constant()
+        """All values equal (and more than one). Fast mode: False once two samples differ."""
+        if not self._fast() or self.x.dtype == tf.bool:
+            mn, mx = self._bounds()
+            return tf.logical_and(tf.equal(mn, mx), tf.size(self.x) > 1)
         flat = tf.reshape(self.x, [-1])
         size = tf.size(flat, out_type=tf.int64)
         top = self._top
@@ -130,8 +117,13 @@ class TFTensorView:
                 varies = tf.logical_or(varies, tf.not_equal(tf.bitcast(top, self.x.dtype), first))
             return varies
 
-        varies = tf.cond(size > 1, sampled_varies, lambda: tf.constant(False))
-        return tf.cond(varies, lambda: tf.constant(False), self._exact_constant)
+        return tf.logical_not(tf.cond(size > 1, sampled_varies, lambda: tf.constant(False)))
+
+    def _top_bits(self) -> tf.Tensor:
+        """Max of the same-width unsigned bit view: one read-only pass."""
+        if self._top is None:
+            self._top = tf.reduce_max(tf.bitcast(self.x, _UNSIGNED[self.x.dtype]))
+        return self._top
 
     # -- diagnostics: built only when a check failed --------------------------------
     def _as_float(self) -> tf.Tensor:
@@ -189,8 +181,8 @@ def _unsigned_threshold(dtype: tf.DType, lo: float, hi: float) -> int | bool | N
 
 class TFLabelView(TFTensorView):
     def __init__(self, y: tf.Tensor, run: tf.Tensor | None = None,
-                 batch_class: tf.Tensor | None = None) -> None:
-        super().__init__(y)
+                 batch_class: tf.Tensor | None = None, exact: bool = True) -> None:
+        super().__init__(y, exact)
         self._run = run
         self._class = batch_class
 
