@@ -161,6 +161,8 @@ def _spread(x: np.ndarray, spec: ValueSpec, rng: np.random.Generator) -> np.ndar
     if x.dtype.kind == "b":
         x[second] = not value
         return x
+    up: float
+    down: float
     if x.dtype.kind in "iu":
         up, down = int(value) + 1, int(value) - 1
     else:
@@ -279,8 +281,9 @@ def shifted(spec: ValueSpec, rng: np.random.Generator) -> ValueSpec:
         options.append(replace(spec, std=spec.std + tol * 4))
         if spec.std > tol * 8:
             options.append(replace(spec, std=spec.std - tol * 4))
-    order = rng.permutation(len(options)) if options else []
-    return options[int(order[0])] if len(options) else spec
+    if not options:
+        return spec
+    return options[int(rng.integers(len(options)))]
 
 
 def outside_values(spec: ValueSpec) -> list[float]:

@@ -146,8 +146,10 @@ def known_reader_class(message: str) -> str | None:
     if re.search(r"\.h5: unreadable: (RuntimeError|ValueError|KeyError|TypeError|OSError)",
                  message):
         return "corrupt HDF5 metadata -> raw h5py error"
-    if re.search(r"\.npz: unreadable: error: Error -?\d+ while decompressing", message):
-        return "corrupt .npz deflate stream -> raw zlib.error"
+    if re.search(r"\.npz: unreadable: (error|NotImplementedError|RuntimeError|struct\.error)"
+                 r": ", message):
+        return "corrupt .npz container -> raw zipfile/zlib exception (zlib.error, " \
+               "NotImplementedError, ...)"
     return None
 
 

@@ -99,7 +99,7 @@ def test_kept_counter_of_the_validated_dataset_matches(digits, tmp_path):
     "mode drops those valid elements (the unbatched path does not)"))
 def test_batch_of_one_drop_mode_keeps_every_valid_element_of_shuffled_data(digits, tmp_path):
     x, y = digits
-    validated, kept = _run_drop(x[:300], y[:300], 1, str(tmp_path / "drop.log"),
+    validated, _ = _run_drop(x[:300], y[:300], 1, str(tmp_path / "drop.log"),
                                 schema="digits")
     assert validated.report().stats["dropped_indices"] == []
 

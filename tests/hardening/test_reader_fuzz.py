@@ -85,7 +85,7 @@ def _mutate_nifti(data: bytes, ops: list[tuple[str, int, Any, int]]) -> bytes:
     return bytes(out)
 
 
-@fuzz(500)
+@fuzz(300)
 @given(seed=st.sampled_from(sorted(NIFTI_SEEDS)), ops=st.lists(_NIFTI_OP, min_size=1, max_size=4),
        compress=st.sampled_from(["no", "gzip", "corrupt-gzip"]), flip_at=st.integers(10, 10_000))
 def test_mutated_nifti_files_end_in_the_report_with_a_reason(seed, ops, compress, flip_at):
@@ -114,7 +114,7 @@ def _h5_seed(compression: str | None) -> bytes:
 H5_SEEDS = {"plain": _h5_seed(None), "gzip": _h5_seed("gzip")}
 
 
-@fuzz(400)
+@fuzz(250)
 @given(seed=st.sampled_from(sorted(H5_SEEDS)),
        edits=st.lists(st.tuples(st.integers(0, 1 << 16), st.binary(min_size=1, max_size=8)),
                       min_size=1, max_size=5), cut=st.none() | st.integers(0, 1 << 16))
@@ -139,7 +139,7 @@ def _npz_seed() -> bytes:
 NPZ_SEED = _npz_seed()
 
 
-@fuzz(300)
+@fuzz(200)
 @given(edits=st.lists(st.tuples(st.integers(0, 1 << 14), st.binary(min_size=1, max_size=4)),
                       min_size=1, max_size=4), cut=st.none() | st.integers(0, 1 << 14))
 def test_mutated_npz_files_end_in_the_report_with_a_reason(edits, cut):
@@ -173,7 +173,7 @@ def _csv_cell(text: str) -> str:
     return '"' + text.replace('"', '""') + '"' if any(c in text for c in ',"\n\r') else text
 
 
-@fuzz(300)
+@fuzz(100)
 @given(rows=st.lists(_ROW, min_size=1, max_size=6),
        header=st.sampled_from(["id,subject,split,image,mask,label", "image", "id,image,,label",
                                "image,image,label", ""]), junk=st.text(max_size=40))

@@ -50,7 +50,7 @@ def test_assert_violates_returns_the_violations_of_that_code(digits):
 
 
 def test_assert_violates_fails_when_the_data_passes(digits):
-    with pytest.raises(AssertionError, match="(?s)expected a 'range' violation.*the data passes"):
+    with pytest.raises(AssertionError, match=r"(?s)expected a 'range' violation.*the data passes"):
         assert_violates(digits, "digits", "range")
 
 

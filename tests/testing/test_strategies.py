@@ -114,7 +114,7 @@ def test_violations_refuses_a_code_the_schema_cannot_break():
 def test_batches_refuses_a_schema_no_data_can_satisfy():
     impossible = {"name": "impossible", "features": {"x": {"rank": 1, "dtype": "integer",
                                                              "range": [0.2, 0.4]}}}
-    with pytest.raises(dc.SchemaError, match="x: no allowed dtype .* can hold values in range"):
+    with pytest.raises(dc.SchemaError, match=r"x: no allowed dtype .* can hold values in range"):
         batches(impossible)
 
 
