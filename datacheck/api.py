@@ -51,7 +51,9 @@ def check(data: Any, schema: str | Path | dict[str, Any] | Schema, *,
     from datacheck.backends.numpy.check import check_batches
 
     arrays = bind(resolved, data)
-    return check_batches(resolved, iter_batches(arrays, batch_size))
+    # No arrays at all still reach the judge once, which reports every feature missing.
+    batches = iter_batches(arrays, batch_size) if arrays else iter([{}])
+    return check_batches(resolved, batches)
 
 
 def validate(dataset: Any, schema: str | Path | dict[str, Any] | Schema, *,

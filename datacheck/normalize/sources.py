@@ -107,9 +107,9 @@ def _file(path: Path, key: str | None) -> Iterator[Part]:
     elif name.endswith(HDF5_SUFFIXES):
         yield from _hdf5(path, key)
     elif name.endswith(".npy"):
-        yield from _slices(np.load(path, mmap_mode="r"), None, str(path))
+        yield from _slices(np.load(path, mmap_mode="r", allow_pickle=False), None, str(path))
     elif name.endswith(".npz"):
-        with np.load(path) as archive:
+        with np.load(path, allow_pickle=False) as archive:
             keys = list(archive.keys())
             if key is None and len(keys) != 1:
                 raise DataError(f"{path}: holds arrays {keys}; pass key=<name> to pick one.")

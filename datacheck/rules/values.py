@@ -62,7 +62,7 @@ def value_checks(name: str, feature: Feature, view: Any) -> list[Check]:
                 element_ok=element_ok()))
         if feature.not_constant:
             findings.append(Finding(
-                "constant", (lo_seen == hi_seen) & ~(nonfinite > 0),
+                "constant", view.constant() & ~(nonfinite > 0),
                 esc(f"{name}: constant: every value equals ") + "{min}" + esc(" in ") + WHERE +
                 esc(". Check the loader: blank images, the wrong file, or values zeroed by an "
                     "integer cast or division."),

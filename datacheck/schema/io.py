@@ -48,12 +48,13 @@ def load_schema(source: str | Path | dict[str, Any] | Schema) -> Schema:
             f"no bundled schema named {text_source!r} and no such file.{hint} "
             f"Bundled: {', '.join(bundled_names())}; or pass a path to a .yaml/.json file."
         )
-    if not path.is_file():
-        raise SchemaError(f"schema file {text_source} does not exist (or is not a file)")
     try:
+        if not path.is_file():
+            raise SchemaError(f"schema file {text_source} does not exist (or is not a file)")
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise SchemaError(f"cannot read schema file {text_source}: {exc}") from None
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise SchemaError(f"cannot read schema file {_short(text_source)}: {reason}") from None
     fmt = "json" if path.suffix.lower() == ".json" else "yaml"
     return schema_from_text(text, origin=text_source, fmt=fmt)
 
@@ -65,6 +66,8 @@ def schema_from_text(text: str, origin: str, fmt: str = "yaml") -> Schema:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise SchemaError(f"{origin}: invalid JSON at line {exc.lineno}: {exc.msg}") from None
+        except (RecursionError, ValueError) as exc:
+            raise SchemaError(f"{origin}: unreadable JSON ({_reason(exc)})") from None
     else:
         import yaml
 
@@ -75,6 +78,10 @@ def schema_from_text(text: str, origin: str, fmt: str = "yaml") -> Schema:
             where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
             problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
             raise SchemaError(f"{origin}: malformed YAML{where}: {problem}") from None
+        # safe_load's constructors raise plain Python errors for tags with bad values
+        # (!!int abc, !!timestamp 2001-13-45) and recursion errors for deep nesting.
+        except (ValueError, KeyError, AttributeError, TypeError, RecursionError) as exc:
+            raise SchemaError(f"{origin}: unreadable YAML ({_reason(exc)})") from None
     if not isinstance(data, dict):
         raise SchemaError(
             f"{origin}: a schema must be a mapping with 'features' and/or 'labels', "
@@ -88,6 +95,23 @@ def schema_from_dict(data: dict[str, Any], origin: str = "<dict>") -> Schema:
         return Schema.model_validate(data)
     except PydanticValidationError as exc:
         raise SchemaError(f"{origin}: {describe_errors(exc)}") from None
+    except RecursionError:
+        raise SchemaError(f"{origin}: the schema is nested too deeply to be a schema") from None
+
+
+#: Longest rendering of a bad input value in an error message (YAML aliases can expand
+#: a few bytes of text into megabytes).
+MAX_SHOWN = 80
+
+
+def _short(value: Any) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN] + "..."
+
+
+def _reason(exc: BaseException) -> str:
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    return _short(f"{type(exc).__name__}: {first}" if first else type(exc).__name__)
 
 
 def describe_errors(exc: PydanticValidationError) -> str:
@@ -104,8 +128,9 @@ def describe_errors(exc: PydanticValidationError) -> str:
             lines.append(f"{where}: unknown key {key!r}{hint}")
         else:
             msg = err["msg"].removeprefix("Value error, ")
-            lines.append(f"{where}: {msg} (got {err.get('input')!r})" if err["type"] not in (
-                "value_error", "assertion_error") else f"{where}: {msg}")
+            lines.append(f"{where}: {_short(msg)} (got {_short(err.get('input'))})"
+                         if err["type"] not in ("value_error", "assertion_error")
+                         else f"{where}: {_short(msg)}")
     return "; ".join(lines)
 
 

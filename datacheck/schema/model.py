@@ -230,6 +230,9 @@ class Label(_Strict):
         if self.encoding in ("one_hot", "multi_hot") and self.num_classes is None \
                 and self.classes is None:
             raise ValueError(f"encoding {self.encoding!r} needs num_classes")
+        if self.encoding == "one_hot" and self.n_classes == 1:
+            raise ValueError("one_hot with a single class is a constant; use encoding: sparse "
+                             "with num_classes: 2 (or a sigmoid head) for a binary label")
         if self.min_class_fraction is not None and self.n_classes is not None \
                 and self.min_class_fraction * self.n_classes > 1:
             raise ValueError(

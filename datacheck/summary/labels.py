@@ -101,7 +101,7 @@ class LabelSummary:
             texts = [v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
                      for v in arr.reshape(-1)]
             s.histogram.update(texts)
-            first = texts[0] if texts and all(v == texts[0] for v in texts) else None
+            first = texts[0] if len(texts) > 1 and all(v == texts[0] for v in texts) else None
             s.runs = RunState.of_batch(first, batch_index)
             return s
         s.dtypes[arr.dtype.name] += 1
@@ -133,7 +133,8 @@ class LabelSummary:
                                             strict=True)))
             classes = flat
         single: int | float | None = None
-        if len(classes) and np.all(classes == classes[0]) and np.isfinite(classes[0]):
+        # A batch of one element holds one class by definition: no evidence of order.
+        if len(classes) > 1 and np.all(classes == classes[0]) and np.isfinite(classes[0]):
             single = int(classes[0]) if float(classes[0]).is_integer() else float(classes[0])
         s.runs = RunState.of_batch(single, batch_index)
         return s

@@ -6,8 +6,9 @@
 >>> assert_matches((x, y), "mnist").ok
 True
 
-``batches`` and ``violations`` (hypothesis strategies) load hypothesis on
-first use, so importing this package, and the pytest plugin, stays light.
+``batches``, ``violations`` and ``schemas`` (hypothesis strategies) load
+hypothesis on first use, ``ValidationCallback`` loads Keras; importing this
+package, and the pytest plugin, stays light.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from typing import Any
 
 from datacheck.testing.assertions import assert_matches, assert_violates
 
-__all__ = ["assert_matches", "assert_violates", "batches", "schemas", "violations"]
+__all__ = ["ValidationCallback", "assert_matches", "assert_violates", "batches", "schemas",
+           "violations"]
 
 
 def __getattr__(name: str) -> Any:
@@ -24,4 +26,8 @@ def __getattr__(name: str) -> Any:
         from datacheck.testing import strategies
 
         return getattr(strategies, name)
+    if name == "ValidationCallback":
+        from datacheck.testing.keras_callback import ValidationCallback
+
+        return ValidationCallback
     raise AttributeError(f"module 'datacheck.testing' has no attribute {name!r}")

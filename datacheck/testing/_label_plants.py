@@ -159,7 +159,7 @@ def plant_unshuffled(draft: Draft, name: str) -> None:
     window = draft.schema.labels[name].shuffle_window
     assert window is not None
     n = len(draft.label_values[name])
-    per_batch = int(draft.rng.integers(1, 4))
+    per_batch = int(draft.rng.integers(2, 5))  # a batch of one element proves no order
     per_batch = max(per_batch, -(-_others_need(draft, name) // (n * window)))
     _grow(draft, name, n * window * per_batch)
     draft.classes[name] = np.repeat(np.arange(n), window * per_batch)

@@ -93,10 +93,6 @@ def test_kept_counter_of_the_validated_dataset_matches(digits, tmp_path):
     assert stats["kept"] + stats["dropped"] == stats["elements"] == len(x)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "rule bug routed to the lead: with .batch(1) every batch holds a single class, so "
-    "'unshuffled' fires on shuffled data whenever 3 equal labels follow each other, and drop "
-    "mode drops those valid elements (the unbatched path does not)"))
 def test_batch_of_one_drop_mode_keeps_every_valid_element_of_shuffled_data(digits, tmp_path):
     x, y = digits
     validated, _ = _run_drop(x[:300], y[:300], 1, str(tmp_path / "drop.log"),

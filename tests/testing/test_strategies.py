@@ -2,7 +2,7 @@
 violation is caught by its rule and by no other (numpy backend, bundled and random schemas).
 
 Known rule bugs found this way are excluded here by ``known_rule_bug`` and
-pinned as xfail(strict=True) reproducers in test_rule_findings.py.
+kept as regression tests in test_rule_findings.py.
 """
 
 from __future__ import annotations
@@ -36,12 +36,6 @@ CASES = [(name, code) for name in BUNDLED for code in violation_codes(name)]
 
 def known_rule_bug(schema: dc.Schema, batch: Batch) -> str | None:
     """The routed rule bugs (see test_rule_findings.py) this batch would trip over."""
-    if batch.code == "num_classes" and batch.feature in schema.labels and \
-            schema.labels[batch.feature].encoding in ("one_hot", "multi_hot"):
-        return "one-hot width mismatch crashes the numpy evaluator"
-    if batch.code == "range" and batch.feature in schema.features and \
-            batch[batch.feature].size == 1 and schema.features[batch.feature].not_constant:
-        return "a single out-of-range value is also reported as constant"
     return None
 
 

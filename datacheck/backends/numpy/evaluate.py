@@ -66,7 +66,9 @@ def evaluate(checks: list[Check], batch: int | None, offset: int | None = None,
             values = {k: format_value(v) for k, v in finding.values.items()}
             values["where"] = where
             message = finding.template.format_map(values)
-            observed = finding.observed.format_map(values) if finding.observed else None
+            observed: object = finding.observed
+            if isinstance(observed, str):
+                observed = observed.format_map(values) if observed else None
             out.append(Violation(finding.code, check.feature, message, observed=observed,
                                  expected=finding.expected, where=where,
                                  severity=finding.severity))

@@ -165,7 +165,9 @@ def _record(check: Check, finding: Finding, check_ok: tf.Tensor, index: tf.Tenso
     message = fill(finding.template, finding.values, where)
     if human:
         return tf.where(fired, message, "")
-    observed = fill(finding.observed, finding.values, where) if finding.observed else ""
+    observed = (fill(finding.observed, finding.values, where)
+                if isinstance(finding.observed, str) and finding.observed
+                else str(finding.observed or ""))
     expected = json.dumps(finding.expected, default=str)
     line = tf.strings.join([finding.code, check.feature, where, observed, expected, message,
                             finding.severity], "\t")

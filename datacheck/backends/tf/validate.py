@@ -279,7 +279,8 @@ def _batch_class(y: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         key = first if classes.dtype == tf.string else tf.strings.as_string(first)
         return key, tf.logical_and(size > 0, tf.reduce_all(tf.equal(classes, first)))
     first = classes[:1]  # empty for an empty batch: then max is the lowest value, and not single
-    single = tf.logical_and(tf.size(first) > 0, tf.reduce_all(tf.equal(classes, first)))
+    # A batch of one element holds one class by definition: no evidence of order.
+    single = tf.logical_and(tf.size(classes) > 1, tf.reduce_all(tf.equal(classes, first)))
     return tf.reduce_max(first), single
 
 

@@ -117,7 +117,8 @@ class TFTensorView:
                 varies = tf.logical_or(varies, tf.not_equal(tf.bitcast(top, self.x.dtype), first))
             return varies
 
-        return tf.logical_not(tf.cond(size > 1, sampled_varies, lambda: tf.constant(False)))
+        # A single value (or none) is never "constant": answer that exactly, without sampling.
+        return tf.logical_not(tf.cond(size > 1, sampled_varies, lambda: tf.constant(True)))
 
     def _top_bits(self) -> tf.Tensor:
         """Max of the same-width unsigned bit view: one read-only pass."""
