@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import struct
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -20,8 +22,13 @@ def read_npz(path: str | Path, schema: Schema) -> dict[str, np.ndarray]:
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {key: archive[key] for key in archive.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+    # zipfile surfaces corrupt containers as zlib/struct errors and NotImplementedError
+    # (an odd "version needed" field), not only as BadZipFile.
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError, zlib.error, struct.error,
+            NotImplementedError, RuntimeError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        reason = f"corrupt archive: {reason}" if isinstance(
+            exc, (zlib.error, struct.error, NotImplementedError, RuntimeError)) else reason
         if "allow_pickle" in reason or "Object arrays" in reason:
             reason = "it holds pickled Python objects, which datacheck never loads"
         raise DataError(f"{path}: not a readable .npz archive ({reason})") from None

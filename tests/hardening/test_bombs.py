@@ -191,10 +191,6 @@ def test_an_npz_decompression_bomb_is_refused_before_allocation(tmp_path):
     assert peak < 32 * MiB, f"peak {peak / MiB:.0f} MiB for a {os.path.getsize(path)} B file"
 
 
-@pytest.mark.xfail(strict=True, raises=targets.Crash, reason=READERS + (
-    "readers/npz.py: read_npz catches OSError/ValueError/BadZipFile/EOFError only; zlib.error "
-    "(corrupt deflate stream) and NotImplementedError (zip 'version needed' field) reach the "
-    "report raw ('unreadable: error: Error -3 ...')"))
 @pytest.mark.parametrize(("offset", "patch"), [(28, b"\x00"), (4, b"\x40")],
                          ids=["deflate-stream", "zip-version"])
 def test_a_corrupt_npz_container_is_unreadable_with_a_datacheck_reason(tmp_path, offset, patch):
