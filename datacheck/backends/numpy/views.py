@@ -44,7 +44,7 @@ class NumpyTensorView:
         return np.bool_(self.summary.nonfinite == 0)
 
     def constant(self) -> np.bool_:
-        if self.array.dtype.kind in "iu" and self.array.size > 1:
+        if self.array is not None and self.array.dtype.kind in "iu" and self.array.size > 1:
             # Large int64 values collide once cast to float64; compare them natively.
             return np.bool_(self.array.min() == self.array.max())
         return np.bool_(self.summary.values > 1 and self._lo == self._hi)
