@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from datacheck.backends.numpy.evaluate import evaluate
+from datacheck.backends.numpy.views import SummaryView
 from datacheck.report.violation import Violation
 from datacheck.rules.judge import dataset_violations, value_checks
 from datacheck.schema.model import Feature, Schema
@@ -52,43 +53,6 @@ def summary_from_state(state: Any, dtype: str = "float32") -> TensorSummary:
     )
     summary.dtypes[dtype] += max(summary.batches, 1)
     return summary
-
-
-class SummaryView:
-    """What value rules read, answered from a summary alone (no per-element masks)."""
-
-    is_string = False
-
-    def __init__(self, summary: TensorSummary) -> None:
-        self.summary = summary
-        nan = float("nan")
-        # NaN-propagating min/max, as the numpy and TF views give them to the fast predicates.
-        self._lo = nan if summary.nonfinite else summary.min
-        self._hi = nan if summary.nonfinite else summary.max
-
-    def all_within(self, lo: float, hi: float) -> np.bool_:
-        return np.bool_(self._lo >= lo) & np.bool_(self._hi <= hi)
-
-    def all_finite(self) -> np.bool_:
-        return np.bool_(self.summary.nonfinite == 0)
-
-    def constant(self) -> np.bool_:
-        return np.bool_(self.summary.values > 1 and self._lo == self._hi)
-
-    def element_within(self, lo: float, hi: float) -> None:
-        return None
-
-    def element_finite(self) -> None:
-        return None
-
-    def nonfinite_count(self) -> np.int64:
-        return np.int64(self.summary.nonfinite)
-
-    def finite_min(self) -> np.float64:
-        return np.float64(self.summary.min)
-
-    def finite_max(self) -> np.float64:
-        return np.float64(self.summary.max)
 
 
 def judge_state(state: Any, feature: Feature, name: str, where: str,

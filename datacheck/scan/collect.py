@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from datacheck.backends.numpy.check import Collector
 from datacheck.backends.numpy.evaluate import evaluate
-from datacheck.backends.numpy.views import NumpyTensorView
+from datacheck.backends.numpy.views import SummaryView
 from datacheck.report.report import Report
 from datacheck.report.violation import Violation
 from datacheck.rules.judge import static_checks, value_checks
@@ -26,21 +26,11 @@ from datacheck.summary import LabelSummary, TensorSummary
 PER_INPUT_CODES = frozenset({"unreadable", "too_large", "missing_file"})
 
 
-class ElementView(NumpyTensorView):
+class ElementView(SummaryView):
     """A whole file as one element: predicates come from its summary, no per-element masks."""
 
     def __init__(self, shape: tuple[int, ...], dtype: str, summary: TensorSummary) -> None:
-        self.array = None  # type: ignore[assignment]
-        self.summary = summary
-        self.shape = (1, *shape)
-        self.dtype = dtype
-        self.is_string = dtype == "string"
-
-    def element_within(self, lo: float, hi: float) -> None:  # type: ignore[override]
-        return None
-
-    def element_finite(self) -> None:  # type: ignore[override]
-        return None
+        super().__init__(summary, (1, *shape), dtype)
 
 
 @dataclass

@@ -18,15 +18,19 @@ def _element_reduce(mask: np.ndarray) -> np.ndarray:
     return np.asarray(mask.reshape(mask.shape[0], -1).all(axis=1) if mask.ndim > 1 else mask)
 
 
-class NumpyTensorView:
-    """A batch as rules see it. ``summary`` supplies min/max so they are computed once."""
+class SummaryView:
+    """What value rules read, answered from a TensorSummary alone (no per-element masks).
 
-    def __init__(self, batch: np.ndarray, summary: TensorSummary | None = None) -> None:
-        self.array = batch
-        self.summary = summary if summary is not None else TensorSummary.from_array(batch)
-        self.shape: tuple[Any, ...] = tuple(int(d) for d in batch.shape)
-        self.dtype = dtype_name(batch)
-        self.is_string = self.dtype == "string"
+    Serves whole files judged from a streamed summary, the normalization layer's check
+    vector, and (as the base of NumpyTensorView) in-memory batches.
+    """
+
+    def __init__(self, summary: TensorSummary, shape: tuple[Any, ...] = (),
+                 dtype: str = "float32") -> None:
+        self.summary = summary
+        self.shape: tuple[Any, ...] = shape
+        self.dtype = dtype
+        self.is_string = dtype == "string"
 
     # NaN-propagating min/max, like tf.reduce_min/max: the fast predicates rely on it.
     @cached_property
@@ -44,17 +48,13 @@ class NumpyTensorView:
         return np.bool_(self.summary.nonfinite == 0)
 
     def constant(self) -> np.bool_:
-        if self.array is not None and self.array.dtype.kind in "iu" and self.array.size > 1:
-            # Large int64 values collide once cast to float64; compare them natively.
-            return np.bool_(self.array.min() == self.array.max())
         return np.bool_(self.summary.values > 1 and self._lo == self._hi)
 
-    def element_within(self, lo: float, hi: float) -> np.ndarray:
-        with np.errstate(invalid="ignore"):
-            return _element_reduce((self.array >= lo) & (self.array <= hi))
+    def element_within(self, lo: float, hi: float) -> np.ndarray | None:
+        return None
 
-    def element_finite(self) -> np.ndarray:
-        return _element_reduce(np.isfinite(self.array))
+    def element_finite(self) -> np.ndarray | None:
+        return None
 
     def nonfinite_count(self) -> np.int64:
         return np.int64(self.summary.nonfinite)
@@ -64,6 +64,28 @@ class NumpyTensorView:
 
     def finite_max(self) -> np.float64:
         return np.float64(self.summary.max)
+
+
+class NumpyTensorView(SummaryView):
+    """A batch as rules see it. ``summary`` supplies min/max so they are computed once."""
+
+    def __init__(self, batch: np.ndarray, summary: TensorSummary | None = None) -> None:
+        super().__init__(summary if summary is not None else TensorSummary.from_array(batch),
+                         tuple(int(d) for d in batch.shape), dtype_name(batch))
+        self.array = batch
+
+    def constant(self) -> np.bool_:
+        if self.array.dtype.kind in "iu" and self.array.size > 1:
+            # Large int64 values collide once cast to float64; compare them natively.
+            return np.bool_(self.array.min() == self.array.max())
+        return super().constant()
+
+    def element_within(self, lo: float, hi: float) -> np.ndarray:
+        with np.errstate(invalid="ignore"):
+            return _element_reduce((self.array >= lo) & (self.array <= hi))
+
+    def element_finite(self) -> np.ndarray:
+        return _element_reduce(np.isfinite(self.array))
 
 
 class NumpyLabelView(NumpyTensorView):
