@@ -29,6 +29,14 @@ def as_array(value: Any, name: str) -> np.ndarray:
     return arr
 
 
+def merge_parts(parts: Any) -> dict[str, Any]:
+    """Merge a tuple of dicts (e.g. ``({"image": x}, {"label": y})``) into one dict."""
+    merged: dict[str, Any] = {}
+    for part in parts:
+        merged.update(part)
+    return merged
+
+
 def bind(schema: Schema, data: Any) -> dict[str, np.ndarray]:
     """Map data onto schema names.
 
@@ -43,10 +51,7 @@ def bind(schema: Schema, data: Any) -> dict[str, np.ndarray]:
         return {str(k): as_array(v, str(k)) for k, v in data.items()}
     if isinstance(data, (tuple, list)):
         if data and all(isinstance(part, Mapping) for part in data):
-            merged: dict[str, np.ndarray] = {}
-            for part in data:
-                merged.update(bind(schema, part))
-            return merged
+            return bind(schema, merge_parts(data))
         names = schema.names()
         if len(data) > len(names):
             raise DataError(

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from datacheck.data import DEFAULT_BATCH_SIZE, as_array, iter_batches
+from datacheck.data import DEFAULT_BATCH_SIZE, as_array, iter_batches, merge_parts
 from datacheck.errors import DataError
 
 #: Names that mark a dict entry as a label whatever its values look like.
@@ -220,12 +220,7 @@ def _dataset_namer(spec: Any, first: Any) -> tuple[Callable[[Any], dict[str, Any
         return (lambda e: dict(e)), [str(k) for k in spec], False
     if isinstance(spec, tuple):
         if spec and all(isinstance(p, Mapping) for p in spec):
-            def merge(element: Any) -> dict[str, Any]:
-                out: dict[str, Any] = {}
-                for part in element:
-                    out.update(part)
-                return out
-            return merge, list(merge(spec)), False
+            return merge_parts, list(merge_parts(spec)), False
         names = positional_names([np.asarray(p) for p in first])
         return (lambda e: dict(zip(names, e, strict=True))), names, True
     name = feature_name(np.asarray(first).shape[1:])

@@ -7,6 +7,7 @@ from typing import Any
 
 import tensorflow as tf
 
+from datacheck.data import merge_parts
 from datacheck.errors import DataError
 from datacheck.schema.model import Schema
 
@@ -18,12 +19,7 @@ def namer(schema: Schema, spec: Any) -> Callable[[Any], dict[str, Any]]:
         return lambda element: dict(element)
     if isinstance(spec, tuple):
         if spec and all(isinstance(part, Mapping) for part in spec):
-            def merge(element: Any) -> dict[str, Any]:
-                merged: dict[str, Any] = {}
-                for part in element:
-                    merged.update(part)
-                return merged
-            return merge
+            return merge_parts
         if len(spec) > len(names):
             raise DataError(
                 f"dataset elements have {len(spec)} parts but schema {schema.name!r} declares "
