@@ -19,7 +19,7 @@ from datacheck.backends.numpy.evaluate import evaluate
 from datacheck.backends.tf import graph
 from datacheck.backends.tf.errors import END, MARKER
 from datacheck.backends.tf.structure import detect_batched, namer, specs_by_name
-from datacheck.backends.tf.validated import ValidatedDataset
+from datacheck.backends.tf.validated import DROP_TAG, ValidatedDataset
 from datacheck.backends.tf.views import tf_dtype_name
 from datacheck.errors import DatacheckError, ValidationError
 from datacheck.report.violation import Violation
@@ -27,7 +27,6 @@ from datacheck.rules.judge import static_checks
 from datacheck.schema.model import Schema
 
 MODES = ("raise", "warn", "drop", "collect")
-DROP_TAG = "datacheck-drop"
 log = logging.getLogger("datacheck")
 
 
