@@ -94,10 +94,12 @@ class TFTensorView:
         if not self.x.dtype.is_floating:
             return np.True_
         if self._fast() and self.x.dtype in (tf.float32, tf.float64):
-            # NaN and Inf poison the sum (an empty batch has min +inf: not finite exactly).
+            # NaN and Inf poison the sum; an empty batch is left to the exact test.
             return tf.logical_and(tf.math.is_finite(tf.reduce_sum(self.x)), tf.size(self.x) > 0)
         mn, mx = self._bounds()
-        return tf.logical_and(tf.math.is_finite(mn), tf.math.is_finite(mx))
+        # An empty batch holds no NaN (its min/max are the reductions' +-inf identities).
+        return tf.logical_or(tf.equal(tf.size(self.x), 0),
+                             tf.logical_and(tf.math.is_finite(mn), tf.math.is_finite(mx)))
 
     def constant(self) -> Any:
         """All values equal (and more than one). Fast mode: False once two samples differ."""

@@ -64,3 +64,13 @@ def test_a_one_value_batch_is_never_constant():
     schema = dc.Schema(features={"x": dc.Feature(shape=[1])})
     ds = tf.data.Dataset.from_tensor_slices({"x": np.ones((1, 1), np.float32)}).batch(1)
     assert [b["x"].numpy().tolist() for b in dc.validate(ds, schema)] == [[[1.0]]]
+
+
+@pytest.mark.parametrize("mode", ["raise", "drop"])
+def test_an_empty_batch_of_a_finite_only_feature_passes(mode):
+    schema = dc.Schema(features={"x": dc.Feature(layout="DHWC", finite=True)})
+    empty = {"x": np.zeros((0, 4, 4, 4, 1), np.float32)}
+    ds = tf.data.Dataset.from_tensors(empty)
+    assert [b["x"].shape[0] for b in dc.validate(ds, schema, on_error=mode, batched=True)] \
+        == ([0] if mode == "raise" else [])
+    assert dc.check(empty, schema).codes() == []
