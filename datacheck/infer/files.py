@@ -8,11 +8,9 @@ same order. NIfTI images and their ``NAME_mask`` files are read as pairs.
 from __future__ import annotations
 
 import re
-import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-
-import numpy as np
+from typing import Any
 
 from datacheck.data import iter_batches
 from datacheck.errors import DataError
@@ -27,21 +25,19 @@ _TABLES = (".csv", ".tsv", ".parquet", ".pq")
 MASK_SUFFIX = "_mask"
 
 
-def read_npz_arrays(path: Path) -> tuple[dict[str, np.ndarray], bool]:
+def read_npz_arrays(path: Path) -> tuple[dict[str, Any], bool]:
     """Arrays of an .npz (never unpickled); ``arr_0, arr_1`` keys are named by position."""
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in archive.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        if "allow_pickle" in reason or "Object arrays" in reason:
-            reason = "it holds pickled Python objects, which datacheck never loads"
-        raise DataError(f"{path}: not a readable .npz archive ({reason})") from None
+    from datacheck.readers.npz import open_npz
+
+    # Headers checked against the size limits before anything is inflated; members are
+    # read batch by batch (NpzRows), never unpickled.
+    arrays = open_npz(path)
     if not arrays:
         raise DataError(f"{path}: the .npz archive holds no arrays")
     if all(_POSITIONAL_KEY.fullmatch(k) for k in arrays):
         parts = [arrays[f"arr_{i}"] for i in range(len(arrays))]
-        names = positional_names([p if p.ndim else p.reshape(1) for p in parts])
+        # Decided from a first batch (members are read lazily, see readers/npz.py).
+        names = positional_names([p[:4096] if p.ndim else p.reshape(1) for p in parts])
         return dict(zip(names, parts, strict=True)), True
     return arrays, False
 

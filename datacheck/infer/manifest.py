@@ -89,8 +89,9 @@ def open_manifest(path: Path, mask: Path | None, batch_size: int) -> Source:
         return entry[1]
 
     def batches() -> Iterator[Batch]:
-        for row, record in enumerate(table.to_dict("records")):
-            line = row + 2  # header is line 1
+        # The index keeps each row's place in the file when read_manifest left a row out.
+        for row, record in zip(table.index, table.to_dict("records"), strict=True):
+            line = int(row) + 2  # header is line 1
             image = resolve(record[spec["image_column"]], line)
             if image is None:
                 continue

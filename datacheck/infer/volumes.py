@@ -74,7 +74,9 @@ def _h5_datasets(handle: Any) -> list[Any]:
     handle.visititems(lambda name, obj: paths.append("/" + name)
                       if isinstance(obj, h5py.Dataset) else None)
     infos = [describe(handle, p) for p in sorted(paths)]
-    return [i for i in infos if i is not None and i.dataset and i.shape]
+    # Datasets the reader refuses (object dtypes, never-written rows) are not data to learn
+    # a schema from; the others in the file still are.
+    return [i for i in infos if i is not None and i.dataset and i.shape and not i.refusal]
 
 
 def open_hdf5(path: Path, mask: Path | None, batch_size: int) -> Source:

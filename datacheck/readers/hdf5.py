@@ -2,7 +2,10 @@
 
 Arrays are never loaded whole: :func:`iter_slabs` reads along axis 0 in
 slabs bounded by bytes (aligned to the dataset's chunks), so a 100 GB
-dataset is summarized in a bounded amount of memory. Readers never judge.
+dataset is summarized in a bounded amount of memory. Readers never judge,
+but :func:`describe` notes why a dataset cannot be read at all
+(``H5Info.refusal``: an object dtype, rows that were never written, data in
+files outside the input), and :func:`read_rows` refuses such a dataset.
 """
 
 from __future__ import annotations
@@ -16,12 +19,24 @@ from typing import Any
 import numpy as np
 
 from datacheck.errors import DataError
-from datacheck.readers.guards import Limits, check_declared
+from datacheck.readers.guards import Limits, check_declared, human_bytes
+
+#: What h5py raises for corrupt metadata, link loops and types it cannot map
+#: (it turns HDF5 error stacks into these; NotImplementedError is a RuntimeError).
+H5_ERRORS = (OSError, RuntimeError, ValueError, KeyError, TypeError)
+
+#: Never-written data below this many bytes is read as the fill values HDF5 returns;
+#: above it (and over half the dataset) the dataset is refused, see :func:`storage_refusal`.
+UNWRITTEN_FLOOR = 64 * 1024**2
 
 
 @dataclass(frozen=True)
 class H5Info:
-    """What a path inside the file holds; ``dataset`` is False for groups."""
+    """What a path inside the file holds; ``dataset`` is False for groups.
+
+    ``refusal`` is empty for a readable dataset, else why it cannot be read
+    (one sentence naming the dataset and the fix, without the file name).
+    """
 
     path: str
     dataset: bool
@@ -30,6 +45,11 @@ class H5Info:
     itemsize: int = 0
     chunks: tuple[int, ...] | None = None
     attrs: dict[str, Any] = field(default_factory=dict)
+    refusal: str = ""
+
+
+def _detail(exc: BaseException) -> str:
+    return (str(exc).splitlines() or [""])[0] or type(exc).__name__
 
 
 def open_h5(path: str | os.PathLike[str], source: str | None = None) -> Any:
@@ -44,40 +64,63 @@ def open_h5(path: str | os.PathLike[str], source: str | None = None) -> Any:
         raise DataError(f"{label}: empty file (0 bytes); re-export it with h5py.")
     try:
         return h5py.File(path, "r")
-    except (OSError, ValueError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise DataError(f"{label}: not a readable HDF5 file ({reason}); a truncated copy or "
-                        "another format renamed to .h5? Re-copy or re-export it.") from None
+    except H5_ERRORS as exc:
+        raise DataError(f"{label}: not a readable HDF5 file ({_detail(exc)}); a truncated copy "
+                        "or another format renamed to .h5? Re-copy or re-export it.") from None
 
 
-def describe(handle: Any, inner: str) -> H5Info | None:
+def describe(handle: Any, inner: str, source: str | None = None) -> H5Info | None:
     """Shape, dtype, chunks and attributes at ``inner`` (None when nothing is there).
+
+    Metadata h5py cannot read (a soft-link loop, a corrupt object header or
+    attribute, a float type numpy cannot hold) raises DataError naming
+    ``source`` (default: the file name) and the dataset.
 
     >>> describe(f, "/train/images").shape  # doctest: +SKIP
     (5000, 64, 64, 1)
     """
-    import h5py
-
+    label = source or str(getattr(handle, "filename", "HDF5 file"))
     try:
-        obj = handle.get(inner)
-    except (OSError, KeyError, ValueError):
-        obj = None
+        obj = handle.get(inner)  # a missing path (or a dangling link) is None, not an error
+    except H5_ERRORS as exc:
+        raise DataError(f"{label}: cannot open dataset '{inner}': the link loops or the file's "
+                        f"metadata is corrupt (h5py: {_detail(exc)}). Re-copy or re-export the "
+                        "file.") from None
     if obj is None:
         return None
-    attrs = {key: _plain(obj.attrs[key]) for key in _attr_names(obj)}
+    try:
+        return _describe(obj, inner, label)
+    except H5_ERRORS as exc:
+        raise DataError(f"{label}: cannot read the metadata of '{inner}': it is corrupt or uses "
+                        f"a type numpy cannot hold (h5py: {_detail(exc)}). Re-copy the file, or "
+                        "re-export it with standard dtypes.") from None
+
+
+def _describe(obj: Any, inner: str, label: str) -> H5Info:
+    import h5py
+
+    attrs = _attrs(obj, inner, label)
     if not isinstance(obj, h5py.Dataset):
         return H5Info(inner, False, attrs=attrs)
     dtype = obj.dtype
-    name = "string" if dtype.kind in "SUO" else dtype.name
-    return H5Info(inner, True, tuple(int(d) for d in obj.shape), name, int(dtype.itemsize),
-                  tuple(obj.chunks) if obj.chunks else None, attrs)
+    strings = dtype.kind in "SU" or h5py.check_string_dtype(dtype) is not None
+    name = "string" if strings else "object" if dtype.kind == "O" else dtype.name
+    shape = tuple(int(d) for d in obj.shape)
+    refusal = dtype_refusal(inner, dtype) or storage_refusal(obj, inner)
+    return H5Info(inner, True, shape, name, int(dtype.itemsize),
+                  tuple(obj.chunks) if obj.chunks else None, attrs, refusal)
 
 
-def _attr_names(obj: Any) -> list[str]:
-    try:
-        return list(obj.attrs.keys())
-    except (OSError, KeyError):
-        return []
+def _attrs(obj: Any, inner: str, label: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key in obj.attrs:
+        try:
+            out[key] = _plain(obj.attrs[key])
+        except H5_ERRORS as exc:
+            raise DataError(f"{label}: cannot read attribute {key!r} of '{inner}': it is "
+                            f"corrupt or of a type h5py cannot map (h5py: {_detail(exc)}). "
+                            "Re-copy the file, or rewrite the attribute.") from None
+    return out
 
 
 def _plain(value: Any) -> Any:
@@ -88,6 +131,88 @@ def _plain(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     return value
+
+
+def dtype_refusal(inner: str, dtype: np.dtype[Any]) -> str:
+    """Why a dataset of ``dtype`` cannot be read ('' when it can).
+
+    Fixed-size numbers and strings (fixed or variable-length, as labels) are
+    read; variable-length arrays, object and region references, compound
+    records and opaque bytes have no fixed numeric shape to judge.
+    """
+    import h5py
+
+    if h5py.check_string_dtype(dtype) is not None:
+        return ""
+    ref = h5py.check_ref_dtype(dtype)
+    base = h5py.check_vlen_dtype(dtype)
+    if ref is not None:
+        what = "region references" if ref is h5py.RegionReference else "object references"
+    elif base is not None:
+        what = f"variable-length {np.dtype(base).name} arrays"
+    elif dtype.kind == "O":
+        what = "Python objects"
+    elif dtype.names:
+        return (f"dataset '{inner}' has a compound dtype (fields {', '.join(dtype.names)}); "
+                "datacheck reads fixed-size numeric or string datasets only: store each field "
+                "as its own dataset.")
+    elif dtype.kind == "V" and dtype.subdtype is None:
+        what = "opaque bytes"
+    else:
+        return ""
+    return (f"dataset '{inner}' has an object dtype ({what}); datacheck reads fixed-size "
+            "numeric or string datasets only: store fixed-shape arrays (pad or resample "
+            "variable-length rows).")
+
+
+def storage_refusal(dataset: Any, inner: str) -> str:
+    """Why the data a dataset declares is not in the file ('' when it is).
+
+    HDF5 returns the fill value for chunks never written, so a file of a few
+    KB can declare 1e8 rows and make a scan read gigabytes of zeros for hours.
+    Rule: when more than :data:`UNWRITTEN_FLOOR` bytes *and* more than half of
+    the declared bytes lie in storage that was never allocated, the dataset is
+    refused. For a chunked dataset the never-allocated part is the chunks the
+    grid needs minus ``id.get_num_chunks()`` (allocated chunks, compressed or
+    not, so a gzip dataset of zeros that stores 1000x less still passes); a
+    contiguous dataset is allocated whole or not at all. Both calls walk the
+    chunk index the file really stores (about 0.06 s per 300,000 chunks), never
+    the declared grid. Data in external raw files is refused too: those are
+    paths on the reading machine (a device or pipe would never end). Compact and
+    virtual datasets are not judged here.
+    """
+    import h5py
+
+    plist = dataset.id.get_create_plist()
+    if plist.get_external_count():
+        return (f"dataset '{inner}' keeps its data in external raw files outside the HDF5 file; "
+                "datacheck reads data stored in the file only: copy it in (h5repack, or "
+                "rewrite the dataset without external=).")
+    declared = math.prod(int(d) for d in dataset.shape) * int(dataset.dtype.itemsize)
+    if declared <= UNWRITTEN_FLOOR:
+        return ""
+    layout = plist.get_layout()
+    if layout == h5py.h5d.CHUNKED:
+        chunks = tuple(int(c) for c in dataset.chunks)
+        grid = math.prod(-(-int(s) // c) for s, c in zip(dataset.shape, chunks, strict=True))
+        written = int(dataset.id.get_num_chunks())
+        chunk_bytes = math.prod(chunks) * int(dataset.dtype.itemsize)
+        unwritten = min(declared, max(0, grid - written) * chunk_bytes)
+        stored = f"{written:,} of {grid:,} chunks"
+    elif layout == h5py.h5d.CONTIGUOUS:
+        allocated = dataset.id.get_space_status() != h5py.h5d.SPACE_STATUS_NOT_ALLOCATED
+        unwritten = 0 if allocated else declared
+        stored = "no storage"
+    else:
+        return ""
+    if unwritten <= max(UNWRITTEN_FLOOR, declared // 2):
+        return ""
+    rows = f"{int(dataset.shape[0]):,} rows" if dataset.shape else "data"
+    return (f"dataset '{inner}' declares {rows} ({human_bytes(declared)}) but holds {stored} "
+            f"({human_bytes(dataset.id.get_storage_size())} stored): "
+            f"{human_bytes(unwritten)} were never written and would read as fill values; "
+            "refused before reading. Write the rows, or shrink the dataset to the rows written "
+            "(h5py: dataset.resize(n, axis=0)).")
 
 
 def slab_rows(info: H5Info, slab_bytes: int) -> int:
@@ -105,14 +230,21 @@ def row_guard(source: str, info: H5Info, limits: Limits) -> None:
                    "Store one example per row, or raise max_bytes in the schema.")
 
 
+def readable_guard(source: str, info: H5Info) -> None:
+    """Raise DataError (code ``unreadable``) when ``info.refusal`` says it cannot be read."""
+    if info.refusal:
+        raise DataError(f"{source}: unreadable: {info.refusal}")
+
+
 def read_rows(handle: Any, info: H5Info, start: int, stop: int, source: str) -> np.ndarray:
-    """Rows ``start:stop`` of a dataset (strings decoded to str)."""
+    """Rows ``start:stop`` of a dataset (strings decoded to str); a refused dataset raises."""
+    readable_guard(source, info)
     try:
         data = handle[info.path][start:stop]
-    except (OSError, ValueError, TypeError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise DataError(f"{source}:{info.path}: unreadable rows {start}-{stop - 1} ({reason}); "
-                        "the file is corrupt or truncated. Re-copy or re-export it.") from None
+    except H5_ERRORS as exc:
+        raise DataError(f"{source}:{info.path}: unreadable rows {start}-{stop - 1} "
+                        f"({_detail(exc)}); the file is corrupt or truncated. Re-copy or "
+                        "re-export it.") from None
     arr = np.asarray(data)
     if arr.dtype.kind in "SO":
         arr = np.vectorize(lambda v: v.decode("utf-8", "replace") if isinstance(v, bytes)
@@ -126,8 +258,17 @@ def iter_slabs(handle: Any, info: H5Info, slab_bytes: int, source: str,
     total = info.shape[0] if info.shape else 1
     end = total if stop is None else min(stop, total)
     if not info.shape:
-        yield 0, np.asarray(handle[info.path][()]).reshape(1)
+        yield 0, _read_scalar(handle, info, source)
         return
     step = slab_rows(info, slab_bytes)
     for start in range(0, end, step):
         yield start, read_rows(handle, info, start, min(start + step, end), source)
+
+
+def _read_scalar(handle: Any, info: H5Info, source: str) -> np.ndarray:
+    readable_guard(source, info)
+    try:
+        return np.asarray(handle[info.path][()]).reshape(1)
+    except H5_ERRORS as exc:
+        raise DataError(f"{source}:{info.path}: unreadable value ({_detail(exc)}); the file is "
+                        "corrupt or truncated. Re-copy or re-export it.") from None

@@ -8,7 +8,10 @@ split. This module only reads rows and resolves paths; which rows are wrong
 
 from __future__ import annotations
 
+import csv
+import errno
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +20,29 @@ from datacheck.readers.guards import Limits, human_bytes
 
 #: Manifest suffixes datacheck reads.
 MANIFEST_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq")
+#: ``DataFrame.attrs`` key of the rows read_manifest left out for having more fields than the
+#: header (a list of :class:`WideRow`); the rules report them so that every row is accounted for.
+WIDE_ROWS = "datacheck.wide_rows"
+#: OSError numbers that mean "no file there" for a manifest path (as ``Path.is_file`` treats them).
+_ABSENT = {errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP}
+
+
+@dataclass(frozen=True)
+class WideRow:
+    """A CSV/TSV row with more fields than the header, e.g. an unquoted comma in a path."""
+
+    index: int  # numbered like the table's rows: the n-th non-blank data row is n - 1
+    fields: int
+    header: int
+
+
+class BadPathError(DataError):
+    """A manifest cell that cannot name a file, or whose file cannot be checked."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"{shown_path(path)}: {reason}")
+        self.path = path
+        self.reason = reason
 
 
 def read_manifest(path: str | os.PathLike[str], limits: Limits | None = None,
@@ -44,8 +70,9 @@ def read_manifest(path: str | os.PathLike[str], limits: Limits | None = None,
         if suffix in (".parquet", ".pq"):
             table = pd.read_parquet(path)
         else:
-            table = pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", encoding="utf-8",
-                                skipinitialspace=True)
+            table = _read_text_table(path, "\t" if suffix == ".tsv" else ",", label)
+    except DataError:
+        raise
     except UnicodeDecodeError as exc:
         raise DataError(f"{label}: not UTF-8 text (byte {exc.start}); save the manifest as "
                         "UTF-8.") from None
@@ -74,4 +101,104 @@ def resolve_entry(root: Path, value: Any) -> tuple[Path, Path] | None:
     if not text:
         return None
     joined = root / text
-    return joined, joined.resolve()
+    return joined, _resolve(joined)
+
+
+def file_problem(path: Path) -> str | None:
+    """Why ``path`` is no regular file: 'missing', or the reason it cannot be checked.
+
+    >>> file_problem(Path("/etc"))
+    'missing'
+    """
+    try:
+        if path.is_file():
+            return None
+    except OSError as exc:
+        return _os_reason(exc)
+    return "missing"
+
+
+def shown_path(value: Any, limit: int = 200) -> str:
+    """A path cell as one printable line: control characters escaped, long text elided."""
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(value))
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit - 40]}...{text[-30:]} ({len(str(value))} characters)"
+
+
+def _resolve(joined: Path) -> Path:
+    # The OS cannot take a NUL inside a path, so os.path.realpath raises ValueError.
+    if "\x00" in str(joined):
+        raise BadPathError(joined, "path contains a NUL byte")
+    try:
+        return joined.resolve()
+    except (OSError, RuntimeError) as exc:  # RuntimeError: symlink loop (Python < 3.13)
+        raise BadPathError(joined, _os_reason(exc)) from None
+
+
+def _os_reason(exc: BaseException) -> str:
+    number = getattr(exc, "errno", None)
+    if number == errno.ENAMETOOLONG:
+        return "file name longer than the file system allows"
+    if number == errno.ELOOP or isinstance(exc, RuntimeError):
+        return "symlink loop"
+    if number in _ABSENT:
+        return "missing"
+    if number in (errno.EACCES, errno.EPERM):
+        return "permission denied"
+    strerror = getattr(exc, "strerror", None)
+    return f"cannot check the file ({strerror or type(exc).__name__})"
+
+
+def _read_text_table(path: str | os.PathLike[str], sep: str, label: str) -> Any:
+    """pandas.read_csv, leaving out rows wider than the header (listed in ``attrs``).
+
+    pandas would turn the extra cells of a wide first row into the index (shifting every
+    cell of that row into the wrong column) and refuses a wide later row for the whole table.
+    """
+    import pandas as pd
+
+    skip, wide, data_rows = _wide_rows(path, sep, label)
+    # index_col=False: never take a column as the index, even where the scan missed a row.
+    table = pd.read_csv(path, sep=sep, encoding="utf-8", skipinitialspace=True,
+                        index_col=False, skiprows=skip or None)
+    if wide:
+        left_out = {row.index for row in wide}
+        kept = [i for i in range(data_rows) if i not in left_out]
+        if len(kept) == len(table):  # keep line numbers true for the rows after a wide one
+            table.index = pd.Index(kept)
+        table.attrs[WIDE_ROWS] = wide
+    return table
+
+
+def _wide_rows(path: str | os.PathLike[str], sep: str,
+               label: str) -> tuple[set[int], list[WideRow], int]:
+    """(records for pandas' skiprows, the wide rows, number of non-blank data rows).
+
+    Counts records the way pandas' C parser does: quoted cells may span lines, and blank
+    lines count for ``skiprows`` but not as table rows.
+    """
+    skip: set[int] = set()
+    wide: list[WideRow] = []
+    header: int | None = None
+    data_rows = 0
+    try:
+        with open(path, encoding="utf-8", newline="") as handle:
+            for number, record in enumerate(csv.reader(handle, delimiter=sep,
+                                                       skipinitialspace=True)):
+                if not record or (len(record) == 1 and not record[0].strip()):
+                    continue
+                if header is None:
+                    header = len(record)
+                    continue
+                if len(record) > header:
+                    skip.add(number)
+                    wide.append(WideRow(data_rows, len(record), header))
+                data_rows += 1
+    except UnicodeDecodeError:
+        return set(), [], 0  # pandas reports it, naming the byte
+    except csv.Error as exc:  # in practice: a cell over csv.field_size_limit() characters
+        raise DataError(f"{label}: unreadable manifest (line {data_rows + 2}: {exc}); a manifest "
+                        "cell holds a path or a short value, so split or shorten that cell.") \
+            from None
+    return skip, wide, data_rows

@@ -231,11 +231,7 @@ def _interpret(hdr: Any, version: int, endian: str, label: str, limits: Limits) 
     if any(d < 1 for d in shape):
         raise DataError(f"{label}: corrupt header: dimensions {shape} include negative or zero "
                         f"sizes. {_FIX}")
-    try:
-        dtype = np.dtype(hdr.get_data_dtype())
-    except Exception as exc:
-        raise DataError(f"{label}: unsupported datatype code {int(hdr['datatype'])} "
-                        f"({exc}). {_FIX}") from None
+    dtype = _voxel_dtype(hdr, label)
     check_declared(label, shape, dtype.itemsize, limits)
     minimum = 352 if version == 1 else 544
     offset_raw = float(hdr["vox_offset"])
@@ -259,6 +255,30 @@ def _interpret(hdr: Any, version: int, endian: str, label: str, limits: Limits) 
         qform=qform, sform=sform,
         qform_code=qcode, sform_code=scode, slope=float(hdr["scl_slope"]),
         inter=float(hdr["scl_inter"]), vox_offset=vox_offset, problems=problems)
+
+
+def _voxel_dtype(hdr: Any, label: str) -> np.dtype[Any]:
+    """The voxel dtype, or a refusal naming the datatype code when datacheck cannot judge it.
+
+    nibabel maps codes it knows but numpy cannot hold (binary, float128 where
+    longdouble is not binary128, "none"/"all") to a zero-size void type, and
+    RGB/RGBA to records; reading either would fail later with a raw numpy error.
+    """
+    from nibabel.nifti1 import data_type_codes
+
+    code = int(hdr["datatype"])
+    try:
+        dtype = np.dtype(hdr.get_data_dtype())
+    except Exception:  # a code nibabel does not know (KeyError, or worse for odd headers)
+        dtype = np.dtype("V0")
+    if dtype.kind in "biufc" and dtype.itemsize > 0:
+        return dtype
+    name = data_type_codes.label[code] if code in data_type_codes.label else "not a NIfTI code"
+    fix = ("re-save it as uint8 with a channel axis (one channel per colour)" if dtype.names
+           else "re-save the volume as float32 (nibabel: img.set_data_dtype('float32'))")
+    raise DataError(f"{label}: header datatype {code} ({name}) is not supported: datacheck "
+                    "reads int8-uint64, float32/float64 and complex64/complex128 voxels; "
+                    f"{fix}.")
 
 
 def _matrix(get: Any, name: str, problems: dict[str, str]) -> np.ndarray | None:

@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from datacheck.readers.manifest import resolve_entry
+from datacheck.readers.manifest import (
+    WIDE_ROWS,
+    BadPathError,
+    WideRow,
+    file_problem,
+    resolve_entry,
+    shown_path,
+)
 from datacheck.report.violation import Violation
 from datacheck.schema.medical import ManifestSpec
 from datacheck.schema.model import Schema
@@ -69,15 +76,32 @@ def judge_manifest(spec: ManifestSpec, schema: Schema, table: Any, source: str, 
     def where(index: Any) -> str:
         return f"line {int(index) + 2}" if row_name == "line" else f"row {index}"
 
+    verdict.violations += _wide_row_violations(table, source, where)
     if len(table) == 0:
-        verdict.violations.append(Violation(
-            "manifest", "manifest", f"manifest: manifest: {source} has no rows. Write one row "
-            "per example.", observed=0, expected=">= 1 row", where=source))
+        if not verdict.violations:  # rows left out for being too wide are already reported
+            verdict.violations.append(Violation(
+                "manifest", "manifest", f"manifest: manifest: {source} has no rows. Write one "
+                "row per example.", observed=0, expected=">= 1 row", where=source))
         return verdict
     verdict.violations += _column_violations(spec, schema, table, source, where)
     verdict.violations += _leakage_violations(spec, table, source, where)
     _path_verdicts(spec, schema, table, source, root, where, verdict)
     return verdict
+
+
+def _wide_row_violations(table: Any, source: str, where: Any) -> list[Violation]:
+    wide: list[WideRow] = list(table.attrs.get(WIDE_ROWS, []))
+    if not wide:
+        return []
+    shown = ", ".join(f"{where(row.index)} has {row.fields} fields" for row in wide[:SHOWN_ROWS])
+    more = f" and {len(wide) - SHOWN_ROWS} more rows are as wide" if len(wide) > SHOWN_ROWS \
+        else ""
+    skipped = "that row is" if len(wide) == 1 else f"those {len(wide)} rows are"
+    return [Violation(
+        "manifest", "manifest", f"manifest: manifest: {source} {shown}{more}, the header has "
+        f"{wide[0].header}: {skipped} skipped, not checked. Quote the path or remove the extra "
+        "cell.", observed=[row.fields for row in wide[:100]], expected=f"{wide[0].header} fields",
+        where=source, extra={"rows": [row.index for row in wide]})]
 
 
 def _column_violations(spec: ManifestSpec, schema: Schema, table: Any, source: str,
@@ -185,8 +209,8 @@ def _path_verdicts(spec: ManifestSpec, schema: Schema, table: Any, source: str, 
     if spec.image_column not in columns:
         return
     real_root = root.resolve()
-    escaped: dict[str, list[str]] = {}
-    missing: dict[str, list[str]] = {}
+    # (column, kind) -> "line N: path" items; kind is "escaped", "missing" or "unreadable".
+    found: dict[tuple[str, str], list[str]] = {}
     labels = table[spec.label_column].tolist() if spec.label_column in table.columns else None
     splits = table[spec.split_column].tolist() if spec.split_column in table.columns else None
     cells = {column: table[column].tolist() for column in columns}
@@ -195,21 +219,17 @@ def _path_verdicts(spec: ManifestSpec, schema: Schema, table: Any, source: str, 
         usable = True
         for column in columns:
             value = cells[column][position]
-            resolved = resolve_entry(root, value)
-            if resolved is None:
-                paths[column] = None
-                usable = usable and column != spec.image_column
-                continue
-            joined, real = resolved
-            if not real.is_relative_to(real_root):
-                escaped.setdefault(column, []).append(f"{where(index)}: {value}")
-                verdict.refused[joined] = "escapes the dataset root"
-                usable = False
-            elif not real.is_file():
-                missing.setdefault(column, []).append(f"{where(index)}: {value}")
-                verdict.refused[joined] = "missing"
-                usable = False
+            joined, kind, reason = _judge_path(root, real_root, value)
             paths[column] = joined
+            if joined is None:
+                usable = usable and column != spec.image_column
+            elif kind is not None:
+                detail = "" if reason in ("missing", "escapes the dataset root") else \
+                    f": {reason}"
+                found.setdefault((column, kind), []).append(
+                    f"{where(index)}: {shown_path(value)}{detail}")
+                verdict.refused[joined] = reason or kind
+                usable = False
         image = paths.get(spec.image_column)
         if usable and image is not None:
             verdict.entries.append(ManifestEntry(
@@ -217,15 +237,48 @@ def _path_verdicts(spec: ManifestSpec, schema: Schema, table: Any, source: str, 
                 paths.get(spec.mask_column) if spec.mask_column else None,
                 None if labels is None else labels[position],
                 None if splits is None else splits[position]))
-    for column, items in escaped.items():
-        verdict.violations.append(Violation(
+    verdict.violations += [_path_violation(column, kind, items, source, root)
+                           for (column, kind), items in found.items()]
+
+
+def _judge_path(root: Path, real_root: Path,
+                value: Any) -> tuple[Path | None, str | None, str | None]:
+    """(joined path, problem kind, reason) of one cell; no kind when the file may be opened.
+
+    Any path that cannot be resolved or checked is refused: it is never opened.
+    """
+    try:
+        resolved = resolve_entry(root, value)
+    except BadPathError as exc:
+        return exc.path, "missing", exc.reason
+    if resolved is None:
+        return None, None, None
+    joined, real = resolved
+    if not real.is_relative_to(real_root):
+        return joined, "escaped", "escapes the dataset root"
+    problem = file_problem(real)
+    if problem is None:
+        return joined, None, None
+    # A name the OS cannot hold, or a symlink loop, is as missing as an absent file.
+    absent = problem == "missing" or problem.startswith(("file name", "symlink"))
+    return joined, "missing" if absent else "unreadable", problem
+
+
+def _path_violation(column: str, kind: str, items: list[str], source: str,
+                    root: Path) -> Violation:
+    listed = "; ".join(items[:SHOWN_ROWS])
+    if kind == "escaped":
+        return Violation(
             "manifest", column, f"{column}: manifest: {len(items)} paths escape the dataset root "
-            f"{root} in {source} ({'; '.join(items[:SHOWN_ROWS])}); refused, not opened. Use "
-            "paths inside the root (relative, without '..'), or set manifest.root.",
-            observed=items[:100], expected=f"inside {root}", where=source))
-    for column, items in missing.items():
-        verdict.violations.append(Violation(
+            f"{root} in {source} ({listed}); refused, not opened. Use paths inside the root "
+            "(relative, without '..'), or set manifest.root.",
+            observed=items[:100], expected=f"inside {root}", where=source)
+    if kind == "missing":
+        return Violation(
             "missing_file", column, f"{column}: missing_file: {len(items)} files listed in "
-            f"{source} do not exist under {root} ({'; '.join(items[:SHOWN_ROWS])}). Fix the "
-            "paths or set manifest.root.", observed=items[:100], expected="existing files",
-            where=source))
+            f"{source} do not exist under {root} ({listed}). Fix the paths or set manifest.root.",
+            observed=items[:100], expected="existing files", where=source)
+    return Violation(
+        "unreadable", column, f"{column}: unreadable: {len(items)} files listed in {source} "
+        f"cannot be checked ({listed}); refused, not opened. Fix their permissions or the paths.",
+        observed=items[:100], expected="readable files", where=source)

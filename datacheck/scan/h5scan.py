@@ -11,8 +11,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from datacheck.data import iter_batches
+from datacheck.errors import DataError
 from datacheck.readers.guards import TooLargeError
-from datacheck.readers.hdf5 import describe, iter_slabs, open_h5, read_rows, row_guard, slab_rows
+from datacheck.readers.hdf5 import (
+    describe,
+    iter_slabs,
+    open_h5,
+    read_rows,
+    readable_guard,
+    row_guard,
+    slab_rows,
+)
 from datacheck.report.violation import Violation
 from datacheck.rules.medical import h5_dataset_violations
 from datacheck.scan.collect import ScanCollector, has_error
@@ -41,18 +50,16 @@ def scan_h5(unit: Unit, schema: Schema, options: Options, collector: ScanCollect
         batched: dict[str, H5Info] = {}
         single: dict[str, H5Info] = {}
         for name, ds in dataset_map(schema).items():
-            info = describe(handle, ds.path)
+            info = describe(handle, ds.path, unit.name)
             optional = _optional(schema, name)
             if info is None and optional:
                 continue
             found += h5_dataset_violations(unit.name, name, ds, info, spec.attr_tolerance)
             if info is None or not info.dataset:
                 continue
-            try:
-                if ds.batched:
-                    row_guard(unit.name, info, options.limits)
-            except TooLargeError as exc:
-                found.append(Violation("too_large", name, str(exc), where=unit.name))
+            refused = _refusal(unit, name, ds, info, options)
+            if refused is not None:
+                found.append(refused)
                 status = "unreadable"
                 continue
             (batched if ds.batched else single)[name] = info
@@ -64,6 +71,20 @@ def scan_h5(unit: Unit, schema: Schema, options: Options, collector: ScanCollect
     if status == "ok" and has_error(found):
         status = "violating"
     return status
+
+
+def _refusal(unit: Unit, name: str, ds: H5DatasetSpec, info: H5Info,
+             options: Options) -> Violation | None:
+    """The violation refusing a dataset before any row is read (None when it can be read)."""
+    try:
+        if ds.batched:  # first: a row too large to allocate is the sharper reason
+            row_guard(unit.name, info, options.limits)
+        readable_guard(unit.name, info)
+    except TooLargeError as exc:
+        return Violation("too_large", name, str(exc), where=unit.name)
+    except DataError as exc:
+        return Violation("unreadable", name, str(exc), where=unit.name)
+    return None
 
 
 def _optional(schema: Schema, name: str) -> bool:

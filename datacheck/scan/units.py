@@ -140,7 +140,7 @@ def _run_npz(unit: Unit, schema: Schema, options: Options, collector: ScanCollec
              inputs: dict[str, str]) -> None:
     from datacheck.readers.npz import read_npz
 
-    arrays = read_npz(Path(unit.path), schema)
+    arrays = read_npz(Path(unit.path), schema, _limits(schema, options))
     bad, offset = False, 0
     for index, batch in enumerate(iter_batches(arrays, options.batch_size)):
         bad |= has_error(collector.add_batch(batch, index, offset, source=unit.name))

@@ -97,14 +97,9 @@ def test_an_hdf5_row_declaring_gigabytes_is_too_large_before_allocation(tmp_path
     assert peak < 16 * MiB
 
 
-# -- reader findings, routed to their owners --------------------------------------------
-READERS = "routed to the owner of datacheck/readers (or scan): "
+# -- reader findings from fuzzing (once xfail reproducers; now regression tests) ---------
 
 
-@pytest.mark.xfail(strict=True, reason=READERS + (
-    "an HDF5 file of 1.7 KB declaring 1e8 unwritten rows makes dc.check read ~25 GB of fill "
-    "values (> 30 s here, hours in total): compare the declared size with "
-    "dataset.id.get_storage_size() or cap rows"))
 def test_declared_but_unwritten_hdf5_rows_do_not_hang_the_scan(tmp_path):
     path = tmp_path / "timebomb.h5"
     with h5py.File(path, "w") as handle:
@@ -113,15 +108,16 @@ def test_declared_but_unwritten_hdf5_rows_do_not_hang_the_scan(tmp_path):
         handle.create_dataset("label", shape=(10 ** 8,), dtype="int64", chunks=(65536,))
     code = f"import datacheck as dc; print(dc.check({str(path)!r}, 'digits').codes())"
     try:
-        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                       timeout=10, check=True)
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              timeout=10, check=True)
     except subprocess.TimeoutExpired:
         pytest.fail("dc.check on a 1.7 KB HDF5 file ran for more than 10 s")
+    assert "unreadable" in done.stdout
+    report = targets.reader_file(path, "digits", strict=True)
+    assert report is not None and report.inputs[str(path)] == "unreadable"
+    assert any("never written" in v.message for v in report.violations)
 
 
-@pytest.mark.xfail(strict=True, reason=READERS + (
-    "readers/hdf5.py: object dtypes (vlen arrays, references) are read as 'string' and "
-    "judged (rank/dtype), not refused; vlen rows are not bounded by row_guard (itemsize 16)"))
 @pytest.mark.parametrize("kind", ["vlen", "reference"])
 def test_hdf5_object_dtypes_are_refused_with_a_reason(tmp_path, kind):
     path = tmp_path / f"{kind}.h5"
@@ -140,29 +136,27 @@ def test_hdf5_object_dtypes_are_refused_with_a_reason(tmp_path, kind):
     assert any("object" in v.message for v in report.violations if v.code == "unreadable")
 
 
-@pytest.mark.xfail(strict=True, raises=targets.Crash, reason=READERS + (
-    "readers/hdf5.py describe(): h5py raises RuntimeError for link loops and corrupt attribute "
-    "messages (and ValueError for odd float types); the reason reaches the report raw "
-    "('unreadable: RuntimeError: ...')"))
 def test_an_hdf5_soft_link_loop_is_unreadable_with_a_datacheck_reason(tmp_path):
     path = tmp_path / "loop.h5"
     with h5py.File(path, "w") as handle:
         handle["image"] = h5py.SoftLink("/image")
         handle["label"] = np.arange(3)
-    targets.reader_file(path, "digits", strict=True)
+    report = targets.reader_file(path, "digits", strict=True)
+    assert report is not None and report.inputs[str(path)] == "unreadable"
+    (message,) = [v.message for v in report.violations if v.code == "unreadable"]
+    assert message.startswith(str(path)) and "link loops" in message
 
 
-@pytest.mark.xfail(strict=True, raises=targets.Crash, reason=READERS + (
-    "readers/nifti.py: datatype codes without a numpy voxel size (0 unknown, 1 binary, 255, "
-    "1536 float128, 2048 complex256) end as 'unreadable: ValueError: cannot reshape array of "
-    "size 0'"))
 @pytest.mark.parametrize("code", [0, 1, 255, 1536, 2048])
 def test_a_nifti_datatype_without_a_voxel_size_is_refused_with_a_reason(tmp_path, code):
     data = bytearray((NIB_DATA / "anatomical.nii").read_bytes())
     data[70:72] = struct.pack(">h", code)  # anatomical.nii is big-endian
     path = tmp_path / "datatype.nii"
     path.write_bytes(bytes(data))
-    targets.reader_file(path, "brain_t1_nifti", strict=True)
+    report = targets.reader_file(path, "brain_t1_nifti", strict=True)
+    assert report is not None and report.inputs[str(path)] == "unreadable"
+    (message,) = [v.message for v in report.violations if v.code == "unreadable"]
+    assert f"header datatype {code}" in message and "re-save" in message
 
 
 def _npy(shape: tuple[int, ...], dtype: str) -> bytes:
@@ -174,10 +168,6 @@ def _npy(shape: tuple[int, ...], dtype: str) -> bytes:
     return buffer.getvalue()
 
 
-@pytest.mark.xfail(strict=True, reason=READERS + (
-    "readers/npz.py: a member is inflated whole, whatever its .npy header declares; a 130 KiB "
-    ".npz allocates 128 MiB here (and 4 MiB can hold 4 GiB). Read the .npy header and check "
-    "it against Limits before np.load reads the member"))
 def test_an_npz_decompression_bomb_is_refused_before_allocation(tmp_path):
     path = tmp_path / "bomb.npz"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -187,8 +177,9 @@ def test_an_npz_decompression_bomb_is_refused_before_allocation(tmp_path):
                 member.write(bytes(MiB))
         archive.writestr("label.npy", _npy((10,), "<i8") + bytes(80))
     assert os.path.getsize(path) < 1 * MiB
-    _, peak = _peak(lambda: targets.reader_file(path, "digits", strict=True))
+    report, peak = _peak(lambda: targets.reader_file(path, "digits", strict=True))
     assert peak < 32 * MiB, f"peak {peak / MiB:.0f} MiB for a {os.path.getsize(path)} B file"
+    assert report is not None and str(path) in report.inputs
 
 
 @pytest.mark.parametrize(("offset", "patch"), [(28, b"\x00"), (4, b"\x40")],
@@ -205,16 +196,17 @@ def test_a_corrupt_npz_container_is_unreadable_with_a_datacheck_reason(tmp_path,
     targets.reader_file(path, "digits", strict=True)
 
 
-MANIFEST = "routed to the owner of datacheck/readers/manifest.py and rules/manifest.py: "
-
-
-@pytest.mark.xfail(strict=True, raises=targets.Crash, reason=MANIFEST + (
-    "these escape dc.check: a row wider than the header (pandas makes the extra cells the "
-    "index; rules/manifest.where does int(index)), a path with a NUL byte "
-    "(readers/manifest.resolve_entry), a path over NAME_MAX (rules/manifest._path_verdicts)"))
 @pytest.mark.parametrize("row", ["sub/in.nii.gz,0,extra", "sub/in.nii.gz\x00.png,0",
                                  "a" * 300 + ".nii.gz,0"], ids=["wide-row", "nul", "long"])
 def test_hostile_manifest_rows_are_reported_not_raised(tmp_path, row):
     path = tmp_path / "manifest.csv"
     path.write_text(f"image,label\n{row}\n", encoding="utf-8")
-    targets.reader_file(path, "brain_t1_nifti", strict=True)
+    report = targets.reader_file(path, "brain_t1_nifti", strict=True)
+    assert report is not None
+    reasons = " ".join(v.message for v in report.violations)
+    assert {"wide-row": "has 3 fields, the header has 2", "nul": "NUL byte",
+            "long": "longer than the file system allows"}[row_id(row)] in reasons
+
+
+def row_id(row: str) -> str:
+    return "wide-row" if row.endswith("extra") else "nul" if "\x00" in row else "long"
