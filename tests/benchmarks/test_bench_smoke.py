@@ -40,8 +40,11 @@ def test_quick_run_prints_times_and_ratios_for_every_pipeline() -> None:
         for median, low, high in ratios:
             assert float(low) <= float(median) <= float(high), row
     verdicts = [line for line in lines if "(target" in line]
-    assert len(verdicts) == len(PIPELINES) + 2  # every pipeline vs floor, 3D pipelines vs debug
+    # every pipeline vs floor; the 3D pipeline with range asserts vs debug
+    assert len(verdicts) == len(PIPELINES) + 1
     assert all(line.endswith(("met", "MISSED")) for line in verdicts)
+    assert any(line.startswith("3d-zscore: debug/validated") and "informational" in line
+               for line in lines)
     assert "quick sizes" in proc.stdout
 
 
