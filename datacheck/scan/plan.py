@@ -52,8 +52,14 @@ class Plan:
 
 
 def display(path: Path | str) -> str:
-    """A path as printable UTF-8 text: undecodable bytes in file names become escapes."""
-    return os.fsencode(path).decode("utf-8", "backslashreplace")
+    """A path as one printable line: undecodable bytes and control characters become escapes.
+
+    >>> display("a\\nb.nii")
+    'a\\\\nb.nii'
+    """
+    text = os.fsencode(path).decode("utf-8", "backslashreplace")
+    # A newline, tab or NUL in a file name would break the report's one line per input.
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def suffix_of(name: str, known: Sequence[str]) -> str | None:

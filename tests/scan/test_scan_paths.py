@@ -53,6 +53,7 @@ def folder(tmp_path: Path, write_nifti, patch) -> Path:
     patch(good("huge.nii.gz"), dim=[3, 5000, 5000, 5000, 1, 1, 1, 1])
     latin = write_nifti("latin.nii.gz", np.full((8, 9, 10), np.nan, np.float32))
     os.rename(latin, os.path.join(os.fsencode(data), b"caf\xe9.nii.gz"))
+    good("line\nbreak.nii.gz")
     (data / "README.txt").write_text("not data")
     (data / ".hidden.nii").write_bytes(b"junk")
     return data
@@ -60,7 +61,7 @@ def folder(tmp_path: Path, write_nifti, patch) -> Path:
 
 def test_folder_scan_accounts_for_every_input(folder: Path) -> None:
     report = check_paths([folder], load_schema(SCHEMA))
-    assert_accounted(report, 8)
+    assert_accounted(report, 9)
     status = report.inputs
     assert status[f"{folder}/sub-01.nii.gz"] == "ok" and status[f"{folder}/sub-02.nii"] == "ok"
     for bad in ("truncated.nii.gz", "magic.nii", "negative.nii.gz", "huge.nii.gz"):
@@ -68,6 +69,8 @@ def test_folder_scan_accounts_for_every_input(folder: Path) -> None:
     assert status[f"{folder}/nan_affine.nii.gz"] == "violating"
     # An undecodable byte in a file name is shown as an escape, and the file is still read.
     assert status[f"{folder}/caf\\xe9.nii.gz"] == "violating"
+    # A newline in a file name is escaped too: one input, one line.
+    assert f"{folder}/line\\nbreak.nii.gz" in status
     reasons = {v.where: v for v in report.violations if v.code in ("unreadable", "too_large")}
     assert "truncated gzip stream" in reasons[f"{folder}/truncated.nii.gz"].message
     assert "wrong magic" in reasons[f"{folder}/magic.nii"].message
@@ -75,7 +78,7 @@ def test_folder_scan_accounts_for_every_input(folder: Path) -> None:
     assert reasons[f"{folder}/huge.nii.gz"].code == "too_large"
     assert "matrix holds NaN/Inf" in next(v.message for v in report.violations
                                           if v.code == "affine")
-    assert report.stats["skipped_files"] == 1 and report.stats["files"] == 8
+    assert report.stats["skipped_files"] == 1 and report.stats["files"] == 9
     report.to_json()  # serializable, undecodable names included
 
 
@@ -162,8 +165,9 @@ def test_cli_exit_codes_and_unicode_names(folder: Path, tmp_path: Path) -> None:
                          capture_output=True, text=True, env=env, timeout=300)
     assert run.returncode == 1, run.stderr
     assert "Traceback" not in run.stderr and "caf\\xe9.nii.gz" in run.stdout
-    assert "Inputs: 8 (2 ok, 2 violating, 4 unreadable)" in run.stdout
-    assert len(json.loads(out.read_text())["inputs"]) == 8
+    assert "Inputs: 9 (3 ok, 2 violating, 4 unreadable)" in run.stdout
+    inputs = json.loads(out.read_text())["inputs"]
+    assert len(inputs) == 9 and inputs[f"{folder}/line\\nbreak.nii.gz"] == "ok"
     usage = subprocess.run([sys.executable, "-m", "datacheck", "check", "--schema",
                             "no_such_schema", str(folder)], capture_output=True, text=True,
                            env=env, timeout=300)
