@@ -1,11 +1,12 @@
 """Per-channel histograms on a fixed power-of-two grid: exact merges, comparable across datasets.
 
-Bin ``i`` of a histogram with exponent ``exp`` is ``[i * 2**exp, (i+1) * 2**exp)``.
-The edges never depend on which batch came first, only the exponent does,
-and a finer grid maps onto a coarser one exactly (bin ``i`` -> ``i >> k``).
-So batches, files, workers and whole datasets merge to the same counts, and
-two datasets summarized apart (train today, serving next month) can be put
-on one grid and compared without reading either again.
+Bin ``i`` of a histogram with exponent ``exp`` is ``[i * 2**exp, (i+1) * 2**exp)``
+(the grid math is :mod:`datacheck.summary.pow2grid`). The edges never depend on
+which batch came first, only the exponent does, and a finer grid maps onto a
+coarser one exactly (bin ``i`` -> ``i >> k``). So batches, files, workers and
+whole datasets merge to the same counts, and two datasets summarized apart
+(train today, serving next month) can be put on one grid and compared without
+reading either again.
 """
 
 from __future__ import annotations
@@ -17,27 +18,12 @@ from typing import Any
 
 import numpy as np
 
+from datacheck.summary.pow2grid import GridCounts, bin_numbers, fit_exponent, grid_for
+
+__all__ = ["STORED_BINS", "ChannelHistogram", "align", "channel_values", "fit_exponent"]
+
 #: Bins kept per channel while summarizing (the comparison coarsens further).
 STORED_BINS = 256
-#: int64 bin indices must not overflow: no bin finer than the float64 resolution of the data.
-_MANTISSA = 52
-
-
-def fit_exponent(lo: float, hi: float, bins: int) -> int:
-    """Smallest exponent whose grid covers ``[lo, hi]`` with at most ``bins`` bins.
-
-    >>> fit_exponent(0.0, 255.0, 256)
-    0
-    """
-    biggest = max(abs(lo), abs(hi))
-    exp = math.frexp(biggest)[1] - _MANTISSA if biggest > 0 else -60
-    if hi > lo:
-        exp = max(exp, math.floor(math.log2((hi - lo) / bins)) - 1)
-    while math.floor(math.ldexp(hi, -exp)) - math.floor(math.ldexp(lo, -exp)) + 1 > bins:
-        exp += 1
-    return exp
-
-
 #: Rows per chunk while histogramming (about 8 MiB of float64 scratch per channel).
 _CHUNK = 1 << 20
 
@@ -47,13 +33,8 @@ def _chunks(arr: np.ndarray) -> Iterator[np.ndarray]:
         yield np.asarray(arr[start:start + _CHUNK], dtype=np.float64)
 
 
-def _shift(index: np.ndarray, k: int) -> np.ndarray:
-    # Right shift = floor division by 2**k, also for negative bins; >= 63 saturates.
-    return index >> min(k, 63) if k > 0 else index
-
-
 @dataclass(frozen=True)
-class ChannelHistogram:
+class ChannelHistogram(GridCounts):
     """Counts of finite values per channel; ``merge`` is exact, associative and commutative.
 
     >>> h = ChannelHistogram.of(np.arange(256.0)[:, None]); h.counts.shape, h.total
@@ -61,11 +42,7 @@ class ChannelHistogram:
     """
 
     bins: int = STORED_BINS
-    exp: int = 0
-    offset: int = 0
     counts: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.int64))
-    lo: float = math.inf
-    hi: float = -math.inf
 
     @classmethod
     def of(cls, values: np.ndarray, bins: int = STORED_BINS) -> ChannelHistogram:
@@ -85,61 +62,35 @@ class ChannelHistogram:
                 lo, hi = min(lo, float(finite.min())), max(hi, float(finite.max()))
         if lo > hi:
             return cls(bins, counts=np.zeros((channels, 0), np.int64))
-        exp = fit_exponent(lo, hi, bins)
-        offset = math.floor(math.ldexp(lo, -exp))
-        width = math.floor(math.ldexp(hi, -exp)) - offset + 1
+        exp, offset, width = grid_for(lo, hi, bins)
         counts = np.zeros(channels * width, np.int64)
-        shift = np.arange(channels)[None, :] * width
+        # Channel c counts into slots c*width .. c*width+width-1 of one bincount (exact in float).
+        shift = np.arange(channels, dtype=np.float64) * width
         for chunk in _chunks(arr):
             finite = np.isfinite(chunk)
-            index = np.floor(np.ldexp(np.where(finite, chunk, lo), -exp)).astype(np.int64)
-            counts += np.bincount((index - offset + shift)[finite], minlength=channels * width)
+            index = bin_numbers(np.where(finite, chunk, lo), exp, offset)
+            index += shift
+            counts += np.bincount(index[finite].astype(np.intp), minlength=channels * width)
         return cls(bins, exp, offset, counts.reshape(channels, width), lo, hi)
 
     @property
     def channels(self) -> int:
         return int(self.counts.shape[0])
 
-    @property
-    def total(self) -> int:
-        return int(self.counts.sum())
-
     def edges(self) -> np.ndarray:
         """Bin edges (``n + 1`` values) in data units."""
         return np.ldexp(np.arange(self.offset, self.offset + self.counts.shape[1] + 1,
                                   dtype=np.float64), self.exp)
-
-    def coarsen(self, exp: int) -> ChannelHistogram:
-        """The same counts on the coarser grid of width ``2**exp``."""
-        if exp <= self.exp:
-            return self
-        if self.counts.shape[1] == 0:
-            return ChannelHistogram(self.bins, exp, 0, self.counts, self.lo, self.hi)
-        k = exp - self.exp
-        index = _shift(np.arange(self.offset, self.offset + self.counts.shape[1],
-                                 dtype=np.int64), k)
-        offset = int(index[0])
-        out = np.zeros((self.channels, int(index[-1]) - offset + 1), np.int64)
-        for c in range(self.channels):
-            np.add.at(out[c], index - offset, self.counts[c])
-        return ChannelHistogram(self.bins, exp, offset, out, self.lo, self.hi)
 
     def pooled(self) -> ChannelHistogram:
         """All channels in one histogram (to compare features whose channels differ)."""
         return ChannelHistogram(self.bins, self.exp, self.offset,
                                 self.counts.sum(axis=0, keepdims=True), self.lo, self.hi)
 
-    def merge(self, other: ChannelHistogram) -> ChannelHistogram:
+    def check_mergeable(self, other: ChannelHistogram) -> None:
         if self.channels != other.channels and self.total and other.total:
             raise ValueError(f"cannot merge histograms of {self.channels} and {other.channels} "
                              "channels")
-        if not other.total:
-            return self
-        if not self.total:
-            return other
-        a, b = align(self, other, self.bins)
-        return ChannelHistogram(self.bins, a.exp, a.offset, a.counts + b.counts,
-                                min(self.lo, other.lo), max(self.hi, other.hi))
 
     def to_dict(self) -> dict[str, Any]:
         return {"bins": self.bins, "exp": self.exp, "offset": self.offset,
@@ -162,19 +113,7 @@ class ChannelHistogram:
 def align(a: ChannelHistogram, b: ChannelHistogram,
           bins: int) -> tuple[ChannelHistogram, ChannelHistogram]:
     """Both histograms on one grid of at most ``bins`` bins covering both (same offset/width)."""
-    lo, hi = min(a.lo, b.lo), max(a.hi, b.hi)
-    exp = max(a.exp, b.exp, fit_exponent(lo, hi, bins))
-    a2, b2 = a.coarsen(exp), b.coarsen(exp)
-    start = min(a2.offset if a2.total else b2.offset, b2.offset if b2.total else a2.offset)
-    end = max(a2.offset + a2.counts.shape[1], b2.offset + b2.counts.shape[1])
-
-    def place(h: ChannelHistogram) -> ChannelHistogram:
-        out = np.zeros((h.channels, end - start), np.int64)
-        if h.counts.shape[1]:
-            out[:, h.offset - start:h.offset - start + h.counts.shape[1]] = h.counts
-        return ChannelHistogram(h.bins, exp, start, out, h.lo, h.hi)
-
-    return place(a2), place(b2)
+    return a.align(b, bins)
 
 
 def channel_values(batch: np.ndarray, channel_axis: int | None) -> np.ndarray:

@@ -5,7 +5,8 @@ Bins have width ``w = 2**exp`` and sit at multiples of ``w`` (bin ``i`` is
 exactly. ``exp`` is the smallest one for which ``[lo, hi]`` fits in ``bins``
 bins; it depends only on the merged min and max, so adding batch by batch,
 merging parts in any order and summarizing everything at once give the very
-same counts (exact mergeability, not approximate).
+same counts (exact mergeability, not approximate). The grid math is shared
+with the drift histograms: :mod:`datacheck.summary.pow2grid`.
 
 Error bound: ``percentile(q)`` estimates each order statistic by the middle
 of the bin that holds it (clipped to the exact min and max), and the true value
@@ -25,35 +26,16 @@ from typing import Any
 
 import numpy as np
 
+from datacheck.summary.pow2grid import GridCounts, bin_numbers, fit_exponent, grid_for
+
+__all__ = ["BINS", "Histogram", "fit_exponent"]
+
 #: Default number of bins (the bound on the histogram's size per channel).
 BINS = 4096
-#: Finer bins than float64 resolution of the largest value are pointless.
-_MANTISSA = 52
-_EXP_MIN = -1000
-
-
-def _fits(lo: float, hi: float, exp: int, bins: int) -> bool:
-    return math.floor(math.ldexp(hi, -exp)) - math.floor(math.ldexp(lo, -exp)) + 1 <= bins
-
-
-def fit_exponent(lo: float, hi: float, bins: int = BINS) -> int:
-    """Smallest bin exponent for which ``[lo, hi]`` fits in ``bins`` bins.
-
-    >>> fit_exponent(0.0, 255.0, 4096)
-    -4
-    """
-    biggest = max(abs(lo), abs(hi))
-    floor_exp = _EXP_MIN if biggest == 0 else max(_EXP_MIN, math.frexp(biggest)[1] - _MANTISSA)
-    exp = floor_exp
-    if hi > lo:
-        exp = max(exp, math.floor(math.log2((hi - lo) / bins)) - 1)
-    while not _fits(lo, hi, exp, bins):
-        exp += 1
-    return exp
 
 
 @dataclass(frozen=True)
-class Histogram:
+class Histogram(GridCounts):
     """Counts of finite values on a power-of-two grid; ``merge`` is exact and associative.
 
     >>> h = Histogram.of(np.arange(101.0))
@@ -62,11 +44,7 @@ class Histogram:
     """
 
     bins: int = BINS
-    exp: int = 0
-    offset: int = 0
     counts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
-    lo: float = math.inf
-    hi: float = -math.inf
 
     @classmethod
     def of(cls, values: np.ndarray, bins: int = BINS) -> Histogram:
@@ -75,47 +53,13 @@ class Histogram:
         if values.size == 0:
             return cls(bins=bins)
         lo, hi = float(values.min()), float(values.max())
-        exp = fit_exponent(lo, hi, bins)
-        offset = math.floor(math.ldexp(lo, -exp))
-        # Scaling by a power of two and subtracting an integer below 2**53 are exact, so this is
-        # floor(x / 2**exp) - offset without np.ldexp (slow) or int64 temporaries.
-        index = values * math.ldexp(1.0, -exp)
-        np.floor(index, out=index)
-        index -= offset
-        counts = np.bincount(index.astype(np.intp), minlength=1).astype(np.int64)
-        return cls(bins, exp, offset, counts, lo, hi)
+        exp, offset, _ = grid_for(lo, hi, bins)
+        counts = np.bincount(bin_numbers(values, exp, offset).astype(np.intp), minlength=1)
+        return cls(bins, exp, offset, counts.astype(np.int64), lo, hi)
 
-    @property
-    def total(self) -> int:
-        return int(self.counts.sum())
-
-    def coarsen(self, exp: int) -> Histogram:
-        """The same counts on the coarser grid ``2**exp`` (exact: bin i -> i >> k)."""
-        if exp <= self.exp or self.total == 0:
-            return self if self.total else Histogram(self.bins, exp)
-        shift = exp - self.exp
-        index = np.arange(self.offset, self.offset + self.counts.size, dtype=np.int64) >> shift
-        offset = self.offset >> shift
-        counts = np.zeros(int(index[-1] - offset) + 1, np.int64)
-        np.add.at(counts, index - offset, self.counts)
-        return Histogram(self.bins, exp, offset, counts, self.lo, self.hi)
-
-    def merge(self, other: Histogram) -> Histogram:
+    def check_mergeable(self, other: Histogram) -> None:
         if self.bins != other.bins:
             raise ValueError(f"cannot merge histograms of {self.bins} and {other.bins} bins")
-        if other.total == 0:
-            return self
-        if self.total == 0:
-            return other
-        lo, hi = min(self.lo, other.lo), max(self.hi, other.hi)
-        exp = fit_exponent(lo, hi, self.bins)
-        a, b = self.coarsen(exp), other.coarsen(exp)
-        offset = min(a.offset, b.offset)
-        end = max(a.offset + a.counts.size, b.offset + b.counts.size)
-        counts = np.zeros(end - offset, np.int64)
-        counts[a.offset - offset:a.offset - offset + a.counts.size] += a.counts
-        counts[b.offset - offset:b.offset - offset + b.counts.size] += b.counts
-        return Histogram(self.bins, exp, offset, counts, lo, hi)
 
     def error_bound(self) -> float:
         """Largest possible |percentile(q) - numpy.percentile(values, q)|: half a bin."""
