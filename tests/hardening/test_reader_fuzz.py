@@ -114,18 +114,21 @@ def _h5_seed(compression: str | None) -> bytes:
 H5_SEEDS = {"plain": _h5_seed(None), "gzip": _h5_seed("gzip")}
 
 
+def _patch_bytes(seed: bytes, edits: list[tuple[int, bytes]], cut: int | None) -> bytes:
+    """``seed`` with each patch written at its offset (wrapped), then cut short if asked."""
+    data = bytearray(seed)
+    for at, patch in edits:
+        at %= len(data)
+        data[at:at + len(patch)] = patch
+    return bytes(data if cut is None else data[:cut % (len(data) + 1)])
+
+
 @fuzz(250)
 @given(seed=st.sampled_from(sorted(H5_SEEDS)),
        edits=st.lists(st.tuples(st.integers(0, 1 << 16), st.binary(min_size=1, max_size=8)),
                       min_size=1, max_size=5), cut=st.none() | st.integers(0, 1 << 16))
 def test_mutated_hdf5_files_end_in_the_report_with_a_reason(seed, edits, cut):
-    data = bytearray(H5_SEEDS[seed])
-    for at, patch in edits:
-        at %= len(data)
-        data[at:at + len(patch)] = patch
-    if cut is not None:
-        data = data[:cut % (len(data) + 1)]
-    targets.reader_file(_write("case.h5", bytes(data)), "digits")
+    targets.reader_file(_write("case.h5", _patch_bytes(H5_SEEDS[seed], edits, cut)), "digits")
 
 
 # -- .npz ------------------------------------------------------------------------------
@@ -143,13 +146,7 @@ NPZ_SEED = _npz_seed()
 @given(edits=st.lists(st.tuples(st.integers(0, 1 << 14), st.binary(min_size=1, max_size=4)),
                       min_size=1, max_size=4), cut=st.none() | st.integers(0, 1 << 14))
 def test_mutated_npz_files_end_in_the_report_with_a_reason(edits, cut):
-    data = bytearray(NPZ_SEED)
-    for at, patch in edits:
-        at %= len(data)
-        data[at:at + len(patch)] = patch
-    if cut is not None:
-        data = data[:cut % (len(data) + 1)]
-    targets.reader_file(_write("case.npz", bytes(data)), "digits")
+    targets.reader_file(_write("case.npz", _patch_bytes(NPZ_SEED, edits, cut)), "digits")
 
 
 # -- manifests -------------------------------------------------------------------------
