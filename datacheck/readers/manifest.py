@@ -118,9 +118,18 @@ def file_problem(path: Path) -> str | None:
     return "missing"
 
 
+def printable(text: str) -> str:
+    """``text`` as one printable line: control characters (newline, tab, NUL) as escapes.
+
+    >>> printable("a\\nb\\x00")
+    'a\\\\nb\\\\x00'
+    """
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def shown_path(value: Any, limit: int = 200) -> str:
     """A path cell as one printable line: control characters escaped, long text elided."""
-    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(value))
+    text = printable(str(value))
     if len(text) <= limit:
         return text
     return f"{text[:limit - 40]}...{text[-30:]} ({len(str(value))} characters)"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from datacheck.errors import DatacheckError
 from datacheck.readers.guards import Limits
-from datacheck.readers.manifest import MANIFEST_SUFFIXES
+from datacheck.readers.manifest import MANIFEST_SUFFIXES, printable
 from datacheck.report.violation import Violation
 from datacheck.scan.collect import has_error
 from datacheck.scan.units import Unit, unreadable
@@ -57,9 +57,8 @@ def display(path: Path | str) -> str:
     >>> display("a\\nb.nii")
     'a\\\\nb.nii'
     """
-    text = os.fsencode(path).decode("utf-8", "backslashreplace")
     # A newline, tab or NUL in a file name would break the report's one line per input.
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return printable(os.fsencode(path).decode("utf-8", "backslashreplace"))
 
 
 def suffix_of(name: str, known: Sequence[str]) -> str | None:
