@@ -35,9 +35,9 @@ _RESAVE = "Re-save it with np.savez(f, image=x, label=y)."
 #: encryption, OSError from bz2, EOFError for a cut stream).
 _ZIP_ERRORS = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, struct.error,
                NotImplementedError, RuntimeError, lzma.LZMAError)
-#: The subset that can only come from the zip container or its compressed stream.
-_STREAM_ERRORS = (zipfile.BadZipFile, zlib.error, struct.error, NotImplementedError,
-                  RuntimeError, lzma.LZMAError, EOFError, OSError)
+#: The subset that can only come from the zip container or its compressed stream (a
+#: ValueError can also come from parsing a .npy header).
+_STREAM_ERRORS = tuple(e for e in _ZIP_ERRORS if e is not ValueError)
 _SKIP_CHUNK = 1 << 20
 
 
