@@ -16,6 +16,7 @@ import binascii
 import json
 import re
 from types import TracebackType
+from typing import Literal
 
 from datacheck.errors import DatacheckError, DropLimitError, ValidationError
 from datacheck.report.violation import CODES, Violation
@@ -76,7 +77,7 @@ def from_tf_error(exc: BaseException, schema_name: str | None = None) -> Datache
     return None
 
 
-class translate_errors:  # noqa: N801 - used like a function: ``with dc.translate_errors():``
+class translate_errors:
     """Re-raise a validated pipeline's TensorFlow error as the datacheck error it carries.
 
     Wrap ``model.fit`` / ``evaluate`` / ``predict`` (or any loop over a dataset
@@ -97,7 +98,7 @@ class translate_errors:  # noqa: N801 - used like a function: ``with dc.translat
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 traceback: TracebackType | None) -> bool:
+                 traceback: TracebackType | None) -> Literal[False]:
         if exc is None or not isinstance(exc, Exception) or isinstance(exc, DatacheckError):
             return False
         translated = from_tf_error(exc, self.schema_name)

@@ -64,7 +64,8 @@ def validate(dataset: tf.data.Dataset, schema: Schema, *, on_error: str = "raise
     if on_error not in MODES:
         raise DatacheckError(f"on_error must be one of {', '.join(MODES)}; got {on_error!r}")
     if not 0.0 <= max_drop_fraction <= 1.0:
-        raise DatacheckError(f"max_drop_fraction must be between 0 and 1; got {max_drop_fraction!r}")
+        raise DatacheckError("max_drop_fraction must be between 0 and 1; "
+                             f"got {max_drop_fraction!r}")
     if not isinstance(dataset, tf.data.Dataset):
         raise DatacheckError(f"validate() needs a tf.data.Dataset, got {type(dataset).__name__}; "
                              "use dc.check() for arrays and files")
