@@ -187,3 +187,53 @@ def test_save_of_a_raise_pipeline_raises_instead_of_hanging(digits, tmp_path):
     assert [v.where for v in info.value.violations] == [
         "batch 1, element 36 (index 100)", "batch 23, element 28 (index 1500)"]
     assert not target.exists()  # nothing half-saved is left for training to pick up
+
+
+def test_keras_structures_multi_input_dicts_and_sample_weights(digits):
+    x, y = digits
+    schema = {"name": "two-eyes",
+              "features": {"left": {"layout": "HWC", "shape": [8, 8, 1], "range": [0, 1]},
+                           "right": {"layout": "HWC", "shape": [8, 8, 1], "range": [0, 1]}},
+              "labels": {"digit": {"encoding": "sparse", "num_classes": 10}}}
+    weights = np.ones(len(x), "float32")
+    ds = tf.data.Dataset.from_tensor_slices(({"left": x, "right": x}, y, weights)).batch(BATCH)
+    validated = dc.validate(ds, schema, on_error="drop")
+    left, right = keras.Input((8, 8, 1), name="left"), keras.Input((8, 8, 1), name="right")
+    merged = keras.layers.Concatenate()([keras.layers.Flatten()(left),
+                                         keras.layers.Flatten()(right)])
+    model = keras.Model({"left": left, "right": right},
+                        keras.layers.Dense(10, activation="softmax")(merged))
+    model.compile("adam", "sparse_categorical_crossentropy")
+    history = model.fit(validated, epochs=2, verbose=0)
+    assert len(history.history["loss"]) == 2
+    bad = tf.data.Dataset.from_tensor_slices(({"left": x, "right": x * 16}, y)).batch(BATCH)
+    with pytest.raises(dc.ValidationError) as info:
+        list(dc.validate(bad, schema))
+    assert info.value.violations[0].feature == "right"
+    wrong = tf.data.Dataset.from_tensor_slices((x, y, weights)).batch(BATCH)
+    with pytest.raises(dc.DataError, match=r"x \(the first part of each element\) is one tensor"):
+        dc.validate(wrong, schema)
+
+
+def test_ragged_components_get_one_line_naming_them():
+    ragged = tf.ragged.constant([[1.0], [2.0, 3.0]])
+    ds = tf.data.Dataset.from_tensor_slices((ragged, [0, 1])).batch(2)
+    schema = {"features": {"tokens": {"shape": [None]}},
+              "labels": {"label": {"encoding": "sparse", "num_classes": 2}}}
+    with pytest.raises(dc.DataError, match=r"^tokens: is a tf.RaggedTensor; .*padded_batch"):
+        dc.validate(ds, schema)
+
+
+def test_unbatched_variable_size_images_are_seen_as_unbatched(digits):
+    x, y = digits
+
+    def grow(i):
+        size = 8 + i % 3
+        return tf.image.resize(x[0], [size, size]), y[0]
+
+    ds = tf.data.Dataset.range(6).map(lambda i: grow(tf.cast(i, tf.int32)))
+    assert ds.element_spec[0].shape.as_list() == [None, None, 1]
+    schema = {"features": {"image": {"layout": "HWC", "channels": 1, "range": [0, 1]}},
+              "labels": {"label": {"encoding": "sparse", "num_classes": 10}}}
+    validated = dc.validate(ds, schema)
+    assert len(list(validated)) == 6
