@@ -107,3 +107,14 @@ def test_drop_mode_drops_exactly_the_planted_elements_and_accounts_for_them(serv
     np.testing.assert_array_equal(kept_y, y[keep])
     assert {(v.code, v.feature) for v in violations} == {
         ("range", "image"), ("nonfinite", "image"), ("label_range", "label")}
+    # The trainer's report counts what the worker process dropped (never "0 dropped").
+    stats = validated.report().stats
+    assert stats["dropped_indices"] == planted and stats["complete_passes"] == 1
+    assert stats["kept"] == len(kept_x) and stats["elements"] == len(x)
+
+
+def test_collect_mode_refuses_the_service_at_once(service, digits):
+    x, y = digits
+    validated = dc.validate(_dataset(x, y), "digits", on_error="collect")
+    with pytest.raises(dc.DatacheckError, match="cannot run under tf.data service"):
+        service.distribute(validated, "collect")

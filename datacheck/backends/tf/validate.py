@@ -7,10 +7,15 @@ batches to the numpy Collector through ``tf.numpy_function``.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import logging
 import sys
 import tempfile
+import threading
+import time
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import tensorflow as tf
@@ -99,8 +104,10 @@ def validate(dataset: tf.data.Dataset, schema: Schema, *, on_error: str = "raise
         return validate(dataset, schema, on_error="drop", batched=is_batched,
                         max_drop_fraction=1.0)
 
-    return ValidatedDataset(builder.build(dataset), schema, on_error, static, collector, log_path,
-                            run_id, temporary_log=temporary, as_drop=as_drop)
+    validated = ValidatedDataset(builder.build(dataset), schema, on_error, static, collector,
+                                 log_path, run_id, temporary_log=temporary, as_drop=as_drop)
+    validated.collect_passes = builder.collect_passes
+    return validated
 
 
 def log_warning(message: str) -> None:
@@ -136,6 +143,7 @@ class _Builder:
         self.collector = collector
         self.run_id = ""
         self.max_drop_fraction = 0.5
+        self.collect_passes = {"started": 0, "complete": 0}
         self.stream: Any = f"file://{log_path}" if log_path and mode == "warn" else sys.stderr
 
     def named(self, element: Any) -> dict[str, tf.Tensor]:
@@ -161,7 +169,7 @@ class _Builder:
                              tf.constant(0, tf.int64))
                          for n in run_labels}}
         # Drop mode counts per pass in graph: a pass id, and an end marker after the data.
-        counting = self.mode == "drop"
+        counting = self.mode in ("drop", "collect")
         if counting:
             init.update(passes.initial_state())
             dataset = passes.with_end_marker(dataset)
@@ -190,7 +198,9 @@ class _Builder:
 
         scanned = dataset.scan(init, scan_fn)
         if self.mode == "collect":
-            return scanned.map(self.collect_fn, num_parallel_calls=None)
+            collected = scanned.map(self.collect_fn, num_parallel_calls=None)
+            return collected.filter(lambda end, element: tf.logical_not(end)).map(
+                lambda end, element: element)
         mapped = scanned.map(self.drop_fn if counting else self.check_fn,
                              num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         if self.mode != "drop":
@@ -303,14 +313,70 @@ class _Builder:
         named = self.named(element)
         names = list(named)
 
-        def push(index: Any, offset: Any, *arrays: Any) -> bool:
-            collector.add_batch(dict(zip(names, arrays, strict=True)), int(index), int(offset))
-            return True
+        def push(end: Any, index: Any, offset: Any, *arrays: Any) -> bool:
+            with _exit_guard.call():
+                if _exit_guard.exiting:
+                    return True
+                return self.push(collector, names, end, index, offset, arrays)
 
-        done = tf.numpy_function(push, [meta["index"], meta["offset"], *named.values()],
-                                 tf.bool, stateful=True)
+        done = tf.numpy_function(push, [meta["end"], meta["index"], meta["offset"],
+                                        *named.values()], tf.bool, stateful=True)
         with tf.control_dependencies([done]):
-            return tf.nest.map_structure(tf.identity, element)
+            return meta["end"], tf.nest.map_structure(tf.identity, element)
+
+    def push(self, collector: Collector, names: list[str], end: Any, index: Any, offset: Any,
+             arrays: Any) -> bool:
+        """collect mode's callback: judge one batch with the numpy backend."""
+        # Passes are counted so report() can say whether the last one was partial.
+        if bool(end):
+            self.collect_passes["complete"] += 1
+            return True
+        if int(index) == 0:
+            self.collect_passes["started"] += 1
+        collector.add_batch(dict(zip(names, arrays, strict=True)), int(index), int(offset))
+        return True
+
+
+class _ExitGuard:
+    """Keeps collect mode's Python callback out of interpreter shutdown.
+
+    A prefetching thread of an abandoned iterator that enters the callback while
+    Python finalizes can never take the GIL, and destroying the iterator then
+    waits on it forever. At exit the callback turns into a no-op and in-flight
+    calls are waited for (bounded), so the thread ends up parked in TF, not in
+    Python, when the interpreter goes down.
+    """
+
+    def __init__(self) -> None:
+        self.exiting = False
+        self.active = 0
+        self.last = 0.0
+        self.lock = threading.Lock()
+        atexit.register(self.shutdown)
+
+    @contextlib.contextmanager
+    def call(self) -> Iterator[None]:
+        with self.lock:
+            self.active += 1
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.active -= 1
+                self.last = time.monotonic()
+
+    def shutdown(self, quiet: float = 0.2, limit: float = 3.0) -> None:
+        self.exiting = True
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            with self.lock:
+                idle = self.active == 0 and time.monotonic() - self.last > quiet
+            if idle:
+                return
+            time.sleep(0.02)
+
+
+_exit_guard = _ExitGuard()
 
 
 def _classes(y: tf.Tensor) -> tf.Tensor:

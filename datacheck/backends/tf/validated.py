@@ -49,6 +49,7 @@ class ValidatedDataset(tf.data.Dataset):
         self.log_path = log_path
         self.run_id = run_id
         self._as_drop = as_drop
+        self.collect_passes = {"started": 0, "complete": 0}
         super().__init__(inner._variant_tensor)
         if temporary_log and log_path:
             # The temporary log goes with the object that can read it.
@@ -100,6 +101,10 @@ class ValidatedDataset(tf.data.Dataset):
         """What the pipeline found so far (collect: everything; drop: every dropped element)."""
         if self.collector is not None:
             report = copy.deepcopy(self.collector).finish()
+            started, complete = self.collect_passes["started"], self.collect_passes["complete"]
+            report.stats["complete_passes"] = complete
+            report.stats["partial_passes"] = max(started - complete, 0)
+            report.stats["partial"] = started > complete
             report.mark_input("<dataset>", "ok" if report.ok else "violating")
             return report
         report = Report(schema=self.schema.name, violations=list(self.static_violations),

@@ -237,3 +237,11 @@ def test_unbatched_variable_size_images_are_seen_as_unbatched(digits):
               "labels": {"label": {"encoding": "sparse", "num_classes": 10}}}
     validated = dc.validate(ds, schema)
     assert len(list(validated)) == 6
+
+
+def test_collect_report_says_whether_the_pass_was_complete(digits):
+    x, y = digits
+    validated = dc.validate(_unknown_cardinality(x, y), "digits", on_error="collect")
+    assert sum(len(a) for a, _ in validated) == len(x)
+    stats = validated.report().stats
+    assert stats["elements"] == len(x) and not stats["partial"] and stats["complete_passes"] == 1
