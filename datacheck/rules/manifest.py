@@ -48,6 +48,8 @@ class ManifestVerdict:
     violations: list[Violation] = field(default_factory=list)
     entries: list[ManifestEntry] = field(default_factory=list)
     refused: dict[Path, str] = field(default_factory=dict)
+    #: Each refused path -> the table-level finding that lists it (its reason in the report).
+    refused_by: dict[Path, Violation] = field(default_factory=dict)
 
 
 def label_domain(spec: ManifestSpec, schema: Schema) -> list[Any] | None:
@@ -211,6 +213,7 @@ def _path_verdicts(spec: ManifestSpec, schema: Schema, table: Any, source: str, 
     real_root = root.resolve()
     # (column, kind) -> "line N: path" items; kind is "escaped", "missing" or "unreadable".
     found: dict[tuple[str, str], list[str]] = {}
+    found_paths: dict[tuple[str, str], list[Path]] = {}
     labels = table[spec.label_column].tolist() if spec.label_column in table.columns else None
     splits = table[spec.split_column].tolist() if spec.split_column in table.columns else None
     cells = {column: table[column].tolist() for column in columns}
@@ -228,6 +231,7 @@ def _path_verdicts(spec: ManifestSpec, schema: Schema, table: Any, source: str, 
                     f": {reason}"
                 found.setdefault((column, kind), []).append(
                     f"{where(index)}: {shown_path(value)}{detail}")
+                found_paths.setdefault((column, kind), []).append(joined)
                 verdict.refused[joined] = reason or kind
                 usable = False
         image = paths.get(spec.image_column)
@@ -237,8 +241,10 @@ def _path_verdicts(spec: ManifestSpec, schema: Schema, table: Any, source: str, 
                 paths.get(spec.mask_column) if spec.mask_column else None,
                 None if labels is None else labels[position],
                 None if splits is None else splits[position]))
-    verdict.violations += [_path_violation(column, kind, items, source, root)
-                           for (column, kind), items in found.items()]
+    for (column, kind), items in found.items():
+        finding = _path_violation(column, kind, items, source, root)
+        verdict.violations.append(finding)
+        verdict.refused_by.update(dict.fromkeys(found_paths[(column, kind)], finding))
 
 
 def _judge_path(root: Path, real_root: Path,

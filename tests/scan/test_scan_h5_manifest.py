@@ -116,7 +116,8 @@ def dataset(tmp_path: Path, write_nifti) -> Path:
 
 def test_clean_manifest_scans_every_file(dataset: Path) -> None:
     report = check(str(dataset / "manifest.csv"), "brain_t1_nifti")
-    assert report.counts() == {"ok": 13, "violating": 0, "unreadable": 0, "total": 13}, \
+    assert report.counts() == {"ok": 13, "violating": 0, "unreadable": 0, "total": 13,
+                               "skipped": 0}, \
         report.to_text()
 
 
