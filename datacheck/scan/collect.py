@@ -44,6 +44,7 @@ class ScanResult:
     summaries: dict[str, TensorSummary | LabelSummary] = field(default_factory=dict)
     batches: int = 0
     elements: int = 0
+    group: str | None = None
 
 
 class ScanCollector(Collector):
@@ -97,8 +98,10 @@ def merge_results(collector: Collector, results: Iterable[ScanResult],
     """Fold unit results into ``collector`` (in the order given) and finish the report.
 
     Dataset-scope rules run once on the merged summaries (the inputs are one
-    dataset), or with ``each`` once per unit, owned by that unit's input.
+    dataset), or with ``each`` once per unit, owned by that unit's input, and
+    once per manifest split for units that belong to one.
     """
+    groups: dict[str, dict[str, TensorSummary | LabelSummary]] = {}
     for result in results:
         shipped: Counter[Key] = Counter()
         for v in result.violations:
@@ -107,7 +110,12 @@ def merge_results(collector: Collector, results: Iterable[ScanResult],
             else:
                 shipped[(v.input, v.feature, v.code)] += 1
                 collector.record(v)
-        if each and result.inputs:
+        if each and result.group is not None:
+            merged_group = groups.setdefault(result.group, {})
+            for name, summary in result.summaries.items():
+                held = merged_group.get(name)
+                merged_group[name] = summary if held is None else held.merge(summary)
+        elif each and result.inputs:
             owner = next(iter(result.inputs))
             found = dataset_violations(collector.schema, result.summaries, owner)
             collector.add(found, input=owner)
@@ -122,4 +130,6 @@ def merge_results(collector: Collector, results: Iterable[ScanResult],
             collector.report.mark_input(name, status)
         collector.batches += result.batches
         collector.elements += result.elements
+    for group, summaries in groups.items():  # a split is a dataset of its own, owned by no file
+        collector.add_dataset(dataset_violations(collector.schema, summaries, group))
     return collector.finish(dataset=not each)

@@ -62,13 +62,14 @@ class Plan:
     def skip(self, path: Path, reason: str) -> None:
         self.skipped[self.name(path)] = reason
 
-    def add(self, kind: str, path: Path, mask: Path | None = None) -> None:
+    def add(self, kind: str, path: Path, mask: Path | None = None,
+            group: str | None = None) -> None:
         key = (os.fspath(path), None if mask is None else os.fspath(mask))
         if key in self.seen:
             return
         self.seen.add(key)
         self.units.append(Unit(len(self.units), kind, key[0], self.name(path), key[1],
-                               None if mask is None else self.name(mask)))
+                               None if mask is None else self.name(mask), group))
 
 
 def display(path: Path | str) -> str:
@@ -291,4 +292,6 @@ def _plan_manifest(plan: Plan, path: Path, schema: Schema, kinds: dict[str, str]
                 f"{', '.join(sorted(kinds))}.", where=image))
             continue
         mask = entry.mask if kinds[suffix] == "nifti" else None
-        plan.add(kinds[suffix], entry.image, mask)
+        split = None if entry.split is None or entry.split != entry.split else \
+            f"{name} split {printable(str(entry.split))}"
+        plan.add(kinds[suffix], entry.image, mask, split)

@@ -34,6 +34,8 @@ class Unit:
     name: str
     mask: str | None = None
     mask_name: str | None = None
+    #: The split this unit belongs to (e.g. "manifest.csv split train"), for per-split rules.
+    group: str | None = None
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,9 @@ def run_unit(unit: Unit, schema: Schema, options: Options) -> ScanResult:
     except Exception as exc:  # one bad file must never stop the scan
         collector.add([unreadable(unit.name, exc)])
         inputs[unit.name] = "unreadable"
-    return collector.result(unit.index, inputs)
+    result = collector.result(unit.index, inputs)
+    result.group = unit.group
+    return result
 
 
 def unreadable(name: str, exc: BaseException) -> Violation:

@@ -187,3 +187,50 @@ def test_dataset_scope_findings_belong_to_no_file(tmp_path: Path, digits) -> Non
     assert all(d["codes"] == [] for d in report.input_details().values())
     text = report.to_text()
     assert "class_balance" in text and "FAILED: 1 error, 1 warning" in text
+
+
+@pytest.fixture()
+def manifest(tmp_path: Path, write_nifti) -> Path:
+    """Four train rows z-scored, two val rows 100x too large; one row refers outside."""
+    rng = np.random.default_rng(0)
+    root = tmp_path / "ds"
+    root.mkdir()
+    rows = ["id,subject,split,image,label"]
+    for i in range(6):
+        scale = 1.0 if i < 4 else 100.0
+        volume = rng.normal(size=(6, 6, 6)).astype(np.float32) * scale
+        write_nifti(f"s{i}.nii.gz", volume).rename(root / f"s{i}.nii.gz")
+        rows.append(f"{i},sub{i},{'train' if i < 4 else 'val'},s{i}.nii.gz,{i % 2}")
+    rows += ["6,sub6,train,../../outside.nii.gz,0", "7,sub7,train,gone.nii.gz,1"]
+    (root / "manifest.csv").write_text("\n".join(rows) + "\n")
+    return root / "manifest.csv"
+
+
+def _zscore_schema() -> dict:
+    schema = load_schema("brain_t1_nifti").model_dump(exclude_none=True)
+    schema["features"]["volume"]["normalization"] = "zscore"
+    schema["features"]["volume"]["tolerance"] = 0.5
+    schema["manifest"].pop("mask_column")
+    return schema
+
+
+def test_manifest_refused_files_each_have_a_reason(manifest: Path) -> None:
+    report = check(str(manifest), _zscore_schema())
+    details = report.input_details()
+    outside = details[str(manifest.parent / "../../outside.nii.gz")]
+    gone = details[str(manifest.parent / "gone.nii.gz")]
+    assert outside["status"] == "unreadable" and outside["codes"] == ["manifest"]
+    assert "escape the dataset root" in outside["message"]
+    assert gone["codes"] == ["missing_file"] and "do not exist" in gone["message"]
+    assert_every_non_ok_input_has_a_reason(report)
+
+
+def test_each_judges_dataset_rules_per_manifest_split(manifest: Path) -> None:
+    together = check(str(manifest), _zscore_schema())
+    unnormalized = [v for v in together.violations if v.code == "unnormalized"]
+    assert [v.where for v in unnormalized] == ["dataset"] and unnormalized[0].input is None
+    each = check(str(manifest), _zscore_schema(), each=True)
+    unnormalized = [v for v in each.violations if v.code == "unnormalized"]
+    # The val split (100x too large) fails on its own; train (z-scored) passes.
+    assert [v.where for v in unnormalized] == [f"{manifest} split val"]
+    assert unnormalized[0].input is None and "split val mean" in unnormalized[0].message
