@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from datacheck.backends.numpy.check import Collector, Key
 from datacheck.backends.numpy.evaluate import evaluate
@@ -101,7 +102,7 @@ def merge_results(collector: Collector, results: Iterable[ScanResult],
     dataset), or with ``each`` once per unit, owned by that unit's input, and
     once per manifest split for units that belong to one.
     """
-    groups: dict[str, dict[str, TensorSummary | LabelSummary]] = {}
+    groups: dict[str, dict[str, Any]] = {}
     for result in results:
         shipped: Counter[Key] = Counter()
         for v in result.violations:

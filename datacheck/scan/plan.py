@@ -162,7 +162,8 @@ def _walk(plan: Plan, folder: Path) -> list[Path]:
                 entered[real] = path
                 visit(path)
                 continue
-            key = path.resolve() if entry.is_symlink() else real.absolute()
+            # The real path, so a file reached through a link (or a linked folder) runs once.
+            key = Path(os.path.realpath(path))
             if key in real_files:
                 plan.skip(path, f"same file as {display(real_files[key])} "
                           "(symlink followed, checked once)")

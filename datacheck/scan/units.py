@@ -65,6 +65,12 @@ def run_unit(unit: Unit, schema: Schema, options: Options) -> ScanResult:
     except Exception as exc:  # one bad file must never stop the scan
         collector.add([unreadable(unit.name, exc)])
         inputs[unit.name] = "unreadable"
+        if unit.mask_name is not None and unit.mask_name not in inputs:
+            # The mask of an unreadable image is still an input, with why it went unchecked.
+            reason = DataError(f"{unit.mask_name}: unreadable: not checked, its image "
+                               f"{unit.name} could not be read. Fix the image and rerun.")
+            collector.add([unreadable(unit.mask_name, reason)], input=unit.mask_name)
+            inputs[unit.mask_name] = "unreadable"
     result = collector.result(unit.index, inputs)
     result.group = unit.group
     return result

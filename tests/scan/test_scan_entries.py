@@ -234,3 +234,16 @@ def test_each_judges_dataset_rules_per_manifest_split(manifest: Path) -> None:
     # The val split (100x too large) fails on its own; train (z-scored) passes.
     assert [v.where for v in unnormalized] == [f"{manifest} split val"]
     assert unnormalized[0].input is None and "split val mean" in unnormalized[0].message
+
+
+def test_mask_of_an_unreadable_image_is_still_an_input(tmp_path: Path, write_nifti) -> None:
+    rng = np.random.default_rng(0)
+    image = write_nifti("a.nii.gz", rng.normal(size=(5, 5, 5)).astype(np.float32))
+    image.write_bytes(image.read_bytes()[:200])
+    write_nifti("a_mask.nii.gz", (rng.random((5, 5, 5)) > 0.5).astype(np.uint8))
+    report = check_paths([tmp_path], load_schema(dict(SCHEMA, pairs={"labels": [0, 1]})))
+    assert report.inputs == {f"{tmp_path}/a.nii.gz": "unreadable",
+                             f"{tmp_path}/a_mask.nii.gz": "unreadable"}
+    mask = report.input_details()[f"{tmp_path}/a_mask.nii.gz"]
+    assert "not checked, its image" in mask["message"] and "a.nii.gz" in mask["message"]
+    assert_every_non_ok_input_has_a_reason(report)
