@@ -276,7 +276,8 @@ def _path_violation(column: str, kind: str, items: list[str], source: str,
     if kind == "escaped":
         return Violation(
             "manifest", column, f"{column}: manifest: {len(items)} paths escape the dataset root "
-            f"{root} in {source} ({listed}); refused, not opened. Use paths inside the root "
+            f"{root} in {source} ({listed}); refused, not opened (symlinks are followed only "
+            "when their target stays inside the root). Use paths inside the root "
             "(relative, without '..'), or set manifest.root.",
             observed=items[:100], expected=f"inside {root}", where=source)
     if kind == "missing":

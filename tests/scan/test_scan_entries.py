@@ -247,3 +247,18 @@ def test_mask_of_an_unreadable_image_is_still_an_input(tmp_path: Path, write_nif
     mask = report.input_details()[f"{tmp_path}/a_mask.nii.gz"]
     assert "not checked, its image" in mask["message"] and "a.nii.gz" in mask["message"]
     assert_every_non_ok_input_has_a_reason(report)
+
+
+def test_symlinks_follow_one_rule_in_folder_and_manifest_mode(scans: Path) -> None:
+    """Inside the root: followed; leaving it: refused, and the message says so, both modes."""
+    (scans / "m.csv").write_text("image\nlink_in.nii.gz\nlink_out.nii.gz\n")
+    schema = dict(SCHEMA, manifest={"image_column": "image"})
+    report = check_paths([scans / "m.csv"], load_schema(schema))
+    assert report.inputs[f"{scans}/link_in.nii.gz"] == "ok"
+    refused = report.input_details()[f"{scans}/link_out.nii.gz"]
+    assert refused["status"] == "unreadable"
+    assert "refused, not opened (symlinks are followed only when their target stays inside " \
+        "the root)" in refused["message"]
+    folder = check_paths([scans], load_schema(SCHEMA)).input_details()
+    assert "refused, not followed (links inside the root are followed)" in \
+        folder[f"{scans}/link_out.nii.gz"]["message"]
