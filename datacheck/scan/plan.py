@@ -124,9 +124,9 @@ def _walk(plan: Plan, folder: Path) -> list[Path]:
     root = folder.resolve()
     entered: dict[Path, Path] = {root: folder}
     files: list[Path] = []
-    real_files: dict[Path, Path] = {}
+    real_files: dict[str, Path] = {}  # real path as text: hashing Path objects is slow
 
-    def visit(directory: Path) -> None:
+    def visit(directory: Path, real_dir: Path) -> None:
         try:
             with os.scandir(directory) as it:
                 entries = sorted(it, key=lambda e: e.name)
@@ -140,7 +140,7 @@ def _walk(plan: Plan, folder: Path) -> list[Path]:
             if entry.name.startswith("."):
                 plan.skip(path, "hidden folder, not entered" if is_dir else "hidden file")
                 continue
-            real = path
+            real = real_dir / entry.name  # where the entry really is (real_dir is resolved)
             if entry.is_symlink():
                 try:
                     real = path.resolve(strict=True)
@@ -154,16 +154,15 @@ def _walk(plan: Plan, folder: Path) -> list[Path]:
                     plan.refuse(name, symlink_refused(name, display(real), display(folder)))
                     continue
             if is_dir:
-                real = real.resolve()
                 if real in entered:
                     plan.skip(path, f"folder already scanned as {display(entered[real])} "
                               "(symlink followed once)")
                     continue
                 entered[real] = path
-                visit(path)
+                visit(path, real)
                 continue
             # The real path, so a file reached through a link (or a linked folder) runs once.
-            key = Path(os.path.realpath(path))
+            key = os.fspath(real)
             if key in real_files:
                 plan.skip(path, f"same file as {display(real_files[key])} "
                           "(symlink followed, checked once)")
@@ -171,7 +170,7 @@ def _walk(plan: Plan, folder: Path) -> list[Path]:
             real_files[key] = path
             files.append(path)
 
-    visit(folder)
+    visit(folder, root)
     return files
 
 
@@ -205,10 +204,10 @@ def _plan_folder(plan: Plan, folder: Path, schema: Schema, kinds: dict[str, str]
             "folder, or a manifest.", where=name))
         return
     # NAME.nii beside NAME.nii.gz: two inputs, both checked, each told of the other.
-    copies: dict[tuple[Path, str], list[Path]] = {}
+    copies: dict[str, list[Path]] = {}
     for path, suffix in supported:
         if kinds[suffix] == "nifti":
-            copies.setdefault((path.parent, path.name[: -len(suffix)]), []).append(path)
+            copies.setdefault(os.fspath(path)[: -len(suffix)], []).append(path)
     for group in copies.values():
         for path in group if len(group) > 1 else []:
             name = plan.name(path)
