@@ -107,3 +107,17 @@ def test_small_runs_list_every_input() -> None:
     out = io.StringIO()
     print_report(report, file=out)
     assert "a.npz" in out.getvalue() and "more inputs" not in out.getvalue()
+
+
+def test_html_histograms_name_a_file_they_could_not_reread(tmp_path, digits) -> None:
+    import numpy as np
+
+    x, y = digits
+    good, bad = tmp_path / "good.npz", tmp_path / "bad.npz"
+    np.savez(good, image=x, label=y)
+    np.savez(bad, image=x, label=y)
+    report = dc.check([str(good), str(bad)], "digits")
+    report.summaries["image"].pop("histogram", None)
+    bad.write_bytes(b"PK\x03\x04 gone")  # changed after the check: cannot be re-read
+    page = render_html(report)
+    assert "Histograms leave out" in page and "bad.npz" in page
