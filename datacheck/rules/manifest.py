@@ -50,6 +50,9 @@ class ManifestVerdict:
     refused: dict[Path, str] = field(default_factory=dict)
     #: Each refused path -> the table-level finding that lists it (its reason in the report).
     refused_by: dict[Path, Violation] = field(default_factory=dict)
+    #: Files that could be opened but whose row was refused (the mask of a missing image):
+    #: path -> why they are not checked, so they still appear in the report.
+    unchecked: dict[Path, str] = field(default_factory=dict)
 
 
 def label_domain(spec: ManifestSpec, schema: Schema) -> list[Any] | None:
@@ -235,6 +238,12 @@ def _path_verdicts(spec: ManifestSpec, schema: Schema, table: Any, source: str, 
                 verdict.refused[joined] = reason or kind
                 usable = False
         image = paths.get(spec.image_column)
+        if not usable:
+            for joined in paths.values():
+                if joined is not None and joined not in verdict.refused:
+                    verdict.unchecked.setdefault(
+                        joined, f"not checked: another file of its row ({where(index)} of "
+                        f"{source}) was refused")
         if usable and image is not None:
             verdict.entries.append(ManifestEntry(
                 position, f"{source} {where(index)}", image,

@@ -295,3 +295,8 @@ def _plan_manifest(plan: Plan, path: Path, schema: Schema, kinds: dict[str, str]
         split = None if entry.split is None or entry.split != entry.split else \
             f"{name} split {printable(str(entry.split))}"
         plan.add(kinds[suffix], entry.image, mask, split)
+    # Files of refused rows (the mask of a missing image) are still accounted for.
+    used = {u.path for u in plan.units} | {u.mask for u in plan.units if u.mask}
+    for path, reason in verdict.unchecked.items():
+        if os.fspath(path) not in used and plan.name(path) not in plan.inputs:
+            plan.skip(path, reason)
