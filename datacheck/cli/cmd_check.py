@@ -22,6 +22,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="refuse volumes whose header declares more than N bytes (too_large)")
     parser.add_argument("--max-voxels", type=int, metavar="N",
                         help="refuse volumes whose header declares more than N voxels")
+    parser.add_argument("--each", action="store_true",
+                        help="judge dataset-scope rules (class coverage and balance, dataset "
+                        "moments) per input; default: all inputs together are one dataset")
     add_common(parser)
 
 
@@ -44,5 +47,5 @@ def run(args: argparse.Namespace) -> int:
             overrides[name] = value
     limits = dataclasses.replace(Limits(), **overrides)
     report = check(args.data, schema, batch_size=args.batch_size, workers=args.workers,
-                   scheduler=args.scheduler, limits=limits, progress=None)
+                   scheduler=args.scheduler, limits=limits, progress=None, each=args.each)
     return emit(report, args)

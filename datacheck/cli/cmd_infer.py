@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from datacheck.data import DEFAULT_BATCH_SIZE
 
@@ -23,6 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", "-o", metavar="PATH", help="write to PATH instead of stdout")
     parser.add_argument("--profile", metavar="PATH",
                         help="also save the data's profile (for `datacheck diff`) as JSON")
+    parser.add_argument("--json", metavar="PATH",
+                        help="write the inputs (read or unreadable, with reasons) as a JSON "
+                        "report to PATH")
     parser.add_argument("--hashes", action="store_true",
                         help="store element hashes in the profile (for `datacheck diff --dedup`)")
 
@@ -55,4 +59,27 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)
+    return _account(inference, args)
+
+
+def _account(inference: Any, args: argparse.Namespace) -> int:
+    """Name each unreadable input on stderr (and in --json); 1 when any was unreadable.
+
+    The schema is still written from the inputs that could be read.
+    """
+    from datacheck.errors import DatacheckError
+
+    for violation in inference.problems.values():
+        print(f"datacheck: not used for the schema: {violation.message}", file=sys.stderr)
+    report = inference.report()
+    if args.json:
+        try:
+            report.write_json(args.json)
+        except OSError as exc:
+            raise DatacheckError(f"cannot write --json {args.json}: {exc.strerror}") from None
+    if inference.problems:
+        counts = report.counts()
+        print(f"datacheck: {counts['unreadable']} of {counts['total']} inputs unreadable; the "
+              "schema describes the others.", file=sys.stderr)
+        return 1
     return 0

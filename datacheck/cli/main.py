@@ -36,6 +36,9 @@ class _Parser(argparse.ArgumentParser):
 
 def add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", metavar="PATH", help="write the report as JSON to PATH")
+    parser.add_argument("--failed-list", metavar="PATH",
+                        help="write the inputs that are not ok (path, status, codes, reason) "
+                        "as CSV to PATH, ready to exclude")
     parser.add_argument("--workers", type=int, default=1, metavar="N",
                         help="parallel workers on this machine (default 1)")
     parser.add_argument("--scheduler", metavar="ADDRESS",

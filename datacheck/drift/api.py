@@ -71,6 +71,11 @@ def diff(a: Any, b: Any, schema: str | Path | dict[str, Any] | Schema | None = N
     report.mark_input(name_a, "violating" if any(v.code == "leakage" or v.where == name_a
                                                  for v in errors) else "ok")
     report.mark_input(name_b, "violating" if errors else "ok")
+    # Files that could not be read were left out of the profiles: each is named, and fails the run.
+    for profile in (pa, pb):
+        for name, violation in profile.problems.items():
+            report.add(violation)
+            report.mark_input(name, "unreadable")
     report.summaries = {key: {"kind": "drift", "a": pa.entries[key].to_dict() if key in
                               pa.entries else None,
                               "b": pb.entries[key].to_dict() if key in pb.entries else None,

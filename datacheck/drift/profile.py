@@ -75,6 +75,9 @@ class Profile:
     hashes: HashIndex | None = None
     #: What the pass observed (not saved): lets ``infer --profile`` reuse the same read.
     observations: dict[str, Observation] = field(default_factory=dict, repr=False)
+    #: Input files read or not, and why not (not saved): the pass went on without them.
+    inputs: dict[str, str] = field(default_factory=dict, repr=False)
+    problems: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": PROFILE_KIND, "version": 1, "source": self.source,
@@ -137,9 +140,12 @@ def build_profile(data: Any, *, schema: Schema | None = None, name: str | None =
         builder.add(Batch({rename.get(k, k): v for k, v in batch.arrays.items()}, batch.source,
                           batch.offset, batch.headers, batch.single), index)
     if not builder.seen:
-        raise DataError(f"{source.description}: no data to profile (empty input)")
+        why = "; ".join(v.message for v in source.problems.values()) or "empty input"
+        raise DataError(f"{source.description}: no data to profile ({why})")
     names = [rename.get(n, n) for n in source.names]
-    return builder.finish(source.description, names, source.positional)
+    profile = builder.finish(source.description, names, source.positional)
+    profile.inputs, profile.problems = source.inputs, source.problems
+    return profile
 
 
 def _renamer(schema: Schema | None, names: list[str], positional: bool) -> dict[str, str]:

@@ -14,6 +14,10 @@ from datacheck.schema.model import Feature, Label
 
 #: Distinct string/integer classes beyond this many are not listed in the schema.
 MAX_LISTED_CLASSES = 1000
+#: Single-class batches in a row that an inferred schema calls unshuffled, at least.
+SHUFFLE_WINDOW = 3
+#: Chance, over the whole dataset, that shuffled data trips the inferred shuffle_window.
+SHUFFLE_FALSE_ALARM = 0.01
 #: z-score is inferred when |mean| and |std - 1| are within this margin (checked with 0.1).
 ZSCORE_MARGIN = 0.05
 
@@ -47,6 +51,14 @@ def _dtype(obs: Observation) -> str | list[str] | None:
 
 
 def infer_label(name: str, obs: Observation) -> tuple[Label, list[str]]:
+    """The Label entry for ``obs``; classification labels also get a ``shuffle_window``."""
+    label, notes = _infer_label(obs)
+    if label.encoding != "multi_hot":
+        label.shuffle_window = _shuffle_window(obs, notes)
+    return label, notes
+
+
+def _infer_label(obs: Observation) -> tuple[Label, list[str]]:
     lab = obs.label
     assert lab is not None
     notes = [f"{lab.elements} labels, {len(lab.histogram)} distinct values"]
@@ -81,6 +93,39 @@ def infer_label(name: str, obs: Observation) -> tuple[Label, list[str]]:
     notes.append("ids are not 0..n-1: listed as classes (remap them for a sparse loss)")
     return Label(encoding="sparse", classes=list(values), dtype=dtype,
                  **_balance(lab.class_fractions(), len(values))), notes
+
+
+def _shuffle_window(obs: Observation, notes: list[str]) -> int | None:
+    """Single-class batches in a row that mean "sorted by class", for shuffled data like this.
+
+    With class fractions f and batches of B elements, a shuffled batch holds one
+    class with chance p = sum(f**B); the window is the smallest run that n such
+    batches reach with chance below SHUFFLE_FALSE_ALARM (at least SHUFFLE_WINDOW),
+    and always longer than the longest run seen, so the data it came from passes.
+    None when batches hold one element (no evidence of order) or one class.
+    """
+    lab = obs.label
+    assert lab is not None
+    total = sum(lab.histogram.values())
+    if lab.batches == 0 or total == 0 or len(lab.histogram) < 2:
+        return None
+    size = lab.elements / lab.batches
+    if size < 2:
+        return None
+    single = sum((k / total) ** size for k in lab.histogram.values())
+    window = SHUFFLE_WINDOW
+    if 0 < single < 1:
+        window = max(window, math.ceil(math.log(SHUFFLE_FALSE_ALARM / lab.batches)
+                                       / math.log(single)))
+    seen = lab.runs.longest
+    if seen >= window:
+        notes.append(f"WARNING labels arrive sorted: {seen} single-class batches in a row "
+                     f"(class {lab.runs.longest_class}): inferred shuffle_window {seen + 1} so "
+                     f"this schema passes; shuffle the data and set {window}")
+        return seen + 1
+    notes.append(f"shuffle_window {window}: {window} single-class batches in a row (batches "
+                 f"of {size:.0f}) would mean the data is sorted by class")
+    return window
 
 
 def _balance(fractions: dict[object, float], n: int, missing: int = 0) -> dict[str, float]:

@@ -86,48 +86,110 @@ def _pairs(files: list[Path]) -> list[tuple[Path, Path | None]]:
     return out
 
 
-def expand(paths: list[str | Path], known: dict[str, Opener]) -> list[tuple[Path, Path | None]]:
-    """Files named directly, plus readable files found (recursively, sorted) in folders."""
+def expand(paths: list[str | Path], known: dict[str, Opener],
+           problems: dict[str, Any] | None = None) -> list[tuple[Path, Path | None]]:
+    """Files named directly, plus readable files found (recursively, sorted) in folders.
+
+    A path that cannot be used (missing, no reader, a folder without data) is
+    recorded in ``problems`` and the rest go on; with no ``problems`` dict, or
+    when nothing usable is left, it raises DataError.
+    """
     out: list[Path] = []
+    found_problems: dict[str, Any] = {}
     for raw in paths:
         path = Path(raw)
-        if path.is_dir():
-            # Tables inside a data folder (participants.tsv...) are not manifests to expand.
-            found = sorted(p for p in path.rglob("*") if p.is_file() and suffix_of(p) in known
-                           and suffix_of(p) not in _TABLES
-                           and not any(part.startswith(".") for part in p.relative_to(path).parts))
-            if not found:
-                raise DataError(f"{path}: the folder holds no files datacheck can read "
-                                f"({', '.join(sorted(known))}).")
-            out.extend(found)
-        elif path.is_file():
-            if suffix_of(path) not in known:
-                raise DataError(f"{path}: no reader for '{suffix_of(path) or path.name}' files. "
-                                f"Supported: {', '.join(sorted(known))}.")
-            out.append(path)
-        else:
-            raise DataError(f"{path}: no such file or folder. Check the path.")
+        try:
+            out.extend(_expand_one(path, known))
+        except DataError as exc:
+            if problems is None:
+                raise
+            from datacheck.scan.plan import display
+            from datacheck.scan.units import unreadable
+
+            found_problems[display(path)] = unreadable(display(path), exc)
+    if problems is not None:
+        problems.update(found_problems)
+        if not out:
+            reasons = "; ".join(v.message for v in found_problems.values())
+            raise DataError(f"no readable input to infer from: {reasons}")
     return _pairs(out)
 
 
+def _expand_one(path: Path, known: dict[str, Opener]) -> list[Path]:
+    if path.is_dir():
+        # Tables inside a data folder (participants.tsv...) are not manifests to expand.
+        found = sorted(p for p in path.rglob("*") if p.is_file() and suffix_of(p) in known
+                       and suffix_of(p) not in _TABLES
+                       and not any(part.startswith(".") for part in p.relative_to(path).parts))
+        if not found:
+            raise DataError(f"{path}: the folder holds no files datacheck can read "
+                            f"({', '.join(sorted(known))}).")
+        return found
+    if path.is_file():
+        if suffix_of(path) not in known:
+            raise DataError(f"{path}: no reader for '{suffix_of(path) or path.name}' files. "
+                            f"Supported: {', '.join(sorted(known))}.")
+        return [path]
+    raise DataError(f"{path}: no such file or folder. Check the path.")
+
+
 def open_paths(paths: list[str | Path], batch_size: int) -> Source:
-    """One Source over many files: names come from the first file, later files must match."""
+    """One Source over many files: names come from the first readable file, later files must
+    match. A file that cannot be opened or read is recorded in ``Source.problems`` (its
+    status in ``Source.inputs``) and the read goes on with the rest.
+    """
+    from datacheck.scan.plan import display
+    from datacheck.scan.units import unreadable
+
     known = openers()
-    files = expand(paths, known)
-    first = known[suffix_of(files[0][0])](files[0][0], files[0][1], batch_size)
+    problems: dict[str, Any] = {}
+    files = expand(paths, known, problems)
+    inputs = {name: "unreadable" for name in problems}
+
+    def fail(path: Path, exc: Exception) -> None:
+        name = display(path)
+        problems[name] = unreadable(name, exc)
+        inputs[name] = "unreadable"
+
+    def opened(path: Path, mask: Path | None) -> Source | None:
+        try:
+            return known[suffix_of(path)](path, mask, batch_size)
+        except Exception as exc:  # one bad file must never stop inference
+            fail(path, exc)
+            return None
+
+    first: Source | None = None
+    first_index = 0
+    while first is None and first_index < len(files):
+        first = opened(*files[first_index])
+        first_index += first is None
+    if first is None:
+        reasons = "; ".join(v.message for v in problems.values())
+        raise DataError(f"no readable input to infer from: {reasons}")
+    head = first
 
     def batches() -> Iterator[Batch]:
-        yield from first.batches
-        for path, mask in files[1:]:
-            source = known[suffix_of(path)](path, mask, batch_size)
-            rename = dict(zip(source.names, first.names, strict=False)) if (
-                first.positional and source.positional
-                and len(source.names) == len(first.names)) else {}
-            for batch in source.batches:
-                if rename:
-                    batch.arrays = {rename.get(k, k): v for k, v in batch.arrays.items()}
-                    batch.headers = {rename.get(k, k): v for k, v in batch.headers.items()}
-                yield batch
+        for index, (path, mask) in enumerate(files[first_index:], start=first_index):
+            source = head if index == first_index else opened(path, mask)
+            if source is None:
+                continue
+            rename = dict(zip(source.names, head.names, strict=False)) if (
+                head.positional and source.positional
+                and len(source.names) == len(head.names)) else {}
+            try:
+                for batch in source.batches:
+                    if rename:
+                        batch.arrays = {rename.get(k, k): v for k, v in batch.arrays.items()}
+                        batch.headers = {rename.get(k, k): v for k, v in batch.headers.items()}
+                    yield batch
+            except Exception as exc:  # a truncated file fails while read: note it, go on
+                fail(path, exc)
+                continue
+            inputs.setdefault(display(path), "ok")
+            # A manifest's rows are inputs of their own (read or not, with the reason).
+            inputs.update(source.inputs)
+            problems.update(source.problems)
 
     description = str(paths[0]) if len(paths) == 1 else f"{len(files)} files"
-    return Source(first.names, first.positional, batches(), description, first.sections)
+    return Source(head.names, head.positional, batches(), description, head.sections,
+                  inputs, problems)

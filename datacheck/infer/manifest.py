@@ -88,16 +88,31 @@ def open_manifest(path: Path, mask: Path | None, batch_size: int) -> Source:
                             "the manifest or the dataset root before inferring a schema.")
         return entry[1]
 
+    inputs: dict[str, str] = {}
+    problems: dict[str, Any] = {}
+
     def batches() -> Iterator[Batch]:
+        from datacheck.scan.plan import display
+        from datacheck.scan.units import unreadable
+
         # The index keeps each row's place in the file when read_manifest left a row out.
         for row, record in zip(table.index, table.to_dict("records"), strict=True):
             line = int(row) + 2  # header is line 1
-            image = resolve(record[spec["image_column"]], line)
-            if image is None:
+            name = display(str(record[spec["image_column"]]))
+            try:
+                image = resolve(record[spec["image_column"]], line)
+                if image is None:
+                    continue
+                name = display(image)
+                mask_path = resolve(record[spec["mask_column"]], line) \
+                    if "mask_column" in spec else None
+                found = list(known[suffix_of(image)](image, mask_path, 1).batches)
+            except Exception as exc:  # one bad row must never stop inference: noted, skipped
+                problems[name] = unreadable(name, exc)
+                inputs[name] = "unreadable"
                 continue
-            mask_path = resolve(record[spec["mask_column"]], line) if "mask_column" in spec \
-                else None
-            for batch in known[suffix_of(image)](image, mask_path, 1).batches:
+            inputs[name] = "ok"
+            for batch in found:
                 if label_column is not None and record[label_column] == record[label_column]:
                     batch.arrays[label_column] = np.asarray([record[label_column]])
                 batch.source = f"{path} line {line}: {batch.source}"
@@ -105,7 +120,7 @@ def open_manifest(path: Path, mask: Path | None, batch_size: int) -> Source:
 
     names = ["volume"] + (["mask"] if "mask_column" in spec else []) + (
         [label_column] if label_column else [])
-    return Source(names, False, batches(), str(path), {"manifest": spec})
+    return Source(names, False, batches(), str(path), {"manifest": spec}, inputs, problems)
 
 
 def _open(path: Path, mask: Path | None, batch_size: int) -> Source:

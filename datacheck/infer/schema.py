@@ -26,6 +26,24 @@ class Inference:
     observations: dict[str, Observation] = field(default_factory=dict)
     batches: int = 0
     source: str = ""
+    #: Input files read ("ok") or not ("unreadable"); empty for in-memory data.
+    inputs: dict[str, str] = field(default_factory=dict)
+    #: Each unreadable input -> the violation that says why; the schema comes from the rest.
+    problems: dict[str, Any] = field(default_factory=dict)
+
+    def report(self) -> Any:
+        """The inputs of this inference as a Report (kind ``infer``): unreadable ones fail it.
+
+        >>> infer(["scans/"]).report().counts()["unreadable"]  # doctest: +SKIP
+        1
+        """
+        from datacheck.report.report import Report
+
+        report = Report(schema=self.schema.name, kind="infer")
+        for name, status in self.inputs.items():
+            report.mark_input(name, status)
+        report.extend(list(self.problems.values()))
+        return report
 
     def to_yaml(self) -> str:
         """The schema as YAML with a comment header of observations, ready to edit."""
@@ -36,6 +54,9 @@ class Inference:
                 "bugs included."]
         for name, lines in self.notes.items():
             head += [f"#   {_safe(name)}: {_safe(line)}" for line in lines]
+        if self.problems:
+            head.append(f"# Not used ({len(self.problems)} unreadable inputs):")
+            head += [f"#   {_safe(v.message)}" for v in self.problems.values()]
         return "\n".join(head) + "\n" + self.schema.to_yaml()
 
 
@@ -51,12 +72,15 @@ def infer(data: Any, *, name: str | None = None, labels: Sequence[str] | None = 
     source = open_source(data, batch_size=batch_size, batched=batched)
     seen, count = observe(source.batches, max_batches)
     if not seen:
-        raise DataError(f"{source.description}: no data to infer a schema from (empty input)")
+        why = "; ".join(v.message for v in source.problems.values()) or "empty input"
+        raise DataError(f"{source.description}: no data to infer a schema from ({why})")
     order = [n for n in source.names if n in seen] + [n for n in seen if n not in source.names]
     label_names = _chosen(labels, order) if labels is not None else decide_labels(
         order, seen, source.positional)
-    return from_observations(seen, order, label_names, source.description, name, count,
-                             source.sections)
+    inference = from_observations(seen, order, label_names, source.description, name, count,
+                                  source.sections)
+    inference.inputs, inference.problems = source.inputs, source.problems
+    return inference
 
 
 def inference_from_profile(profile: Any, *, name: str | None = None,
@@ -66,7 +90,10 @@ def inference_from_profile(profile: Any, *, name: str | None = None,
     order = [n for n in profile.entries if n in seen]
     label_names = _chosen(labels, order) if labels is not None else {
         n for n in order if profile.entries[n].role == "label"}
-    return from_observations(seen, order, label_names, profile.source, name, profile.batches)
+    inference = from_observations(seen, order, label_names, profile.source, name,
+                                  profile.batches)
+    inference.inputs, inference.problems = profile.inputs, profile.problems
+    return inference
 
 
 def _chosen(labels: Sequence[str], order: list[str]) -> set[str]:
@@ -135,11 +162,21 @@ def infer_schema(data: Any, *, name: str | None = None, labels: Sequence[str] | 
     ``data`` is what ``dc.check`` accepts: a dict/tuple of numpy arrays, a
     tf.data.Dataset, or paths. Sizes that vary become wildcards; ``labels``
     names the label entries when the guess is wrong. Edit the result freely.
+    Unreadable input files are left out with a warning naming each (``infer``
+    returns them in ``Inference.problems``).
 
     >>> import numpy as np, datacheck as dc
     >>> x = np.random.rand(64, 28, 28, 1).astype("float32"); y = np.arange(64) % 10
     >>> s = dc.infer_schema((x, y)); s.features["image"].layout, s.labels["label"].num_classes
     ('HWC', 10)
     """
-    return infer(data, name=name, labels=labels, batch_size=batch_size, batched=batched,
-                 max_batches=max_batches).schema
+    inference = infer(data, name=name, labels=labels, batch_size=batch_size, batched=batched,
+                      max_batches=max_batches)
+    if inference.problems:
+        import warnings
+
+        # The schema comes from the readable inputs; the others are named, never dropped quietly.
+        reasons = "; ".join(v.message for v in inference.problems.values())
+        warnings.warn(f"{len(inference.problems)} unreadable inputs left out of the inferred "
+                      f"schema: {reasons}", UserWarning, stacklevel=2)
+    return inference.schema

@@ -51,6 +51,10 @@ class Source:
     description: str
     #: Schema sections the reader knows (e.g. ``hdf5`` dataset paths), for inference.
     sections: dict[str, Any] = field(default_factory=dict)
+    #: Each input file -> "ok" or "unreadable", filled in as ``batches`` is consumed.
+    inputs: dict[str, str] = field(default_factory=dict)
+    #: Each unreadable input -> the violation that says why (the read went on without it).
+    problems: dict[str, Any] = field(default_factory=dict)
 
 
 def integer_like(arr: np.ndarray) -> bool:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from datacheck.errors import DatacheckError
-from datacheck.report.report import Report
+from datacheck.report.report import DATASET_SCOPE, Report
 
 #: Rows of the violations table; the rest are counted.
 MAX_ROWS = 500
@@ -102,22 +102,34 @@ def _violations(report: Report) -> str:
     if len(rows) > MAX_ROWS:
         out.append(f"<p>... and {len(rows) - MAX_ROWS} more (see the JSON report).</p>")
     suppressed = report.stats.get("suppressed_violations")
-    if isinstance(suppressed, dict) and suppressed:
-        shown = ", ".join(f"{k}: {v}" for k, v in suppressed.items())
-        out.append(f"<p class='muted'>Repeats not listed: {_e(shown)}.</p>")
+    if isinstance(suppressed, list) and suppressed:
+        shown = "; ".join(f"{r.get('input') or DATASET_SCOPE} {r.get('feature')}:{r.get('code')}"
+                          f" {r.get('not_listed')}" for r in suppressed[:MAX_ROWS]
+                          if isinstance(r, dict))
+        more = f" (and {len(suppressed) - MAX_ROWS} more)" if len(suppressed) > MAX_ROWS else ""
+        out.append(f"<p class='muted'>Repeats not listed (input feature:code count): "
+                   f"{_e(shown)}{_e(more)}.</p>")
     return "".join(out)
 
 
 def _inputs(report: Report) -> str:
-    if not report.inputs:
+    from datacheck.report.render import input_rows
+
+    rows, left_out = input_rows(report, MAX_ROWS * 10)
+    if not rows:
         return ""
-    rows = "".join(f"<tr><td><code>{_e(name)}</code></td><td>{_e(status)}</td></tr>"
-                   for name, status in list(report.inputs.items())[:5000])
+    body = "".join(f"<tr class='{_e(d['status'])}'><td>{_e(d['status'])}</td>"
+                   f"<td><code>{_e(name)}</code></td><td class='code'>{_e(', '.join(d['codes']))}"
+                   f"</td><td class='msg'>{_e(d['message'] or '')}</td></tr>" for name, d in rows)
     counts = report.counts()
-    return (f"<h2>Inputs</h2><details{' open' if counts['total'] <= 20 else ''}><summary>"
+    more = f"<p>... and {left_out} more inputs (ok ones, see the JSON report).</p>" \
+        if left_out else ""
+    skipped = f", {counts['skipped']} skipped" if counts["skipped"] else ""
+    return (f"<h2>Inputs</h2><details{' open' if len(rows) <= 50 else ''}><summary>"
             f"{counts['total']} inputs: {counts['ok']} ok, {counts['violating']} violating, "
-            f"{counts['unreadable']} unreadable</summary><table id='inputs'><tr><th>input</th>"
-            f"<th>status</th></tr>{rows}</table></details>")
+            f"{counts['unreadable']} unreadable{skipped}</summary><table id='inputs'><tr>"
+            f"<th>status</th><th>input</th><th>codes</th><th>first reason</th></tr>{body}"
+            f"</table>{more}</details>")
 
 
 def _img(b64: str, alt: str) -> str:

@@ -151,6 +151,8 @@ def histograms_for(report: Report, data: Any, notes: list[str]) -> dict[str, Any
     except (DatacheckError, ValueError, OSError) as exc:
         notes.append(f"Histograms skipped: {exc}")
         return found
+    # A file that cannot be re-read is left out of the histograms, and named.
+    notes += [f"Histograms leave out {v.message}" for v in profile.problems.values()]
     names = list(profile.entries)
     rename = {} if set(wanted) & set(names) else dict(zip(names, report.summaries, strict=False))
     for key, entry in profile.entries.items():

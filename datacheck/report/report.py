@@ -11,6 +11,8 @@ from datacheck.report.violation import SEVERITY, Violation, _jsonable
 
 #: Status of one input (file, table row, batch source) in a report.
 INPUT_STATUSES = ("ok", "violating", "unreadable")
+#: Name under which dataset-scope findings (class balance, drift, leakage) are shown.
+DATASET_SCOPE = "(dataset scope)"
 
 
 @dataclass
@@ -19,7 +21,10 @@ class Report:
 
     ``inputs`` maps each input (file path, or ``"<array>"`` for in-memory data)
     to ``"ok"``, ``"violating"`` or ``"unreadable"``, so the counts always add
-    up to the number of inputs. ``summaries`` holds the merged per-feature
+    up to the number of inputs; :meth:`input_details` adds each input's codes
+    and first reason. ``skipped`` maps each entry a folder scan did not check
+    to why (hidden, unknown suffix, symlink), so checked + skipped add up to
+    the entries on disk. ``summaries`` holds the merged per-feature
     statistics as plain dicts.
 
     >>> Report(schema="mnist").ok
@@ -29,6 +34,7 @@ class Report:
     schema: str | None = None
     violations: list[Violation] = field(default_factory=list)
     inputs: dict[str, str] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
     summaries: dict[str, dict[str, Any]] = field(default_factory=dict)
     stats: dict[str, Any] = field(default_factory=dict)
     kind: str = "check"
@@ -40,6 +46,10 @@ class Report:
     @property
     def errors(self) -> list[Violation]:
         return [v for v in self.violations if v.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Violation]:
+        return [v for v in self.violations if v.severity != "error"]
 
     def add(self, violation: Violation) -> None:
         self.violations.append(violation)
@@ -58,12 +68,51 @@ class Report:
             return
         self.inputs[name] = status
 
+    def skip(self, name: str, reason: str) -> None:
+        """Record an entry that was deliberately not checked, and why."""
+        self.skipped[name] = reason
+
     def counts(self) -> dict[str, int]:
         out = {status: 0 for status in INPUT_STATUSES}
         for status in self.inputs.values():
             out[status] += 1
         out["total"] = len(self.inputs)
+        out["skipped"] = len(self.skipped)
         return out
+
+    def input_details(self) -> dict[str, dict[str, Any]]:
+        """Each input's status, its codes and its first reason (errors before warnings).
+
+        A violation belongs to ``v.input`` and to any names in ``v.extra["inputs"]``
+        (one table-level finding about many files). A non-ok input that owns no
+        finding (e.g. the only input of a run failed by a dataset-scope rule) gets
+        the dataset-scope reasons, so no failing input is ever without one.
+
+        >>> r = Report(inputs={"a.npz": "ok"}); r.input_details()["a.npz"]["codes"]
+        []
+        """
+        owned: dict[str | None, list[Violation]] = {}
+        for v in self.sorted_violations():
+            for owner in owners(v):
+                owned.setdefault(owner, []).append(v)
+        scope = owned.get(None, [])
+        out: dict[str, dict[str, Any]] = {}
+        for name, status in self.inputs.items():
+            found = owned.get(name, [])
+            if not found and status != "ok":
+                found = [v for v in scope if v.severity == "error"]
+            out[name] = {"status": status, "codes": list(dict.fromkeys(v.code for v in found)),
+                         "message": found[0].message if found else None}
+        return out
+
+    def dataset_findings(self) -> list[Violation]:
+        """Findings about the whole dataset (or a split), owned by no one input."""
+        return [v for v in self.violations if v.input is None]
+
+    def not_listed(self) -> int:
+        """Findings counted but not listed (repeats beyond the per-input cap)."""
+        records = self.stats.get("suppressed_violations") or []
+        return sum(int(r.get("not_listed", 0)) for r in records if isinstance(r, dict))
 
     def codes(self) -> list[str]:
         """Distinct violation codes, in order of first appearance."""
@@ -78,6 +127,7 @@ class Report:
         merged = Report(schema=self.schema or other.schema, kind=self.kind)
         merged.violations = self.violations + other.violations
         merged.inputs = dict(self.inputs)
+        merged.skipped = {**self.skipped, **other.skipped}
         for name, status in other.inputs.items():
             merged.mark_input(name, status)
         merged.summaries = {**self.summaries, **other.summaries}
@@ -92,7 +142,8 @@ class Report:
             "ok": self.ok,
             "counts": self.counts(),
             "violations": [v.to_dict() for v in self.violations],
-            "inputs": dict(self.inputs),
+            "inputs": self.input_details(),
+            "skipped": dict(self.skipped),
             "summaries": _jsonable(self.summaries),
             "stats": _jsonable(self.stats),
         }
@@ -107,7 +158,10 @@ class Report:
     def from_dict(cls, data: dict[str, Any]) -> Report:
         report = cls(schema=data.get("schema"), kind=data.get("kind", "check"))
         report.violations = [Violation.from_dict(v) for v in data.get("violations", [])]
-        report.inputs = dict(data.get("inputs", {}))
+        # Reports written before per-input details map a name straight to its status.
+        report.inputs = {name: entry["status"] if isinstance(entry, dict) else entry
+                         for name, entry in data.get("inputs", {}).items()}
+        report.skipped = dict(data.get("skipped", {}))
         report.summaries = dict(data.get("summaries", {}))
         report.stats = dict(data.get("stats", {}))
         return report
@@ -117,24 +171,49 @@ class Report:
         return cls.from_dict(json.loads(text))
 
     def to_text(self, limit: int = 50) -> str:
-        """Plain-text rendering: one line per violation, verdict last."""
-        lines = [f"[{v.severity}] {v.message}" for v in self.sorted_violations()[:limit]]
+        """Plain-text rendering: findings, then the inputs that are not ok, verdict last."""
+        lines = [f"[{v.severity}] {v.code}: {v.message}"
+                 for v in self.sorted_violations()[:limit]]
         if len(self.violations) > limit:
             lines.append(f"... and {len(self.violations) - limit} more violations")
+        rows = [(n, d) for n, d in self.input_details().items() if d["status"] != "ok"]
+        for name, detail in rows[:limit]:
+            lines.append(f"{detail['status']}: {name} [{', '.join(detail['codes'])}] "
+                         f"{detail['message']}")
+        if len(rows) > limit:
+            lines.append(f"... and {len(rows) - limit} more inputs that are not ok")
         lines.append(self.verdict())
         return "\n".join(lines)
 
     def verdict(self) -> str:
+        """One line: FAILED/OK, errors and warnings counted apart, codes, input counts."""
         counts = self.counts()
         inputs = ""
         if counts["total"]:
             inputs = (f" Inputs: {counts['total']} ({counts['ok']} ok, {counts['violating']} "
                       f"violating, {counts['unreadable']} unreadable).")
+        if counts["skipped"]:
+            inputs += f" Skipped: {counts['skipped']} (not checked, see the inputs list)."
+        errors, warnings = len(self.errors), len(self.warnings)
+        found = f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')}"
+        hidden = self.not_listed()
+        repeats = f"; {_plural(hidden, 'repeat')} not listed" if hidden else ""
         if self.ok:
-            warn = len(self.violations)
-            tail = f" ({warn} warnings)" if warn else ""
+            tail = f" ({found}: {', '.join(self.codes())}{repeats})" if warnings else ""
             return f"OK: all checks hold{tail}.{inputs}"
-        return f"FAILED: {len(self.errors)} violations ({', '.join(self.codes())}).{inputs}"
+        return f"FAILED: {found} ({', '.join(self.codes())}){repeats}.{inputs}"
 
     def __str__(self) -> str:
         return self.to_text()
+
+
+def owners(v: Violation) -> list[str | None]:
+    """The inputs a finding is about: its ``input`` plus any in ``extra["inputs"]``."""
+    more = v.extra.get("inputs") if isinstance(v.extra, dict) else None
+    if not more:
+        return [v.input]
+    return list(dict.fromkeys([v.input, *[str(m) for m in more]]))
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")

@@ -27,7 +27,9 @@ class Violation:
 
     ``message`` is one sentence a person can act on: what, where, observed,
     expected and the fix. ``where`` is a batch/element index, a file path or a
-    table row, rendered as text.
+    table row, rendered as text. ``input`` names the input (file, table row
+    source, ``"<array>"``) the finding belongs to; ``None`` marks a
+    dataset-scope finding (class balance, drift, leakage) that no one input owns.
     """
 
     code: str
@@ -38,6 +40,7 @@ class Violation:
     where: str = ""
     severity: str = "error"
     extra: dict[str, Any] = field(default_factory=dict)
+    input: str | None = None
 
     def __post_init__(self) -> None:
         if self.code not in CODES:
@@ -48,12 +51,13 @@ class Violation:
         data["observed"] = _jsonable(self.observed)
         data["expected"] = _jsonable(self.expected)
         data["extra"] = _jsonable(self.extra)
+        data["scope"] = "dataset" if self.input is None else "input"
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Violation:
         known = {k: data[k] for k in ("code", "feature", "message", "observed", "expected",
-                                      "where", "severity", "extra") if k in data}
+                                      "where", "severity", "extra", "input") if k in data}
         return cls(**known)
 
 

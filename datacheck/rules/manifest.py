@@ -48,6 +48,11 @@ class ManifestVerdict:
     violations: list[Violation] = field(default_factory=list)
     entries: list[ManifestEntry] = field(default_factory=list)
     refused: dict[Path, str] = field(default_factory=dict)
+    #: Each refused path -> the table-level finding that lists it (its reason in the report).
+    refused_by: dict[Path, Violation] = field(default_factory=dict)
+    #: Files that could be opened but whose row was refused (the mask of a missing image):
+    #: path -> why they are not checked, so they still appear in the report.
+    unchecked: dict[Path, str] = field(default_factory=dict)
 
 
 def label_domain(spec: ManifestSpec, schema: Schema) -> list[Any] | None:
@@ -211,6 +216,7 @@ def _path_verdicts(spec: ManifestSpec, schema: Schema, table: Any, source: str, 
     real_root = root.resolve()
     # (column, kind) -> "line N: path" items; kind is "escaped", "missing" or "unreadable".
     found: dict[tuple[str, str], list[str]] = {}
+    found_paths: dict[tuple[str, str], list[Path]] = {}
     labels = table[spec.label_column].tolist() if spec.label_column in table.columns else None
     splits = table[spec.split_column].tolist() if spec.split_column in table.columns else None
     cells = {column: table[column].tolist() for column in columns}
@@ -228,17 +234,26 @@ def _path_verdicts(spec: ManifestSpec, schema: Schema, table: Any, source: str, 
                     f": {reason}"
                 found.setdefault((column, kind), []).append(
                     f"{where(index)}: {shown_path(value)}{detail}")
+                found_paths.setdefault((column, kind), []).append(joined)
                 verdict.refused[joined] = reason or kind
                 usable = False
         image = paths.get(spec.image_column)
+        if not usable:
+            for joined in paths.values():
+                if joined is not None and joined not in verdict.refused:
+                    verdict.unchecked.setdefault(
+                        joined, f"not checked: another file of its row ({where(index)} of "
+                        f"{source}) was refused")
         if usable and image is not None:
             verdict.entries.append(ManifestEntry(
                 position, f"{source} {where(index)}", image,
                 paths.get(spec.mask_column) if spec.mask_column else None,
                 None if labels is None else labels[position],
                 None if splits is None else splits[position]))
-    verdict.violations += [_path_violation(column, kind, items, source, root)
-                           for (column, kind), items in found.items()]
+    for (column, kind), items in found.items():
+        finding = _path_violation(column, kind, items, source, root)
+        verdict.violations.append(finding)
+        verdict.refused_by.update(dict.fromkeys(found_paths[(column, kind)], finding))
 
 
 def _judge_path(root: Path, real_root: Path,
@@ -270,7 +285,8 @@ def _path_violation(column: str, kind: str, items: list[str], source: str,
     if kind == "escaped":
         return Violation(
             "manifest", column, f"{column}: manifest: {len(items)} paths escape the dataset root "
-            f"{root} in {source} ({listed}); refused, not opened. Use paths inside the root "
+            f"{root} in {source} ({listed}); refused, not opened (symlinks are followed only "
+            "when their target stays inside the root). Use paths inside the root "
             "(relative, without '..'), or set manifest.root.",
             observed=items[:100], expected=f"inside {root}", where=source)
     if kind == "missing":

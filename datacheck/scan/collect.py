@@ -12,14 +12,15 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
-from datacheck.backends.numpy.check import Collector
+from datacheck.backends.numpy.check import Collector, Key
 from datacheck.backends.numpy.evaluate import evaluate
 from datacheck.backends.numpy.views import SummaryView
 from datacheck.report.report import Report
 from datacheck.report.violation import Violation
-from datacheck.rules.judge import static_checks, value_checks
+from datacheck.rules.judge import dataset_violations, static_checks, value_checks
 from datacheck.summary import LabelSummary, TensorSummary
 
 #: Codes about one input each; never capped, so every unreadable input keeps its reason.
@@ -40,10 +41,11 @@ class ScanResult:
     index: int
     inputs: dict[str, str] = field(default_factory=dict)
     violations: list[Violation] = field(default_factory=list)
-    occurrences: Counter[tuple[str, str]] = field(default_factory=Counter)
+    occurrences: Counter[Key] = field(default_factory=Counter)
     summaries: dict[str, TensorSummary | LabelSummary] = field(default_factory=dict)
     batches: int = 0
     elements: int = 0
+    group: str | None = None
 
 
 class ScanCollector(Collector):
@@ -54,13 +56,20 @@ class ScanCollector(Collector):
     []
     """
 
-    def add(self, violations: list[Violation]) -> None:
-        # One reason per unreadable input: these are not capped like repeated findings.
-        self.report.extend([v for v in violations if v.code in PER_INPUT_CODES])
-        super().add([v for v in violations if v.code not in PER_INPUT_CODES])
+    def add(self, violations: list[Violation], input: str | None = None) -> None:
+        owner = input if input is not None else self.input
+        for v in violations:
+            if v.input is None and owner is not None:
+                v = replace(v, input=owner)
+            if v.code in PER_INPUT_CODES:
+                # One reason per unreadable input: these are not capped like repeated findings.
+                self.report.add(v)
+            else:
+                self.record(v)
 
     def add_element(self, name: str, shape: tuple[int, ...], dtype: str,
-                    summary: TensorSummary, source: str) -> list[Violation]:
+                    summary: TensorSummary, source: str,
+                    input: str | None = None) -> list[Violation]:
         """Judge one element of ``shape`` through the feature rules; returns its violations."""
         found, static_ok = evaluate(static_checks(self.schema, name, (1, *shape), dtype),
                                     None, None, source)
@@ -72,7 +81,7 @@ class ScanCollector(Collector):
             found += more
         self.batches += 1
         self.elements += 1
-        self.add(found)
+        self.add(found, input)
         return found
 
     def result(self, index: int, inputs: dict[str, str]) -> ScanResult:
@@ -85,16 +94,34 @@ def has_error(violations: Iterable[Violation]) -> bool:
     return any(v.severity == "error" for v in violations)
 
 
-def merge_results(collector: Collector, results: Iterable[ScanResult]) -> Report:
-    """Fold unit results into ``collector`` (in the order given) and finish the report."""
+def merge_results(collector: Collector, results: Iterable[ScanResult],
+                  each: bool = False) -> Report:
+    """Fold unit results into ``collector`` (in the order given) and finish the report.
+
+    Dataset-scope rules run once on the merged summaries (the inputs are one
+    dataset), or with ``each`` once per unit, owned by that unit's input, and
+    once per manifest split for units that belong to one.
+    """
+    groups: dict[str, dict[str, Any]] = {}
     for result in results:
-        shipped: Counter[tuple[str, str]] = Counter()
+        shipped: Counter[Key] = Counter()
         for v in result.violations:
             if v.code in PER_INPUT_CODES:
                 collector.report.add(v)
             else:
-                shipped[(v.feature, v.code)] += 1
-                collector.add([v])
+                shipped[(v.input, v.feature, v.code)] += 1
+                collector.record(v)
+        if each and result.group is not None:
+            merged_group = groups.setdefault(result.group, {})
+            for name, summary in result.summaries.items():
+                held = merged_group.get(name)
+                merged_group[name] = summary if held is None else held.merge(summary)
+        elif each and result.inputs:
+            owner = next(iter(result.inputs))
+            found = dataset_violations(collector.schema, result.summaries, owner)
+            collector.add(found, input=owner)
+            if has_error(found) and result.inputs[owner] == "ok":
+                result.inputs[owner] = "violating"
         for key, count in result.occurrences.items():
             collector.occurrences[key] += max(count - shipped[key], 0)
         for name, summary in result.summaries.items():
@@ -104,4 +131,6 @@ def merge_results(collector: Collector, results: Iterable[ScanResult]) -> Report
             collector.report.mark_input(name, status)
         collector.batches += result.batches
         collector.elements += result.elements
-    return collector.finish()
+    for group, summaries in groups.items():  # a split is a dataset of its own, owned by no file
+        collector.add_dataset(dataset_violations(collector.schema, summaries, group))
+    return collector.finish(dataset=not each)

@@ -41,7 +41,12 @@ def _lost(unit: Unit, exc: BaseException) -> ScanResult:
     """A unit whose worker died or whose task failed outside run_unit."""
     reason = RuntimeError(f"the worker checking it failed ({type(exc).__name__}: {exc}); "
                           "rerun with --workers 1 to see whether this file crashes the reader")
-    return ScanResult(unit.index, {unit.name: "unreadable"}, [unreadable(unit.name, reason)])
+    result = ScanResult(unit.index, {unit.name: "unreadable"}, [unreadable(unit.name, reason)],
+                        group=unit.group)
+    if unit.mask_name is not None:  # the pair's mask went unchecked with it: still an input
+        result.inputs[unit.mask_name] = "unreadable"
+        result.violations.append(unreadable(unit.mask_name, reason))
+    return result
 
 
 #: Worker pools kept between scans in one process (notebooks, services), by size.

@@ -39,8 +39,13 @@ CHECKERS: dict[str, Callable[[Path, Schema, int], Report]] = {
 def check_paths(paths: Sequence[str | Path], schema: Schema, *,
                 batch_size: int = DEFAULT_BATCH_SIZE, workers: int = 1,
                 scheduler: str | None = None, limits: Limits | None = None,
-                progress: bool | None = None) -> Report:
+                progress: bool | None = None, each: bool = False) -> Report:
     """Check files, folders and manifests; unreadable inputs are reported and the scan goes on.
+
+    All inputs together are one dataset for the dataset-scope rules (class
+    coverage and balance, dataset moments); ``each=True`` judges those rules
+    per input instead (e.g. ``train.npz test.npz``). Entries of folders that
+    are not checked are listed in ``report.skipped`` with the reason.
 
     >>> check_paths(["scans/"], load_schema("brain_t1_nifti"), workers=2).counts()  # doctest: +SKIP
     {'ok': 40, 'violating': 2, 'unreadable': 1, 'total': 43}
@@ -52,14 +57,17 @@ def check_paths(paths: Sequence[str | Path], schema: Schema, *,
     collector.add(plan.violations)
     for name, status in plan.inputs.items():
         collector.report.mark_input(name, status)
+    for name, reason in plan.skipped.items():
+        collector.report.skip(name, reason)
     options = Options(batch_size=batch_size, limits=limits)
     from datacheck.report.progress import progress as progress_bar
 
     with progress_bar(len(plan.units), "checking files", enabled=progress) as advance:
         results = run_units(plan.units, schema, options, workers=workers, scheduler=scheduler)
-        report = merge_results(collector, _ticking(results, advance))
+        report = merge_results(collector, _ticking(results, advance), each=each)
     report.stats.update({"files": len(plan.units), "workers": workers,
-                         "scheduler": scheduler, "skipped_files": plan.skipped})
+                         "scheduler": scheduler, "skipped_files": len(plan.skipped),
+                         "dataset_scope": "each input" if each else "all inputs together"})
     return report
 
 

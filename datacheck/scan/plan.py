@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from datacheck.errors import DatacheckError
@@ -29,26 +29,47 @@ UNIT_KINDS: dict[str, str] = {".nii.gz": "nifti", ".nii": "nifti", ".h5": "h5", 
 
 @dataclass
 class Plan:
-    """Units to run, plus what planning already decided (violations, input statuses)."""
+    """Units to run, plus what planning already decided (violations, input statuses).
+
+    ``skipped`` maps each entry a folder walk did not check to why; ``names``
+    keeps display names unique, so two paths that print alike stay two inputs.
+    """
 
     units: list[Unit] = field(default_factory=list)
     violations: list[Violation] = field(default_factory=list)
     inputs: dict[str, str] = field(default_factory=dict)
-    skipped: int = 0
-    seen: set[str] = field(default_factory=set)
+    skipped: dict[str, str] = field(default_factory=dict)
+    seen: set[tuple[str, str | None]] = field(default_factory=set)
+    names: dict[str, str] = field(default_factory=dict)
+
+    def name(self, path: Path | str) -> str:
+        """The display name of ``path``, made unique among this plan's inputs."""
+        key, shown = os.fspath(path), display(path)
+        candidate, n = shown, 1
+        while self.names.setdefault(candidate, key) != key:
+            n += 1
+            candidate = f"{shown} [#{n}]"
+        return candidate
 
     def refuse(self, name: str, violation: Violation, status: str = "unreadable") -> None:
+        if violation.input is None:
+            violation = replace(violation, input=name)
         self.violations.append(violation)
-        self.inputs[name] = status
+        # An input refused as unreadable stays so whatever else is said about it.
+        if self.inputs.get(name) != "unreadable":
+            self.inputs[name] = status
 
-    def add(self, kind: str, path: Path, mask: Path | None = None) -> None:
-        key = os.fspath(path)
+    def skip(self, path: Path, reason: str) -> None:
+        self.skipped[self.name(path)] = reason
+
+    def add(self, kind: str, path: Path, mask: Path | None = None,
+            group: str | None = None) -> None:
+        key = (os.fspath(path), None if mask is None else os.fspath(mask))
         if key in self.seen:
             return
         self.seen.add(key)
-        self.units.append(Unit(len(self.units), kind, key, display(path),
-                               None if mask is None else os.fspath(mask),
-                               None if mask is None else display(mask)))
+        self.units.append(Unit(len(self.units), kind, key[0], self.name(path), key[1],
+                               None if mask is None else self.name(mask), group))
 
 
 def display(path: Path | str) -> str:
@@ -73,7 +94,7 @@ def plan_scan(paths: Sequence[str | Path], schema: Schema, kinds: dict[str, str]
     plan = Plan()
     for raw in paths:
         path = Path(raw)
-        name = display(path)
+        name = plan.name(path)
         if not path.exists():
             plan.refuse(name, Violation("missing_file", "*", f"{name}: missing_file: no such file "
                                         "or folder. Check the path.", where=name))
@@ -91,27 +112,107 @@ def plan_scan(paths: Sequence[str | Path], schema: Schema, kinds: dict[str, str]
     return plan
 
 
-def _walk(folder: Path) -> list[Path]:
-    """Files under ``folder``, sorted, hidden entries skipped, symlinked folders not followed."""
+def _walk(plan: Plan, folder: Path) -> list[Path]:
+    """Files under ``folder``, sorted; every entry not returned is skipped or refused with why.
+
+    Hidden entries are skipped. Symlinks follow the manifest rule: followed when
+    the target lies inside the scanned folder (each file and folder once),
+    refused when it leaves it. A subfolder that cannot be listed is refused.
+    """
+    from datacheck.rules.files import folder_unreadable, symlink_broken, symlink_refused
+
+    root = folder.resolve()
+    entered: dict[Path, Path] = {root: folder}
     files: list[Path] = []
-    for root, dirs, names in os.walk(folder, followlinks=False):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        files += [Path(root) / n for n in sorted(names) if not n.startswith(".")]
+    real_files: dict[str, Path] = {}  # real path as text: hashing Path objects is slow
+
+    def visit(directory: Path, real_dir: Path) -> None:
+        try:
+            with os.scandir(directory) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            name = plan.name(directory)
+            plan.refuse(name, folder_unreadable(name, exc.strerror or type(exc).__name__))
+            return
+        for entry in entries:
+            path = Path(entry.path)
+            is_dir = _is_dir(entry)
+            if entry.name.startswith("."):
+                plan.skip(path, "hidden folder, not entered" if is_dir else "hidden file")
+                continue
+            real = real_dir / entry.name  # where the entry really is (real_dir is resolved)
+            if entry.is_symlink():
+                try:
+                    real = path.resolve(strict=True)
+                except (OSError, RuntimeError) as exc:  # dangling, or a loop
+                    name = plan.name(path)
+                    plan.refuse(name, symlink_broken(name, getattr(exc, "strerror", None)
+                                                     or str(exc) or "a loop"))
+                    continue
+                if not real.is_relative_to(root):
+                    name = plan.name(path)
+                    plan.refuse(name, symlink_refused(name, display(real), display(folder)))
+                    continue
+            if is_dir:
+                if real in entered:
+                    plan.skip(path, f"folder already scanned as {display(entered[real])} "
+                              "(symlink followed once)")
+                    continue
+                entered[real] = path
+                visit(path, real)
+                continue
+            # The real path, so a file reached through a link (or a linked folder) runs once.
+            key = os.fspath(real)
+            if key in real_files:
+                plan.skip(path, f"same file as {display(real_files[key])} "
+                          "(symlink followed, checked once)")
+                continue
+            real_files[key] = path
+            files.append(path)
+
+    visit(folder, root)
     return files
 
 
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
 def _plan_folder(plan: Plan, folder: Path, schema: Schema, kinds: dict[str, str]) -> None:
-    files = _walk(folder)
-    known = [(f, suffix_of(f.name, list(kinds))) for f in files]
-    supported = [(f, s) for f, s in known if s is not None]
-    plan.skipped += len(files) - len(supported)
+    from datacheck.rules.files import duplicate_volume
+
+    before = len(plan.skipped)
+    files = _walk(plan, folder)
+    supported: list[tuple[Path, str]] = []
+    for path in files:
+        suffix = suffix_of(path.name, list(kinds))
+        if suffix is not None:
+            supported.append((path, suffix))
+        elif suffix_of(path.name, MANIFEST_SUFFIXES):
+            plan.skip(path, "a table inside a data folder is not read as a manifest; pass it "
+                      "by name to check it")
+        else:
+            plan.skip(path, f"no reader for '{path.suffix or path.name}' files")
     if not supported:
-        name = display(folder)
+        name = plan.name(folder)
         plan.refuse(name, Violation(
             "unreadable", "*", f"{name}: unreadable: folder holds no {', '.join(sorted(kinds))} "
-            f"files ({len(files)} other files skipped). Point at the data folder, or a manifest.",
-            where=name))
+            f"files ({len(plan.skipped) - before} other files skipped). Point at the data "
+            "folder, or a manifest.", where=name))
         return
+    # NAME.nii beside NAME.nii.gz: two inputs, both checked, each told of the other.
+    copies: dict[str, list[Path]] = {}
+    for path, suffix in supported:
+        if kinds[suffix] == "nifti":
+            copies.setdefault(os.fspath(path)[: -len(suffix)], []).append(path)
+    for group in copies.values():
+        for path in group if len(group) > 1 else []:
+            name = plan.name(path)
+            plan.refuse(name, duplicate_volume(name, [plan.name(p) for p in group if p != path]),
+                        status="violating")
     if schema.pairs is None:
         for path, suffix in supported:
             plan.add(kinds[suffix], path)
@@ -122,33 +223,38 @@ def _plan_folder(plan: Plan, folder: Path, schema: Schema, kinds: dict[str, str]
 def _pair(plan: Plan, files: list[tuple[Path, str]], mask_suffix: str, required: bool,
           kinds: dict[str, str]) -> None:
     """Pair NAME<ext> with NAME<mask_suffix><ext> (any NIfTI extension on either side)."""
-    stems = {(path.parent, path.name[: -len(suffix)]): (path, suffix) for path, suffix in files}
-    masks = {key for key in stems if key[1].endswith(mask_suffix) and
-             kinds[stems[key][1]] == "nifti"}
-    for key, (path, suffix) in stems.items():
-        if key in masks:
-            image_key = (key[0], key[1][: -len(mask_suffix)])
-            if image_key not in stems:
-                name = display(path)
+    stems: dict[tuple[Path, str], list[tuple[Path, str]]] = {}
+    for path, suffix in files:
+        stems.setdefault((path.parent, path.name[: -len(suffix)]), []).append((path, suffix))
+    masks = {key for key, group in stems.items() if key[1].endswith(mask_suffix) and
+             kinds[group[0][1]] == "nifti"}
+    for key, group in stems.items():
+        for path, suffix in group:
+            if key in masks:
+                image_key = (key[0], key[1][: -len(mask_suffix)])
+                if image_key not in stems:
+                    name = plan.name(path)
+                    plan.refuse(name, Violation(
+                        "missing_file", "image", f"image: missing_file: mask {name} has no image "
+                        f"{image_key[1]}.nii[.gz] next to it. Add the image or rename the mask.",
+                        where=name), status="violating")
+                continue
+            mask_key = (key[0], key[1] + mask_suffix)
+            if kinds[suffix] != "nifti":
+                plan.add(kinds[suffix], path)
+                continue
+            if mask_key in stems:
+                # A duplicated mask (NAME_mask.nii and .nii.gz): each copy is checked.
+                for mask, _ in stems[mask_key]:
+                    plan.add("nifti", path, mask)
+                continue
+            plan.add("nifti", path)
+            if required:
+                name = plan.name(path)
                 plan.refuse(name, Violation(
-                    "missing_file", "image", f"image: missing_file: mask {name} has no image "
-                    f"{image_key[1]}.nii[.gz] next to it. Add the image or rename the mask.",
-                    where=name), status="violating")
-            continue
-        mask_key = (key[0], key[1] + mask_suffix)
-        if kinds[suffix] != "nifti":
-            plan.add(kinds[suffix], path)
-            continue
-        if mask_key in stems:
-            plan.add("nifti", path, stems[mask_key][0])
-            continue
-        plan.add("nifti", path)
-        if required:
-            name = display(path)
-            plan.refuse(name, Violation(
-                "missing_file", "mask", f"mask: missing_file: image {name} has no mask "
-                f"{mask_key[1]}.nii[.gz] next to it. Add the mask, or set pairs.required: false.",
-                where=name), status="violating")
+                    "missing_file", "mask", f"mask: missing_file: image {name} has no mask "
+                    f"{mask_key[1]}.nii[.gz] next to it. Add the mask, or set pairs.required: "
+                    "false.", where=name), status="violating")
 
 
 def _plan_manifest(plan: Plan, path: Path, schema: Schema, kinds: dict[str, str],
@@ -156,7 +262,7 @@ def _plan_manifest(plan: Plan, path: Path, schema: Schema, kinds: dict[str, str]
     from datacheck.readers.manifest import manifest_root, read_manifest
     from datacheck.rules.manifest import judge_manifest
 
-    name = display(path)
+    name = plan.name(path)
     spec = schema.manifest or ManifestSpec()
     try:
         table = read_manifest(path, limits, source=name)
@@ -166,20 +272,31 @@ def _plan_manifest(plan: Plan, path: Path, schema: Schema, kinds: dict[str, str]
     root = manifest_root(path, spec.root)
     row_name = "row" if path.suffix.lower() in (".parquet", ".pq") else "line"
     verdict = judge_manifest(spec, schema, table, name, root, row_name)
-    plan.violations += verdict.violations
-    plan.inputs[name] = "violating" if has_error(verdict.violations) else "ok"
     for refused in verdict.refused:
-        plan.inputs.setdefault(display(refused), "unreadable")
+        refused_name = plan.name(refused)
+        plan.inputs.setdefault(refused_name, "unreadable")
+        finding = verdict.refused_by.get(refused)
+        if finding is not None:  # the table-level finding that names it is its reason
+            finding.extra.setdefault("inputs", []).append(refused_name)
+    plan.violations += [replace(v, input=name) for v in verdict.violations]
+    plan.inputs[name] = "violating" if has_error(verdict.violations) else "ok"
     if not spec.check_files:
         return
     for entry in verdict.entries:
         suffix = suffix_of(entry.image.name, list(kinds))
         if suffix is None:
-            image = display(entry.image)
+            image = plan.name(entry.image)
             plan.refuse(image, Violation(
                 "unreadable", spec.image_column, f"{image}: unreadable: no reader for "
                 f"'{entry.image.suffix}' files ({entry.where}). Supported: "
                 f"{', '.join(sorted(kinds))}.", where=image))
             continue
         mask = entry.mask if kinds[suffix] == "nifti" else None
-        plan.add(kinds[suffix], entry.image, mask)
+        split = None if entry.split is None or entry.split != entry.split else \
+            f"{name} split {printable(str(entry.split))}"
+        plan.add(kinds[suffix], entry.image, mask, split)
+    # Files of refused rows (the mask of a missing image) are still accounted for.
+    used = {u.path for u in plan.units} | {u.mask for u in plan.units if u.mask}
+    for path, reason in verdict.unchecked.items():
+        if os.fspath(path) not in used and plan.name(path) not in plan.inputs:
+            plan.skip(path, reason)

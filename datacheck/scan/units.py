@@ -34,6 +34,8 @@ class Unit:
     name: str
     mask: str | None = None
     mask_name: str | None = None
+    #: The split this unit belongs to (e.g. "manifest.csv split train"), for per-split rules.
+    group: str | None = None
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ def run_unit(unit: Unit, schema: Schema, options: Options) -> ScanResult:
     >>> run_unit(Unit(0, "nifti", "a.nii.gz", "a.nii.gz"), schema, Options())  # doctest: +SKIP
     ScanResult(index=0, inputs={'a.nii.gz': 'ok'}, ...)
     """
-    collector = ScanCollector(schema, Report(schema=schema.name))
+    collector = ScanCollector(schema, Report(schema=schema.name), input=unit.name)
     inputs: dict[str, str] = {}
     try:
         if not os.path.isfile(unit.path):  # a pipe or device would block the reader forever
@@ -63,7 +65,15 @@ def run_unit(unit: Unit, schema: Schema, options: Options) -> ScanResult:
     except Exception as exc:  # one bad file must never stop the scan
         collector.add([unreadable(unit.name, exc)])
         inputs[unit.name] = "unreadable"
-    return collector.result(unit.index, inputs)
+        if unit.mask_name is not None and unit.mask_name not in inputs:
+            # The mask of an unreadable image is still an input, with why it went unchecked.
+            reason = DataError(f"{unit.mask_name}: unreadable: not checked, its image "
+                               f"{unit.name} could not be read. Fix the image and rerun.")
+            collector.add([unreadable(unit.mask_name, reason)], input=unit.mask_name)
+            inputs[unit.mask_name] = "unreadable"
+    result = collector.result(unit.index, inputs)
+    result.group = unit.group
+    return result
 
 
 def unreadable(name: str, exc: BaseException) -> Violation:
@@ -71,13 +81,13 @@ def unreadable(name: str, exc: BaseException) -> Violation:
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     if isinstance(exc, TooLargeError):
         return Violation("too_large", "*", text if text.startswith(name) else f"{name}: {text}",
-                         where=name)
+                         where=name, input=name)
     if isinstance(exc, MemoryError):
         text = "ran out of memory while reading; lower max_bytes or check the header"
     elif not isinstance(exc, DatacheckError):
         text = f"{type(exc).__name__}: {text}"
     message = text if text.startswith(name) else f"{name}: unreadable: {text}"
-    return Violation("unreadable", "*", message, where=name)
+    return Violation("unreadable", "*", message, where=name, input=name)
 
 
 def _limits(schema: Schema, options: Options) -> Limits:
@@ -123,16 +133,17 @@ def _run_nifti(unit: Unit, schema: Schema, options: Options, collector: ScanColl
     try:
         mask = read_nifti(unit.mask, limits, spec.scaling, source=unit.mask_name)
     except Exception as exc:
-        collector.add([unreadable(unit.mask_name, exc)])
+        collector.add([unreadable(unit.mask_name, exc)], input=unit.mask_name)
         inputs[unit.mask_name] = "unreadable"
         return
     mask_found = pair_violations(pairs, header, mask.header, mask_label_counts(mask.data),
                                  pairs.feature or "mask")
-    collector.add(mask_found)
+    collector.add(mask_found, input=unit.mask_name)
     if pairs.feature is not None:
         shape = element_shape(mask.data.shape, schema.features[pairs.feature])
         mask_found += collector.add_element(pairs.feature, shape, dtype_name(mask.data),
-                                            summarize_element(mask.data, shape), unit.mask_name)
+                                            summarize_element(mask.data, shape), unit.mask_name,
+                                            input=unit.mask_name)
     inputs[unit.mask_name] = "violating" if has_error(mask_found) else "ok"
 
 
@@ -160,7 +171,7 @@ def _run_external(unit: Unit, schema: Schema, options: Options, collector: ScanC
     from datacheck.scan.paths import CHECKERS
     from datacheck.scan.plan import suffix_of
 
-    checker = CHECKERS[suffix_of(unit.name, list(CHECKERS)) or ""]
+    checker = CHECKERS[suffix_of(unit.path, list(CHECKERS)) or ""]
     report = checker(Path(unit.path), schema, options.batch_size)
     collector.add(report.violations)
     inputs.update(report.inputs or {unit.name: "violating" if not report.ok else "ok"})

@@ -120,14 +120,14 @@ class ValidationCallback(keras.callbacks.Callback):
         self.reports: list[Report] = []
         self._source = _Source(self.schema, data, batch_size)
         self._random = random.Random(seed)
-        self._collector = Collector(self.schema)
+        self._collector = Collector(self.schema, input="<fit>")
         self._sampled = 0
         self._bad = 0
         self._steps = 0
         self._warned: set[tuple[str, str]] = set()
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        self._collector = Collector(self.schema)
+        self._collector = Collector(self.schema, input="<fit>")
         self._sampled = 0
         self._bad = 0
         self._steps = 0

@@ -38,7 +38,8 @@ def test_exit_1_with_table_and_json(npz_files, tmp_path):
     assert "range" in result.stdout and "divide by 255" in result.stdout.replace("\n", " ")
     data = json.loads(out.read_text())
     assert data["ok"] is False
-    assert data["counts"] == {"ok": 1, "violating": 1, "unreadable": 0, "total": 2}
+    assert data["counts"] == {"ok": 1, "violating": 1, "unreadable": 0, "total": 2,
+                              "skipped": 0}
     assert data["violations"][0]["code"] == "range"
 
 

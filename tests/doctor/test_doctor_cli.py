@@ -43,7 +43,7 @@ def test_broken_data_exits_1_with_every_finding(files, capsys, tmp_path):
 def test_quiet_prints_only_the_verdict(files, capsys):
     assert main(["doctor", "-q", "--model", str(files / "cnn.keras"),
                  str(files / "raw.npz")]) == 1
-    assert capsys.readouterr().out.strip().startswith("FAILED: 2 violations")
+    assert capsys.readouterr().out.strip().startswith("FAILED: 2 errors, 0 warnings")
 
 
 def test_schema_and_smoke(files, capsys):

@@ -86,7 +86,7 @@ def test_check_report_shows_verdict_table_histogram_and_classes(tmp_path, failin
     page = tmp_path / "check.html"
     write_html(report, page)
     seen = view(page)
-    assert seen["verdict"].startswith("FAILED: 1 violations (range)")
+    assert seen["verdict"].startswith("FAILED: 1 error, 0 warnings (range)")
     assert seen["rows"] == 1
     text = visible(seen)
     assert "image: range: max 255 > 1" in text and "divide by 255" in text

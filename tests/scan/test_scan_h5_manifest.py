@@ -116,7 +116,8 @@ def dataset(tmp_path: Path, write_nifti) -> Path:
 
 def test_clean_manifest_scans_every_file(dataset: Path) -> None:
     report = check(str(dataset / "manifest.csv"), "brain_t1_nifti")
-    assert report.counts() == {"ok": 13, "violating": 0, "unreadable": 0, "total": 13}, \
+    assert report.counts() == {"ok": 13, "violating": 0, "unreadable": 0, "total": 13,
+                               "skipped": 0}, \
         report.to_text()
 
 
@@ -133,6 +134,11 @@ def test_manifest_problems(dataset: Path) -> None:
     assert report.inputs[str(dataset / "../../outside.nii.gz")] == "unreadable"
     assert report.inputs[str(dataset / "missing_mask.nii.gz")] == "unreadable"
     assert str(dataset / "s3.nii.gz") not in report.inputs  # a row with a missing file is skipped
+    # ...but still accounted for, with why: its row's mask was refused.
+    assert report.skipped[str(dataset / "s3.nii.gz")] == (
+        f"not checked: another file of its row (line 5 of {dataset / 'manifest.csv'}) was "
+        "refused")
+    assert str(dataset / "s2_mask.nii.gz") in report.skipped  # the mask of an outside image
     counts = report.counts()
     assert counts["total"] == counts["ok"] + counts["violating"] + counts["unreadable"]
 

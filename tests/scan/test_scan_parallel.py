@@ -43,7 +43,8 @@ def same(a, b) -> None:
 
 def test_serial_reference(folder: Path) -> None:
     report = check_paths([folder], SCHEMA)
-    assert report.counts() == {"ok": 8, "violating": 1, "unreadable": 1, "total": 10}
+    assert report.counts() == {"ok": 8, "violating": 1, "unreadable": 1, "total": 10,
+                               "skipped": 0}
     assert set(report.codes()) == {"unreadable", "orientation", "unnormalized"}
     # The dataset rule sees every readable volume merged, not one file at a time.
     assert report.summaries["volume"]["elements"] == 8

@@ -78,7 +78,11 @@ def test_folder_scan_accounts_for_every_input(folder: Path) -> None:
     assert reasons[f"{folder}/huge.nii.gz"].code == "too_large"
     assert "matrix holds NaN/Inf" in next(v.message for v in report.violations
                                           if v.code == "affine")
-    assert report.stats["skipped_files"] == 1 and report.stats["files"] == 9
+    assert report.stats["skipped_files"] == 2 and report.stats["files"] == 9
+    # Checked + skipped add up to the entries on disk, each skipped one with its reason.
+    assert report.skipped == {f"{folder}/README.txt": "no reader for '.txt' files",
+                              f"{folder}/.hidden.nii": "hidden file"}
+    assert len(report.inputs) + len(report.skipped) == len(os.listdir(folder))
     report.to_json()  # serializable, undecodable names included
 
 
@@ -167,7 +171,7 @@ def test_cli_exit_codes_and_unicode_names(folder: Path, tmp_path: Path) -> None:
     assert "Traceback" not in run.stderr and "caf\\xe9.nii.gz" in run.stdout
     assert "Inputs: 9 (3 ok, 2 violating, 4 unreadable)" in run.stdout
     inputs = json.loads(out.read_text())["inputs"]
-    assert len(inputs) == 9 and inputs[f"{folder}/line\\nbreak.nii.gz"] == "ok"
+    assert len(inputs) == 9 and inputs[f"{folder}/line\\nbreak.nii.gz"]["status"] == "ok"
     usage = subprocess.run([sys.executable, "-m", "datacheck", "check", "--schema",
                             "no_such_schema", str(folder)], capture_output=True, text=True,
                            env=env, timeout=300)

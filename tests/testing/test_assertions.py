@@ -26,7 +26,8 @@ def test_assert_matches_failure_lists_code_feature_where_and_message(digits):
     # Every one of the 57 batches breaks the rule; it is listed once with its count.
     assert "  - range [error] image @ batch 0, element 0 (x57)" in text
     assert "image: range: max 16 > 1 in batch 0, element 0. If these are 0-255 pixels" in text
-    assert text.splitlines()[-1].startswith("FAILED: 1 violations (range).")
+    assert text.splitlines()[-1].startswith("FAILED: 1 error, 0 warnings (range); 56 repeats "
+                                            "not listed.")
 
 
 def test_ignore_and_strict(digits):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -16,41 +17,58 @@ from datacheck.rules.judge import dataset_violations, static_checks, value_check
 from datacheck.schema.model import Schema
 from datacheck.summary import LabelSummary, TensorSummary
 
-#: Violations kept per (feature, code); the rest are counted, not listed.
+#: Violations kept per (input, feature, code); the rest are counted, not listed.
 MAX_PER_CODE = 3
+
+#: A capping key: (input or None for dataset scope, feature, code).
+Key = tuple[str | None, str, str]
 
 
 class Collector:
     """Accumulates one run: capped violations, merged summaries, every batch counted.
 
+    Capping is per (input, feature, code), never across inputs, so every
+    violating input keeps its own listed reason; ``input`` names the input
+    whose findings this collector records unless :meth:`add` is told another.
     Used by ``check()`` on arrays, by the TF backend's collect mode and by file scans.
     """
 
     def __init__(self, schema: Schema, report: Report | None = None,
-                 max_per_code: int = MAX_PER_CODE) -> None:
+                 max_per_code: int = MAX_PER_CODE, input: str | None = None) -> None:
         self.schema = schema
         self.report = report if report is not None else Report(schema=schema.name)
         self.summaries: dict[str, Any] = {}
         self.max_per_code = max_per_code
-        self.occurrences: Counter[tuple[str, str]] = Counter()
-        self.first: dict[tuple[str, str], Violation] = {}
+        self.input = input
+        self.occurrences: Counter[Key] = Counter()
+        self.listed: Counter[Key] = Counter()
+        self.first: dict[Key, Violation] = {}
         self.batches = 0
         self.elements = 0
         self.missing_reported: set[str] = set()
-        self.seen: set[tuple[str, str, str]] = set()
+        self.seen: set[tuple[str | None, str, str, str]] = set()
 
-    def add(self, violations: list[Violation]) -> None:
+    def add(self, violations: list[Violation], input: str | None = None) -> None:
+        """Record ``violations`` of ``input`` (default: this collector's input), capped."""
+        owner = input if input is not None else self.input
         for v in violations:
-            key = (v.feature, v.code)
-            self.occurrences[key] += 1
-            # The same finding in every batch (a wrong dtype, say) is listed once.
-            generic = (v.feature, v.code, v.message.replace(str(v.where), ""))
-            if generic in self.seen:
-                continue
-            self.seen.add(generic)
-            if self.occurrences[key] <= self.max_per_code:
-                self.report.add(v)
-                self.first.setdefault(key, v)
+            if v.input is None and owner is not None:
+                v = replace(v, input=owner)
+            self.record(v)
+
+    def record(self, v: Violation) -> bool:
+        """Count ``v`` (already attributed) and list it unless capped; True when listed."""
+        key = (v.input, v.feature, v.code)
+        self.occurrences[key] += 1
+        # The same finding in every batch (a wrong dtype, say) is listed once per input.
+        generic = (v.input, v.feature, v.code, v.message.replace(str(v.where), ""))
+        if generic in self.seen or self.listed[key] >= self.max_per_code:
+            return False
+        self.seen.add(generic)
+        self.listed[key] += 1
+        self.report.add(v)
+        self.first.setdefault(key, v)
+        return True
 
     def add_batch(self, batch: dict[str, np.ndarray], batch_index: int, offset: int = 0,
                   source: str | None = None) -> list[Violation]:
@@ -106,15 +124,28 @@ class Collector:
         more, _ = evaluate(value_checks(self.schema, name, view), batch_index, offset, source)
         return violations + more
 
-    def finish(self, where: str = "dataset") -> Report:
-        self.add(dataset_violations(self.schema, self.summaries, where))
-        for key, count in self.occurrences.items():
-            if count > self.max_per_code and key in self.first:
-                self.first[key].extra["occurrences"] = count
-        suppressed = {f"{f}:{c}": n - self.max_per_code
-                      for (f, c), n in self.occurrences.items() if n > self.max_per_code}
+    def finish(self, where: str = "dataset", dataset: bool = True) -> Report:
+        """Run the dataset-scope rules (unless ``dataset`` is False) and close the report."""
+        if dataset:
+            self.add_dataset(dataset_violations(self.schema, self.summaries, where))
         self.report.summaries.update({k: v.to_dict() for k, v in self.summaries.items()})
         self.report.stats.update({"batches": self.batches, "elements": self.elements})
+        return self.close()
+
+    def add_dataset(self, violations: list[Violation]) -> None:
+        """Record dataset-scope findings: they belong to no one input."""
+        for v in violations:
+            self.record(replace(v, input=None) if v.input is not None else v)
+
+    def close(self) -> Report:
+        """Write exact counts of what was found but not listed, per input."""
+        suppressed = []
+        for key, count in self.occurrences.items():
+            if key in self.first and count > self.listed[key]:
+                self.first[key].extra["occurrences"] = count
+            if count > self.listed[key]:
+                suppressed.append({"input": key[0], "feature": key[1], "code": key[2],
+                                   "occurrences": count, "not_listed": count - self.listed[key]})
         if suppressed:
             self.report.stats["suppressed_violations"] = suppressed
         return self.report
@@ -124,7 +155,7 @@ def check_batches(schema: Schema, batches: Iterable[dict[str, np.ndarray]],
                   source: str = "<array>", report: Report | None = None,
                   progress: Any = None) -> Report:
     """Judge a stream of numpy batches and return the report."""
-    collector = Collector(schema, report)
+    collector = Collector(schema, report, input=source)
     offset = 0
     for index, batch in enumerate(batches):
         found = collector.add_batch(batch, index, offset,

@@ -22,7 +22,7 @@ def check_dataset(dataset: tf.data.Dataset, schema: Schema, *, batched: bool | N
     to_named = namer(schema, spec)
     specs = specs_by_name(schema, spec)
     is_batched = detect_batched(schema, specs) if batched is None else batched
-    collector = Collector(schema)
+    collector = Collector(schema, input="<dataset>")
     collector.add(static_violations(schema, specs, is_batched))
     if not is_batched:
         dataset = dataset.batch(batch_size)

@@ -79,7 +79,7 @@ def validate(dataset: tf.data.Dataset, schema: Schema, *, on_error: str = "raise
     specs = specs_by_name(schema, spec)
     is_batched = detect_batched(schema, specs) if batched is None else batched
     static = static_violations(schema, specs, is_batched)
-    collector = Collector(schema) if on_error == "collect" else None
+    collector = Collector(schema, input="<dataset>") if on_error == "collect" else None
     if static:
         if on_error in ("raise", "drop"):
             raise ValidationError(static, schema.name)

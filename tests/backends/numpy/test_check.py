@@ -86,7 +86,8 @@ def test_npz_round_trip(tmp_path, digits):
     bad = tmp_path / "bad.npz"
     np.savez(bad, image=x * 16, label=y)
     report = dc.check([str(path), str(bad)], "digits")
-    assert report.counts() == {"ok": 1, "violating": 1, "unreadable": 0, "total": 2}
+    assert report.counts() == {"ok": 1, "violating": 1, "unreadable": 0, "total": 2,
+                               "skipped": 0}
     assert all(str(bad) in v.where for v in report.violations)
 
 

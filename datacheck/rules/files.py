@@ -1,0 +1,62 @@
+"""Rules about the entries of a data folder: duplicate volumes, folders that cannot be listed,
+symlinks that leave the dataset root.
+
+A folder scan decides what each entry is (planning); these rules decide the
+code, severity and message, so every refusal reads the same in folder and
+manifest mode.
+"""
+
+from __future__ import annotations
+
+from datacheck.report.violation import Violation
+
+
+def duplicate_volume(name: str, others: list[str]) -> Violation:
+    """``NAME.nii`` beside ``NAME.nii.gz``: both are checked, each reported ``duplicate``.
+
+    >>> duplicate_volume("a.nii", ["a.nii.gz"]).code
+    'duplicate'
+    """
+    listed = ", ".join(others)
+    return Violation(
+        "duplicate", "*", f"{name}: duplicate: the same volume name is stored again as "
+        f"{listed}; a loader may pick either copy. Keep one file (bids-validator treats this as "
+        "an error).", observed=[name, *others], expected="one file per volume", where=name,
+        input=name)
+
+
+def folder_unreadable(name: str, reason: str) -> Violation:
+    """A subfolder that cannot be listed: its files were not checked, so the run fails.
+
+    >>> folder_unreadable("scans/locked", "Permission denied").code
+    'unreadable'
+    """
+    return Violation(
+        "unreadable", "*", f"{name}: unreadable: folder cannot be listed ({reason}); the files "
+        "in it were not checked. Fix its permissions or leave it out of the scan.",
+        where=name, input=name)
+
+
+def symlink_refused(name: str, target: str, root: str) -> Violation:
+    """A symlink whose target is outside the dataset root: refused, never followed.
+
+    The same rule as manifest paths: links inside the root are followed.
+
+    >>> symlink_refused("scans/x.nii", "/etc/x.nii", "scans").code
+    'unreadable'
+    """
+    return Violation(
+        "unreadable", "*", f"{name}: unreadable: symlink to {target}, outside the dataset root "
+        f"{root}; refused, not followed (links inside the root are followed). Copy the file in "
+        "or scan its own folder.", where=name, input=name)
+
+
+def symlink_broken(name: str, reason: str) -> Violation:
+    """A symlink that does not resolve (dangling, or a loop): refused.
+
+    >>> symlink_broken("scans/x.nii", "no such target").code
+    'missing_file'
+    """
+    return Violation(
+        "missing_file", "*", f"{name}: missing_file: symlink cannot be followed ({reason}). "
+        "Fix or remove the link.", where=name, input=name)
