@@ -10,8 +10,8 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 
 import datacheck as dc  # noqa: E402
-from datacheck.backends.tf.errors import from_tf_error  # noqa: E402
 from datacheck.backends.tf.droplog import read_drop_log  # noqa: E402
+from datacheck.backends.tf.errors import from_tf_error  # noqa: E402
 from tests.service.conftest import consume  # noqa: E402
 
 BATCH = 32
@@ -116,5 +116,5 @@ def test_drop_mode_drops_exactly_the_planted_elements_and_accounts_for_them(serv
 def test_collect_mode_refuses_the_service_at_once(service, digits):
     x, y = digits
     validated = dc.validate(_dataset(x, y), "digits", on_error="collect")
-    with pytest.raises(dc.DatacheckError, match="cannot run under tf.data service"):
+    with pytest.raises(dc.DatacheckError, match=r"cannot run under tf\.data service"):
         service.distribute(validated, "collect")
