@@ -39,6 +39,7 @@ class ManifestEntry:
     mask: Path | None = None
     label: Any = None
     split: Any = None
+    index: Any = None  # the table index label, as named in a violation's extra["rows"]
 
 
 @dataclass
@@ -87,6 +88,16 @@ def judge_manifest(spec: ManifestSpec, schema: Schema, table: Any, source: str, 
     verdict.violations += _leakage_violations(spec, table, source, where)
     _path_verdicts(spec, schema, table, source, root, where, verdict)
     return verdict
+
+
+def rows_of(violation: Violation) -> list[Any] | None:
+    """Table rows (index labels) a table violation concerns; None when it concerns the table.
+
+    Drop mode leaves exactly these rows out; a violation about the whole table
+    (a missing column, no rows) cannot be dropped row by row.
+    """
+    rows = violation.extra.get("rows") if violation.extra else None
+    return None if rows is None else list(rows)
 
 
 def _wide_row_violations(table: Any, source: str, where: Any) -> list[Violation]:
@@ -191,13 +202,15 @@ def _leakage_violations(spec: ManifestSpec, table: Any, source: str,
         leaked = {_cell(k): sorted(map(_cell, v)) for k, v in splits.items() if len(v) > 1}
         if not leaked:
             continue
+        # Every row of a leaked subject, in every split: drop mode leaves them all out.
+        rows = known.index[known[column].map(_cell).isin(set(leaked))].tolist()
         shown = "; ".join(f"{k} in {', '.join(v)}" for k, v in list(leaked.items())[:SHOWN_ROWS])
         more = f" and {len(leaked) - SHOWN_ROWS} more" if len(leaked) > SHOWN_ROWS else ""
         out.append(Violation(
             "leakage", column, f"{column}: leakage: {len(leaked)} {what}s appear in more than one "
             f"split in {source} ({shown}{more}); the model is scored on data it trained on. "
             f"Split by {what} (sklearn GroupShuffleSplit(groups={column})).",
-            observed=leaked, expected="each in one split", where=source))
+            observed=leaked, expected="each in one split", where=source, extra={"rows": rows}))
         if what == "subject":
             break  # subject leakage already covers the same file in two splits
     return out
@@ -236,7 +249,7 @@ def _path_verdicts(spec: ManifestSpec, schema: Schema, table: Any, source: str, 
                 position, f"{source} {where(index)}", image,
                 paths.get(spec.mask_column) if spec.mask_column else None,
                 None if labels is None else labels[position],
-                None if splits is None else splits[position]))
+                None if splits is None else splits[position], index))
     verdict.violations += [_path_violation(column, kind, items, source, root)
                            for (column, kind), items in found.items()]
 
