@@ -224,7 +224,8 @@ class _ElementLoader:
         if keep:
             # Warn mode keeps a bad element, but one that cannot take the pipeline's shape
             # would end the epoch in a raw TF shape error: end it here, naming the file.
-            misfit = fits_pipeline(errors, f"{entry.image} ({entry.where})", (x.shape, self.shapes[0]),
+            misfit = fits_pipeline(errors, f"{entry.image} ({entry.where})",
+                                   (x.shape, self.shapes[0]),
                                    (y.shape, self.shapes[1] if self.target else None))
             if misfit:
                 raise ValidationError(misfit, self.schema.name)

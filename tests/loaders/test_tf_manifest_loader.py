@@ -191,7 +191,7 @@ def test_raise_in_one_split_is_not_blocked_by_another_splits_error(tmp_path: Pat
     (volume, label), = list(manifest_dataset(manifest, "brain_t1_nifti", split="val")
                             .take(1).as_numpy_iterator())
     assert volume.shape == (6, 7, 8, 1) and label == 1
-    with pytest.raises(ValidationError, match="label_range|duplicate"):
+    with pytest.raises(ValidationError, match=r"label_range|duplicate"):
         manifest_dataset(manifest, "brain_t1_nifti", split="train")
 
 
