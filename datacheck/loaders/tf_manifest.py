@@ -240,6 +240,8 @@ class _ElementLoader:
         from datacheck.rules.medical import nifti_header_violations, pair_violations
         from datacheck.scan.volume import (
             element_shape,
+            foreground,
+            mask_coverage,
             mask_label_counts,
             summarize_element,
             to_layout,
@@ -254,6 +256,8 @@ class _ElementLoader:
         else:
             volume = read_nifti(entry.image, self.limits, spec.scaling, source=source)
             found = nifti_header_violations(spec, volume.header, self.name)
+            if any(v.code == "intent" for v in found):  # not an image volume: nothing to feed
+                return np.zeros((0,), np.float32), 0, found
             data, header = volume.data, volume.header
         shape = element_shape(data.shape, feature)
         found += collector.add_element(self.name, shape, dtype_name(data),
@@ -267,8 +271,11 @@ class _ElementLoader:
         if entry.mask is not None and header is not None:
             pairs = self.schema.pairs or PairSpec()
             mask = read_nifti(entry.mask, self.limits, spec.scaling, source=str(entry.mask))
+            coverage = mask_coverage(foreground(data), mask.data) \
+                if pairs.min_mask_coverage > 0 else None
             found += pair_violations(pairs, header, mask.header,
-                                     mask_label_counts(mask.data), pairs.feature or "mask")
+                                     mask_label_counts(mask.data), pairs.feature or "mask",
+                                     coverage)
             if self.target == "mask" and pairs.feature is not None:
                 y = to_layout(mask.data, self.schema.features[pairs.feature])
         return to_layout(data, feature), y, found

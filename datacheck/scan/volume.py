@@ -193,3 +193,55 @@ def mask_label_counts(mask: np.ndarray, slab: int = 1 << 20) -> MaskValues:
             values, ns = np.unique(x, return_counts=True)
             counts.update({int(v): int(n) for v, n in zip(values, ns, strict=True)})
     return MaskValues(dict(sorted(counts.items())), odd, tuple(sorted(examples))[:5])
+
+
+def foreground(image: np.ndarray, stride: int = 7) -> np.ndarray:
+    """Voxels above background: > p2 + 10% of the p2..p98 range (FSL BET's robust threshold).
+
+    The percentiles come from every ``stride``-th voxel (a robust threshold
+    needs no more); a 4D image uses its first volume. Non-finite voxels are
+    background.
+
+    >>> int(foreground(np.r_[np.zeros(50), np.full(50, 100.0)].reshape(10, 10, 1)).sum())
+    50
+    """
+    data = np.asarray(image)
+    if data.ndim > 3:
+        data = data[(slice(None),) * 3 + (0,) * (data.ndim - 3)]  # the first volume, a view
+    sample = data.ravel(order="K")[::stride]
+    if sample.dtype.kind == "f":
+        sample = sample[np.isfinite(sample)]
+    if not sample.size:
+        return np.zeros(data.shape, dtype=bool)
+    lo, hi = np.percentile(sample, [2, 98])
+    with np.errstate(invalid="ignore"):
+        return np.asarray(data > lo + 0.1 * (hi - lo))
+
+
+@dataclass
+class MaskCoverage:
+    """How many mask (non-zero) voxels there are, and how many lie on the image foreground."""
+
+    mask_voxels: int
+    on_foreground: int
+
+    @property
+    def fraction(self) -> float:
+        return self.on_foreground / self.mask_voxels if self.mask_voxels else 1.0
+
+
+def mask_coverage(image_foreground: np.ndarray, mask: np.ndarray) -> MaskCoverage | None:
+    """Overlap of a mask's non-zero voxels with the image foreground; None on another grid.
+
+    >>> fg = np.zeros((4, 4, 1), bool); fg[:2] = True
+    >>> mask_coverage(fg, fg.astype(np.uint8)).fraction
+    1.0
+    """
+    data = np.asarray(mask)
+    if data.ndim > 3:
+        data = data[(slice(None),) * 3 + (0,) * (data.ndim - 3)]  # the first volume, a view
+    if data.shape != image_foreground.shape:
+        return None
+    inside = data != 0
+    return MaskCoverage(int(np.count_nonzero(inside)),
+                        int(np.count_nonzero(inside & image_foreground)))

@@ -58,13 +58,25 @@ class NiftiSpec(_Strict):
         None, description="Axis codes of the affine, e.g. RAS or LPS (nibabel.aff2axcodes).")
     spacing: list[float] | None = Field(
         None, description="Voxel size in mm (3 values; a 4th is the repetition time).")
-    spacing_tolerance: float = Field(0.01, ge=0, description="Absolute tolerance for spacing.")
+    spacing_tolerance: float = Field(
+        0.01, ge=0, description="Absolute tolerance (mm) between the declared spacing and the "
+        "affine's column norms.")
     affine_tolerance: float = Field(
-        1e-3, ge=0, description="Largest qform/sform difference (mm) still called agreement.")
+        0.01, ge=0, description="Largest displacement (mm) of a corner voxel between qform and "
+        "sform still called agreement.")
     qform_sform: Literal["agree", "ignore"] = Field(
         "agree", description="agree: when both are set they must describe the same space.")
     scaling: Literal["apply", "raw"] = Field(
         "apply", description="apply scl_slope/scl_inter before judging voxels, or judge raw.")
+    max_obliquity: float | None = Field(
+        30.0, ge=0, le=90, description="Largest tilt (degrees) of the voxel axes from the nearest "
+        "axis-aligned frame (code oblique); null to allow any.")
+    require_units: bool = Field(
+        False, description="Unset xyzt spatial units are an error (code units); by default they "
+        "are read as mm, as nibabel and ITK do.")
+    intent: Literal["volume", "any"] = Field(
+        "volume", description="volume: refuse CIFTI, surface and point-set intents (code "
+        "intent).")
     max_voxels: int | None = Field(None, ge=1, description="Guard: refuse larger headers.")
     max_bytes: int | None = Field(None, ge=1, description="Guard: refuse larger voxel data.")
 
@@ -125,7 +137,14 @@ class PairSpec(_Strict):
         "_mask", min_length=1,
         description="In folders, NAME<suffix>.nii.gz is the mask of NAME.nii.gz.")
     labels: list[int] | None = Field(None, description="Declared label set of the masks.")
-    affine_tolerance: float = Field(1e-3, ge=0, description="Largest image/mask affine difference.")
+    affine_tolerance: float = Field(
+        0.01, ge=0, description="Largest displacement (mm) of a corner voxel between the image "
+        "and mask affines.")
+    allow_empty: bool = Field(False, description="An all-background mask is allowed (else "
+                              "code empty_mask).")
+    min_mask_coverage: float = Field(
+        0.5, ge=0, le=1, description="Smallest fraction of mask voxels on the image's foreground "
+        "(code mask_mismatch); 0 turns the check off.")
     feature: str | None = Field(None, description="Feature the mask voxels are judged as.")
     required: bool = Field(True, description="An image without a mask is a missing_file.")
 

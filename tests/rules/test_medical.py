@@ -109,10 +109,12 @@ def test_qform_sform_disagreement(tmp_path: Path) -> None:
     assert nifti_header_violations(NiftiSpec(affine_tolerance=6), header) == []
 
 
-def test_no_qform_no_sform_is_a_warning(tmp_path: Path) -> None:
+def test_no_qform_no_sform_is_an_error(tmp_path: Path) -> None:
+    # Issue 16: with both codes 0 orientation is undefined (bids-validator, ITK refuse it).
     header = header_of(tmp_path, codes=(0, 0))
     found = nifti_header_violations(NiftiSpec(), header)
-    assert codes(found) == ["affine"] and found[0].severity == "warning"
+    assert codes(found) == ["affine"] and found[0].severity == "error"
+    assert "neither qform nor sform is set" in found[0].message
 
 
 def test_scaling_fields(tmp_path: Path) -> None:
