@@ -54,12 +54,22 @@ def _dtypes(entry: Entry) -> list[str]:
 
 def _structure(key: str, ea: Entry, eb: Entry, na: str, nb: str) -> list[Violation]:
     out = []
-    if _dtypes(ea) and _dtypes(eb) and _dtypes(ea) != _dtypes(eb):
+    da, db = set(_dtypes(ea)), set(_dtypes(eb))
+    if da and db and not (da <= db or db <= da):
         out.append(Violation(
             "drift", key,
             f"{key}: drift: dtype {'/'.join(_dtypes(ea))} in {na} but {'/'.join(_dtypes(eb))} "
             f"in {nb}. Cast {nb} the way {na} was cast (training/serving skew starts here).",
             observed=_dtypes(eb), expected=_dtypes(ea), where=nb))
+    elif da and db and db - da:
+        # Files of mixed storage types (int16 and float32 NIfTI) are one dataset when the
+        # loader casts them to one training dtype; only a type A never had is worth a look.
+        out.append(Violation(
+            "drift", key,
+            f"{key}: drift: dtype {'/'.join(sorted(db - da))} occurs in {nb} but never in {na} "
+            f"(which has {'/'.join(_dtypes(ea))}). Check that both load to the same training "
+            "dtype and scale.", observed=_dtypes(eb), expected=_dtypes(ea), where=nb,
+            severity="warning"))
     sa, sb = set(ea.summary.shapes), set(eb.summary.shapes)
     if len(sa) == 1 and sa != sb:
         shown = ", ".join(_shape(s) for s in sorted(sb)[:3])

@@ -24,12 +24,18 @@ def volume_openers() -> dict[str, Any]:
 
 
 def nifti_headers(header: Any) -> dict[tuple[str, str], int]:
-    """Header facts counted per file: orientation, spacing (mm), on-disk dtype, ndim."""
+    """Header facts counted per file: orientation, spacing (mm), on-disk dtype, ndim.
+
+    Spacing is the affine's column norms in mm (``rules.geometry.spacing_mm``),
+    as the spacing rule judges it, not pixdim alone.
+    """
+    from datacheck.rules.geometry import spacing_mm
     from datacheck.rules.medical import affine_sane, axcodes, effective_ndim
 
     ndim = effective_ndim(header.shape)
+    spacing = spacing_mm(header) or [abs(float(z)) for z in header.zooms[:3]]
     facts = {("dtype", header.dtype): 1, ("ndim", str(ndim)): 1,
-             ("spacing", "x".join(f"{z:.6g}" for z in header.zooms[:3])): 1}
+             ("spacing", "x".join(f"{z:.6g}" for z in spacing)): 1}
     if affine_sane(header):
         facts[("orientation", axcodes(header.affine))] = 1
     return facts

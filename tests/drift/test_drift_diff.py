@@ -159,3 +159,24 @@ def test_cli_diff(tmp_path, digits):
                           str(tmp_path / "val.npz"), "--dedup"], capture_output=True, text=True,
                          timeout=180)
     assert bad.returncode == 2 and "without element hashes" in bad.stderr
+
+
+def test_nifti_dtype_subset_is_not_an_error(tmp_path):
+    # Issue 16: train stores int16 and float32 files, val only float32: one dataset once loaded.
+    img = nib.load(NIB_DATA / "anatomical.nii")
+    data = np.asarray(img.dataobj)
+    for split, dtypes in (("train", ["int16", "float32"]), ("val", ["float32"]),
+                          ("test", ["uint8"])):
+        (tmp_path / split).mkdir()
+        for k, dtype in enumerate(dtypes):
+            scaled = data // 128 if dtype == "uint8" else data  # keep values in range
+            nib.save(nib.Nifti1Image(scaled.astype(dtype), img.affine),
+                     tmp_path / split / f"s{k}.nii.gz")
+    subset = diff(tmp_path / "train", tmp_path / "val")
+    assert not [v for v in subset.violations if "drift: dtype" in v.message], subset.to_text()
+    widened = diff(tmp_path / "val", tmp_path / "train")
+    [warning] = [v for v in widened.violations if "drift: dtype" in v.message]
+    assert warning.severity == "warning" and "dtype int16 occurs in" in warning.message
+    disjoint = diff(tmp_path / "train", tmp_path / "test")
+    [error] = [v for v in disjoint.violations if "drift: dtype" in v.message]
+    assert error.severity == "error" and "dtype float32/int16 in" in error.message

@@ -191,3 +191,15 @@ def test_volume_intents_are_images() -> None:
     for name in REAL:
         found = nifti_header_violations(NiftiSpec(), read_nifti_header(NIBABEL_DATA / name))
         assert "intent" not in codes(found)
+
+
+def test_check_refuses_a_cifti_file_without_judging_its_voxels(tmp_path: Path) -> None:
+    import datacheck as dc
+
+    path = save(tmp_path / "c.nii", np.zeros((1, 1, 1, 1, 8, 3), np.float32), np.eye(4))
+    patch_header(path, intent_code=3001)
+    schema = {"name": "t", "features": {"volume": {"layout": "DHWC", "rank": 4}},
+              "nifti": {"ndim": 3}}
+    report = dc.check(str(path), schema)
+    assert report.codes() == ["intent"] and report.inputs[str(path)] == "violating"
+    assert "NIfTI intent 3001 (ConnDense)" in report.violations[0].message
