@@ -224,6 +224,7 @@ def _path_verdicts(spec: ManifestSpec, schema: Schema, table: Any, source: str, 
     real_root = root.resolve()
     # (column, kind) -> "line N: path" items; kind is "escaped", "missing" or "unreadable".
     found: dict[tuple[str, str], list[str]] = {}
+    rows: dict[tuple[str, str], list[Any]] = {}
     labels = table[spec.label_column].tolist() if spec.label_column in table.columns else None
     splits = table[spec.split_column].tolist() if spec.split_column in table.columns else None
     cells = {column: table[column].tolist() for column in columns}
@@ -241,6 +242,7 @@ def _path_verdicts(spec: ManifestSpec, schema: Schema, table: Any, source: str, 
                     f": {reason}"
                 found.setdefault((column, kind), []).append(
                     f"{where(index)}: {shown_path(value)}{detail}")
+                rows.setdefault((column, kind), []).append(index)
                 verdict.refused[joined] = reason or kind
                 usable = False
         image = paths.get(spec.image_column)
@@ -250,7 +252,7 @@ def _path_verdicts(spec: ManifestSpec, schema: Schema, table: Any, source: str, 
                 paths.get(spec.mask_column) if spec.mask_column else None,
                 None if labels is None else labels[position],
                 None if splits is None else splits[position], index))
-    verdict.violations += [_path_violation(column, kind, items, source, root)
+    verdict.violations += [_path_violation(column, kind, items, source, root, rows[column, kind])
                            for (column, kind), items in found.items()]
 
 
@@ -277,21 +279,21 @@ def _judge_path(root: Path, real_root: Path,
     return joined, "missing" if absent else "unreadable", problem
 
 
-def _path_violation(column: str, kind: str, items: list[str], source: str,
-                    root: Path) -> Violation:
+def _path_violation(column: str, kind: str, items: list[str], source: str, root: Path,
+                    rows: list[Any]) -> Violation:
     listed = "; ".join(items[:SHOWN_ROWS])
     if kind == "escaped":
         return Violation(
             "manifest", column, f"{column}: manifest: {len(items)} paths escape the dataset root "
             f"{root} in {source} ({listed}); refused, not opened. Use paths inside the root "
             "(relative, without '..'), or set manifest.root.",
-            observed=items[:100], expected=f"inside {root}", where=source)
+            observed=items[:100], expected=f"inside {root}", where=source, extra={"rows": rows})
     if kind == "missing":
         return Violation(
             "missing_file", column, f"{column}: missing_file: {len(items)} files listed in "
             f"{source} do not exist under {root} ({listed}). Fix the paths or set manifest.root.",
-            observed=items[:100], expected="existing files", where=source)
+            observed=items[:100], expected="existing files", where=source, extra={"rows": rows})
     return Violation(
         "unreadable", column, f"{column}: unreadable: {len(items)} files listed in {source} "
         f"cannot be checked ({listed}); refused, not opened. Fix their permissions or the paths.",
-        observed=items[:100], expected="readable files", where=source)
+        observed=items[:100], expected="readable files", where=source, extra={"rows": rows})

@@ -211,3 +211,13 @@ def test_warn_mode_ends_with_a_datacheck_error_for_a_misfit_grid(dataset: Path,
                        r"\(6, 7, 8, 1\)") as caught:
         list(ds.as_numpy_iterator())
     assert "ensure_shape" not in str(caught.value).split("\n")[0]
+
+
+def test_drop_mode_leaves_out_rows_with_missing_or_escaping_files(dataset: Path) -> None:
+    text = dataset.read_text().replace("s1.nii.gz,s1_mask", "gone.nii.gz,s1_mask")
+    dataset.write_text(text.replace("s2.nii.gz,s2_mask", "../s2.nii.gz,s2_mask"))
+    report = Report(schema="loader")
+    ds = manifest_dataset(dataset, SCHEMA, split="train", on_error="drop", report=report)
+    labels = [int(y) for _, y in ds.as_numpy_iterator()]
+    assert labels == [0]  # s0 only: s1 missing, s2 escapes the root, s3 has a NaN
+    assert {"missing_file", "manifest", "nonfinite"} <= set(report.codes())
