@@ -20,6 +20,7 @@ from datacheck.backends.numpy.views import SummaryView
 from datacheck.report.report import Report
 from datacheck.report.violation import Violation
 from datacheck.rules.judge import static_checks, value_checks
+from datacheck.schema.model import Schema
 from datacheck.summary import LabelSummary, TensorSummary
 
 #: Codes about one input each; never capped, so every unreadable input keeps its reason.
@@ -44,6 +45,8 @@ class ScanResult:
     summaries: dict[str, TensorSummary | LabelSummary] = field(default_factory=dict)
     batches: int = 0
     elements: int = 0
+    #: Foreground percentiles per scan, compared across the dataset by the outlier rule.
+    scan_stats: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 class ScanCollector(Collector):
@@ -53,6 +56,10 @@ class ScanCollector(Collector):
     >>> col.add_element("volume", (64, 64, 30, 1), "float32", summary, "a.nii.gz")
     []
     """
+
+    def __init__(self, schema: Schema, report: Report | None = None) -> None:
+        super().__init__(schema, report)
+        self.scan_stats: dict[str, dict[str, float]] = {}
 
     def add(self, violations: list[Violation]) -> None:
         # One reason per unreadable input: these are not capped like repeated findings.
@@ -78,7 +85,7 @@ class ScanCollector(Collector):
     def result(self, index: int, inputs: dict[str, str]) -> ScanResult:
         return ScanResult(index, inputs, list(self.report.violations),
                           Counter(self.occurrences), dict(self.summaries), self.batches,
-                          self.elements)
+                          self.elements, scan_stats=dict(self.scan_stats))
 
 
 def has_error(violations: Iterable[Violation]) -> bool:
@@ -87,7 +94,9 @@ def has_error(violations: Iterable[Violation]) -> bool:
 
 def merge_results(collector: Collector, results: Iterable[ScanResult]) -> Report:
     """Fold unit results into ``collector`` (in the order given) and finish the report."""
+    scan_stats: dict[str, dict[str, float]] = {}
     for result in results:
+        scan_stats.update(result.scan_stats)
         shipped: Counter[tuple[str, str]] = Counter()
         for v in result.violations:
             if v.code in PER_INPUT_CODES:
@@ -104,4 +113,17 @@ def merge_results(collector: Collector, results: Iterable[ScanResult]) -> Report
             collector.report.mark_input(name, status)
         collector.batches += result.batches
         collector.elements += result.elements
+    collector.report.extend(_outliers(collector.schema, scan_stats))
     return collector.finish()
+
+
+def _outliers(schema: Schema, scan_stats: dict[str, dict[str, float]]) -> list[Violation]:
+    """Per-scan intensity outliers: judged once over every scan of the dataset."""
+    if not scan_stats:
+        return []
+    from datacheck.rules.intensity import scan_outlier_violations
+    from datacheck.scan.units import volume_feature
+
+    spec = schema.nifti
+    threshold = spec.outlier_z if spec is not None else 5.0
+    return scan_outlier_violations(scan_stats, threshold, volume_feature(schema) or "nifti")

@@ -99,7 +99,12 @@ def _run_nifti(unit: Unit, schema: Schema, options: Options, collector: ScanColl
                inputs: dict[str, str]) -> None:
     from datacheck.readers.nifti import read_nifti
     from datacheck.rules.medical import nifti_header_violations
-    from datacheck.scan.volume import element_shape, foreground, summarize_element
+    from datacheck.scan.volume import (
+        element_shape,
+        foreground,
+        foreground_percentiles,
+        summarize_element,
+    )
 
     spec = schema.nifti or NiftiSpec()
     limits = _limits(schema, options)
@@ -114,6 +119,10 @@ def _run_nifti(unit: Unit, schema: Schema, options: Options, collector: ScanColl
     # The mask is read after the image is freed; keep only the foreground bitmap it needs.
     fg = foreground(volume.data) if unit.mask is not None and pairs.min_mask_coverage > 0 \
         else None
+    if spec.outlier_z is not None:
+        stats = foreground_percentiles(volume.data)
+        if stats is not None:
+            collector.scan_stats[unit.name] = stats
     if name is not None:
         shape = element_shape(volume.data.shape, schema.features[name])
         found += collector.add_element(name, shape, dtype_name(volume.data),

@@ -74,6 +74,10 @@ class NiftiSpec(_Strict):
     require_units: bool = Field(
         False, description="Unset xyzt spatial units are an error (code units); by default they "
         "are read as mm, as nibabel and ITK do.")
+    outlier_z: float | None = Field(
+        5.0, gt=0, description="Robust z-score (median/MAD over the scans) of a scan's foreground "
+        "median or 99th percentile beyond which it is an outlier (code outlier, a warning); "
+        "null turns it off.")
     intent: Literal["volume", "any"] = Field(
         "volume", description="volume: refuse CIFTI, surface and point-set intents (code "
         "intent).")
