@@ -33,7 +33,7 @@ def scan_outlier_violations(stats: dict[str, dict[str, float]], threshold: float
     if threshold is None or len(stats) < MIN_SCANS:
         return []
     names = sorted(stats)
-    worst: dict[str, tuple[float, str, float, float]] = {}
+    worst: dict[str, tuple[float, str, float, float, bool]] = {}
     for key in sorted({k for s in stats.values() for k in s}):
         have = [n for n in names if key in stats[n] and math.isfinite(stats[n][key])]
         if len(have) < MIN_SCANS:
@@ -48,10 +48,10 @@ def scan_outlier_violations(stats: dict[str, dict[str, float]], threshold: float
         typical = float(math.exp(centre) if logged else centre)
         for name, score, value in zip(have, z, raw, strict=True):
             if abs(score) > threshold and abs(score) > abs(worst.get(name, (0.0,))[0]):
-                worst[name] = (float(score), key, float(value), typical)
+                worst[name] = (float(score), key, float(value), typical, logged)
     out = []
-    for name, (score, key, value, typical) in worst.items():
-        ratio = f" ({value / typical:.3g}× the typical scan)" if typical > 0 and value > 0 else ""
+    for name, (score, key, value, typical, logged) in worst.items():
+        ratio = f" ({value / typical:.3g}× the typical scan)" if logged else ""
         out.append(Violation(
             "outlier", feature,
             f"{feature}: outlier: foreground {key} {value:.4g} in {name} against {typical:.4g} "

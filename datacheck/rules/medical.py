@@ -168,6 +168,21 @@ def pair_violations(spec: PairSpec, image: NiftiHeader, mask: NiftiHeader, value
     return out
 
 
+def unpaired_violation(missing: str, name: str, pattern: str) -> Violation:
+    """``missing_file`` for an image without its mask (``missing='mask'``) or the reverse.
+
+    >>> unpaired_violation("mask", "sub-01_T1w.nii.gz", "sub-{subject}_mask").code
+    'missing_file'
+    """
+    have = "image" if missing == "mask" else "mask"
+    fix = ("Add the mask, or set pairs.required: false." if missing == "mask"
+           else "Add the image or rename the mask.")
+    return Violation(
+        "missing_file", missing, f"{missing}: missing_file: {have} {name} has no {missing} "
+        f"matching {pattern}.nii[.gz] with the same entities in its folder. {fix}",
+        observed=name, expected=pattern, where=name)
+
+
 def _mask_content_violations(spec: PairSpec, image: NiftiHeader, mask: NiftiHeader,
                              values: MaskValues, feature: str, coverage: MaskCoverage | None,
                              grid_ok: bool) -> list[Violation]:

@@ -116,6 +116,11 @@ def _plan_folder(plan: Plan, folder: Path, schema: Schema, kinds: dict[str, str]
         for path, suffix in supported:
             plan.add(kinds[suffix], path)
         return
+    if schema.pairs.image_pattern is not None and schema.pairs.mask_pattern is not None:
+        from datacheck.scan.bids import plan_pattern_pairs
+
+        plan_pattern_pairs(plan, supported, schema.pairs, kinds)
+        return
     _pair(plan, supported, schema.pairs.mask_suffix, schema.pairs.required, kinds)
 
 

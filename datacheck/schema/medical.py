@@ -140,6 +140,12 @@ class PairSpec(_Strict):
     mask_suffix: str = Field(
         "_mask", min_length=1,
         description="In folders, NAME<suffix>.nii.gz is the mask of NAME.nii.gz.")
+    image_pattern: str | None = Field(
+        None, description="Name template of images with {entities} and [optional] parts, e.g. "
+        "sub-{subject}[_ses-{session}]_desc-preproc_T1w (pairs by entities, not by suffix).")
+    mask_pattern: str | None = Field(
+        None, description="Name template of masks with the same entities, e.g. "
+        "sub-{subject}[_ses-{session}]_desc-brain_mask.")
     labels: list[int] | None = Field(None, description="Declared label set of the masks.")
     affine_tolerance: float = Field(
         0.01, ge=0, description="Largest displacement (mm) of a corner voxel between the image "
@@ -158,6 +164,19 @@ class PairSpec(_Strict):
         if value is not None and len(set(value)) != len(value):
             raise ValueError(f"labels has duplicates: {value}")
         return value
+
+    @model_validator(mode="after")
+    def _patterns(self) -> PairSpec:
+        from datacheck.scan.bids import entities
+
+        if (self.image_pattern is None) != (self.mask_pattern is None):
+            raise ValueError("image_pattern and mask_pattern go together (set both)")
+        if self.image_pattern is not None and self.mask_pattern is not None:
+            image, mask = entities(self.image_pattern), entities(self.mask_pattern)
+            if image != mask:
+                raise ValueError(f"image_pattern entities {sorted(image)} differ from "
+                                 f"mask_pattern entities {sorted(mask)}; pairs match on them")
+        return self
 
 
 class H5DatasetSpec(_Strict):
