@@ -236,3 +236,32 @@ def oblique_violations(spec: NiftiSpec, header: NiftiHeader, feature: str) -> li
         "(nibabel.processing.resample_to_output, or FSL/ANTs reslice), or raise "
         "nifti.max_obliquity.", round(degrees, 3), f"<= {fmt_num(spec.max_obliquity)}°")
     return out
+
+
+def consistency_violations(reference: NiftiHeader, other: NiftiHeader, tolerance: float,
+                           feature: str, context: str) -> list[Violation]:
+    """``other`` must lie on ``reference``'s voxel grid (TorchIO's subject consistency).
+
+    Same (i, j, k) shape, and no corner voxel more than ``tolerance`` mm
+    apart between the two affines; ``context`` names the row or subject.
+    """
+    where = other.source
+    out: list[Violation] = []
+    add = _adder(out, feature, where)
+    grid, other_grid = reference.shape[:3], other.shape[:3]
+    fix = ("Resample it onto the reference image (nibabel.processing.resample_from_to; "
+           "order=0 for label maps), or list the right files.")
+    if grid != other_grid:
+        add("shape", f"{where} has the voxel grid {other_grid} but {reference.source} of the "
+            f"same {context} has {grid}; images of one example must share a grid. {fix}",
+            list(other_grid), list(grid))
+    elif reference.affine is not None and other.affine is not None:
+        mm, degrees = affine_gap(reference.affine, other.affine, reference.shape)
+        if mm > tolerance:
+            orient = ""
+            if affine_sane(reference) and affine_sane(other):
+                orient = f" ({axcodes(other.affine)} vs {axcodes(reference.affine)})"
+            add("affine", f"{where} is {gap_text(mm, degrees)} away from {reference.source} of "
+                f"the same {context}{orient}; images of one example must share an affine. {fix}",
+                {"mm": mm, "degrees": degrees}, f"<= {fmt_num(tolerance)} mm")
+    return out

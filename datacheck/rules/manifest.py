@@ -40,6 +40,8 @@ class ManifestEntry:
     label: Any = None
     split: Any = None
     index: Any = None  # the table index label, as named in a violation's extra["rows"]
+    others: dict[str, Path] = field(default_factory=dict)  # other_image_columns -> path
+    subject: Any = None
 
 
 @dataclass
@@ -218,7 +220,8 @@ def _leakage_violations(spec: ManifestSpec, table: Any, source: str,
 
 def _path_verdicts(spec: ManifestSpec, schema: Schema, table: Any, source: str, root: Path,
                    where: Any, verdict: ManifestVerdict) -> None:
-    columns = [c for c in (spec.image_column, spec.mask_column) if c and c in table.columns]
+    columns = [c for c in (spec.image_column, *spec.other_image_columns, spec.mask_column)
+               if c and c in table.columns]
     if spec.image_column not in columns:
         return
     real_root = root.resolve()
@@ -227,6 +230,8 @@ def _path_verdicts(spec: ManifestSpec, schema: Schema, table: Any, source: str, 
     rows: dict[tuple[str, str], list[Any]] = {}
     labels = table[spec.label_column].tolist() if spec.label_column in table.columns else None
     splits = table[spec.split_column].tolist() if spec.split_column in table.columns else None
+    subjects = table[spec.subject_column].tolist() if spec.subject_column in table.columns \
+        else None
     cells = {column: table[column].tolist() for column in columns}
     for position, index in enumerate(table.index.tolist()):
         paths: dict[str, Path | None] = {}
@@ -251,7 +256,9 @@ def _path_verdicts(spec: ManifestSpec, schema: Schema, table: Any, source: str, 
                 position, f"{source} {where(index)}", image,
                 paths.get(spec.mask_column) if spec.mask_column else None,
                 None if labels is None else labels[position],
-                None if splits is None else splits[position], index))
+                None if splits is None else splits[position], index,
+                {c: p for c in spec.other_image_columns if (p := paths.get(c)) is not None},
+                None if subjects is None else subjects[position]))
     verdict.violations += [_path_violation(column, kind, items, source, root, rows[column, kind])
                            for (column, kind), items in found.items()]
 

@@ -12,6 +12,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from datacheck.errors import DatacheckError
 from datacheck.readers.guards import Limits
@@ -21,6 +22,9 @@ from datacheck.scan.collect import has_error
 from datacheck.scan.units import Unit, unreadable
 from datacheck.schema.medical import ManifestSpec
 from datacheck.schema.model import Schema
+
+if TYPE_CHECKING:
+    from datacheck.rules.manifest import ManifestEntry
 
 #: Suffix -> unit kind for the readers of this package (longest suffix wins).
 UNIT_KINDS: dict[str, str] = {".nii.gz": "nifti", ".nii": "nifti", ".h5": "h5", ".hdf5": "h5",
@@ -188,3 +192,16 @@ def _plan_manifest(plan: Plan, path: Path, schema: Schema, kinds: dict[str, str]
             continue
         mask = entry.mask if kinds[suffix] == "nifti" else None
         plan.add(kinds[suffix], entry.image, mask)
+        for other in entry.others.values():  # T2w, FLAIR...: volumes of the same example
+            if (kind := suffix_of(other.name, list(kinds))) is not None:
+                plan.add(kinds[kind], other)
+    _plan_subjects(plan, verdict.entries, schema, limits)
+
+
+def _plan_subjects(plan: Plan, entries: list[ManifestEntry], schema: Schema,
+                   limits: Limits) -> None:
+    """Images of one row (or subject) off each other's grid: violating, with the reason."""
+    from datacheck.scan.subjects import subject_violations
+
+    for v in subject_violations(entries, schema, limits):
+        plan.refuse(v.where, v, status="violating")

@@ -227,6 +227,13 @@ class ManifestSpec(_Strict):
     root: str | None = Field(
         None, description="Dataset root; relative to the manifest's folder (default: that folder).")
     image_column: str = Field("image", description="Column of image paths (relative to root).")
+    other_image_columns: list[str] = Field(
+        default_factory=list, description="More images of the same example (T2w, FLAIR): each "
+        "is checked as a volume and must share the image's grid and affine (TorchIO's subject "
+        "consistency).")
+    same_grid_per_subject: bool = Field(
+        False, description="All images of a subject (every row: sessions) share one grid and "
+        "affine; for coregistered data.")
     mask_column: str | None = Field(None, description="Column of mask paths.")
     id_column: str | None = Field(None, description="Column of example ids (must be unique).")
     label_column: str | None = Field(None, description="Column of labels.")
@@ -241,7 +248,8 @@ class ManifestSpec(_Strict):
     def columns(self) -> list[str]:
         """Every column the manifest must have, in a stable order."""
         named = [self.id_column, self.subject_column, self.split_column, self.image_column,
-                 self.mask_column, self.label_column, *self.required_columns]
+                 *self.other_image_columns, self.mask_column, self.label_column,
+                 *self.required_columns]
         return list(dict.fromkeys(c for c in named if c))
 
 
