@@ -180,3 +180,17 @@ def test_nifti_dtype_subset_is_not_an_error(tmp_path):
     disjoint = diff(tmp_path / "train", tmp_path / "test")
     [error] = [v for v in disjoint.violations if "drift: dtype" in v.message]
     assert error.severity == "error" and "dtype float32/int16 in" in error.message
+
+
+def test_label_shift_on_a_few_labels_is_a_warning(digits):
+    # Issue 16: 12 labels cannot show a class shift beyond chance; 450 can.
+    (xa, ya), (xb, yb) = split(digits)
+    few = np.random.default_rng(0).choice(len(yb), 12, replace=False)  # a random small split
+    report = diff((xa, ya), (xb[few], yb[few]))
+    [v] = [v for v in report.violations if v.feature == "label"]
+    assert v.observed["linf"] > 0.1  # beyond the distance threshold, by chance alone
+    assert v.severity == "warning" and "may be chance (chi-square p = " in v.message
+    assert v.observed["p_value"] >= 0.01
+    many = np.flatnonzero(yb < 5)
+    [v] = [v for v in diff((xa, ya), (xb[many], yb[many])).violations if v.feature == "label"]
+    assert v.severity == "error" and v.observed["p_value"] < 1e-6
