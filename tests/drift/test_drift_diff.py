@@ -194,3 +194,30 @@ def test_label_shift_on_a_few_labels_is_a_warning(digits):
     many = np.flatnonzero(yb < 5)
     [v] = [v for v in diff((xa, ya), (xb[many], yb[many])).violations if v.feature == "label"]
     assert v.severity == "error" and v.observed["p_value"] < 1e-6
+
+
+def test_two_splits_of_one_manifest(tmp_path):
+    # Issue 16: `diff m.csv --split-a train --split-b val`.
+    from datacheck.cli.main import main
+
+    img = nib.load(NIB_DATA / "anatomical.nii")
+    data = np.asarray(img.dataobj).astype(np.float32)
+    rows = ["subject,split,image"]
+    for k in range(3):
+        nib.save(nib.Nifti1Image(data * (1 + 0.01 * k), img.affine), tmp_path / f"t{k}.nii.gz")
+        rows.append(f"s{k},train,t{k}.nii.gz")
+    nib.save(nib.Nifti1Image(data, img.affine), tmp_path / "v0.nii.gz")
+    nib.save(nib.Nifti1Image(data / 1000, img.affine), tmp_path / "w0.nii.gz")
+    rows += ["s7,val,v0.nii.gz", "s8,test,w0.nii.gz"]
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("\n".join(rows) + "\n")
+    same = diff(manifest, split_a="train", split_b="val")
+    assert same.ok, same.to_text()
+    assert same.stats["a"] == {"source": f"{manifest} [train]", "elements": 3}
+    assert same.stats["b"]["elements"] == 1
+    scaled = diff(manifest, split_a="train", split_b="test")
+    assert "drift" in scaled.codes() and not scaled.ok
+    assert main(["diff", str(manifest), "--split-a", "train", "--split-b", "val", "-q"]) == 0
+    assert main(["diff", str(manifest), "--split-a", "train", "--split-b", "test", "-q"]) == 1
+    with pytest.raises(DataError, match="split 'holdout' does not occur in column 'split'"):
+        diff(manifest, split_a="train", split_b="holdout")
