@@ -57,7 +57,8 @@ class NiftiSpec(_Strict):
     orientation: str | None = Field(
         None, description="Axis codes of the affine, e.g. RAS or LPS (nibabel.aff2axcodes).")
     spacing: list[float] | None = Field(
-        None, description="Voxel size in mm (3 values; a 4th is the repetition time).")
+        None, description="Voxel size in mm (3 values; a 4th is the repetition time in s), "
+        "from the affine's column norms and xyzt_units.")
     spacing_tolerance: float = Field(
         0.01, ge=0, description="Absolute tolerance (mm) between the declared spacing and the "
         "affine's column norms.")

@@ -203,3 +203,14 @@ def test_check_refuses_a_cifti_file_without_judging_its_voxels(tmp_path: Path) -
     report = dc.check(str(path), schema)
     assert report.codes() == ["intent"] and report.inputs[str(path)] == "violating"
     assert "NIfTI intent 3001 (ConnDense)" in report.violations[0].message
+
+
+def test_repetition_time_in_seconds_after_the_time_unit(tmp_path: Path) -> None:
+    img = nib.Nifti1Image(np.zeros((4, 5, 6, 3), np.float32), np.eye(4))
+    img.header.set_zooms((1.0, 1.0, 1.0, 2000.0))
+    img.header.set_xyzt_units("mm", "msec")
+    nib.save(img, tmp_path / "bold.nii.gz")
+    header = read_nifti_header(tmp_path / "bold.nii.gz")
+    assert nifti_header_violations(NiftiSpec(spacing=[1, 1, 1, 2.0]), header) == []
+    found = nifti_header_violations(NiftiSpec(spacing=[1, 1, 1, 2.5]), header)
+    assert codes(found) == ["spacing"] and "voxel size (1, 1, 1, 2) mm" in found[0].message
