@@ -40,9 +40,10 @@ def manifest_dataset(manifest: str | Path, schema: Any, *, split: str | None = N
 
     The target is the mask (when ``pairs.feature`` names a feature and the
     manifest has a mask column), else the label column, else there is none
-    and elements are bare volumes. ``on_error``: ``raise`` (stop at the
-    first violating row), ``warn`` (log and keep it) or ``drop`` (log and
-    leave it out). Table errors (a label outside the domain, a duplicate id,
+    and elements are bare volumes. ``manifest.other_image_columns`` (T2w,
+    FLAIR) become more channels of the volume, on the image's grid.
+    ``on_error``: ``raise`` (stop at the first violating row), ``warn`` (log
+    and keep it) or ``drop`` (log and leave it out). Table errors (a label outside the domain, a duplicate id,
     a leaked subject) count for the rows they name, in the chosen split only.
     Pass ``report`` to collect every violation. ``dtype`` is the volume's
     training dtype (float32 by default); a cast that would change stored
@@ -259,6 +260,11 @@ class _ElementLoader:
             if any(v.code == "intent" for v in found):  # not an image volume: nothing to feed
                 return np.zeros((0,), np.float32), 0, found
             data, header = volume.data, volume.header
+            if entry.others:
+                data, more = self._stack_others(entry, spec, volume.header, data)
+                found += more
+                if not data.size:  # another grid: the channels cannot be stacked
+                    return data, 0, found
         shape = element_shape(data.shape, feature)
         found += collector.add_element(self.name, shape, dtype_name(data),
                                        summarize_element(data, shape), source)
@@ -279,6 +285,25 @@ class _ElementLoader:
             if self.target == "mask" and pairs.feature is not None:
                 y = to_layout(mask.data, self.schema.features[pairs.feature])
         return to_layout(data, feature), y, found
+
+    def _stack_others(self, entry: ManifestEntry, spec: NiftiSpec, header: Any,
+                      data: np.ndarray) -> tuple[np.ndarray, list[Violation]]:
+        """The row's other images (T2w, FLAIR) as more channels, after the grid check."""
+        from datacheck.readers.nifti import read_nifti
+        from datacheck.rules.geometry import consistency_violations
+        from datacheck.rules.medical import nifti_header_violations
+
+        found: list[Violation] = []
+        channels = [data]
+        for column, path in entry.others.items():
+            other = read_nifti(path, self.limits, spec.scaling, source=str(path))
+            found += nifti_header_violations(spec, other.header, column)
+            found += consistency_violations(header, other.header, spec.affine_tolerance, column,
+                                            f"row ({entry.where})")
+            channels.append(other.data)
+        if len({c.shape for c in channels}) > 1:
+            return np.zeros((0,), np.float32), found
+        return np.stack(channels, axis=-1), found
 
     def _read_h5(self, path: Path) -> tuple[np.ndarray, list[Violation]]:
         from datacheck.readers.guards import check_declared

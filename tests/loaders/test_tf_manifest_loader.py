@@ -221,3 +221,30 @@ def test_drop_mode_leaves_out_rows_with_missing_or_escaping_files(dataset: Path)
     labels = [int(y) for _, y in ds.as_numpy_iterator()]
     assert labels == [0]  # s0 only: s1 missing, s2 escapes the root, s3 has a NaN
     assert {"missing_file", "manifest", "nonfinite"} <= set(report.codes())
+
+
+def test_other_image_columns_become_channels_on_one_grid(tmp_path: Path, write_nifti) -> None:
+    rng = np.random.default_rng(4)
+    t1 = [rng.random((6, 7, 8)).astype(np.float32) for _ in range(2)]
+    t2 = [rng.random((6, 7, 8)).astype(np.float32) for _ in range(2)]
+    for i in range(2):
+        write_nifti(f"t1_{i}.nii.gz", t1[i])
+        write_nifti(f"t2_{i}.nii.gz", t2[i])
+    moved = np.eye(4)
+    moved[0, 3] = 4.0
+    write_nifti("t2_moved.nii.gz", t2[1], affine=moved)
+    write_nifti("t2_small.nii.gz", t2[1][:5])
+    schema = {"name": "mm", "features": {"volume": {"layout": "DHWC", "shape": [6, 7, 8, 2]}},
+              "manifest": {"other_image_columns": ["t2"]}}
+    (tmp_path / "m.csv").write_text("image,t2\nt1_0.nii.gz,t2_0.nii.gz\nt1_1.nii.gz,t2_1.nii.gz\n")
+    volumes = list(manifest_dataset(tmp_path / "m.csv", schema).as_numpy_iterator())
+    for i, volume in enumerate(volumes):
+        np.testing.assert_array_equal(volume[..., 0], t1[i])
+        np.testing.assert_array_equal(volume[..., 1], t2[i])
+    for bad, code in (("t2_moved.nii.gz", "affine"), ("t2_small.nii.gz", "shape")):
+        (tmp_path / "m.csv").write_text(f"image,t2\nt1_0.nii.gz,t2_0.nii.gz\nt1_1.nii.gz,{bad}\n")
+        report = Report(schema="mm")
+        kept = list(manifest_dataset(tmp_path / "m.csv", schema, on_error="drop",
+                                     report=report).as_numpy_iterator())
+        assert len(kept) == 1 and report.codes() == [code]
+        assert bad in report.violations[0].message
