@@ -43,11 +43,12 @@ def manifest_dataset(manifest: str | Path, schema: Any, *, split: str | None = N
     and elements are bare volumes. ``manifest.other_image_columns`` (T2w,
     FLAIR) become more channels of the volume, on the image's grid.
     ``on_error``: ``raise`` (stop at the first violating row), ``warn`` (log
-    and keep it) or ``drop`` (log and leave it out). Table errors (a label outside the domain, a duplicate id,
-    a leaked subject) count for the rows they name, in the chosen split only.
-    Pass ``report`` to collect every violation. ``dtype`` is the volume's
-    training dtype (float32 by default); a cast that would change stored
-    values (an integer dtype for fractional voxels) is a ``dtype`` violation.
+    and keep it) or ``drop`` (log and leave it out). Table errors (a label
+    outside the domain, a duplicate id, a leaked subject) count for the rows
+    they name, in the chosen split only. Pass ``report`` to collect every
+    violation. ``dtype`` is the volume's training dtype (float32 by default);
+    a cast that would change stored values (an integer dtype for fractional
+    voxels) is a ``dtype`` violation.
 
     >>> ds = manifest_dataset("ds/manifest.csv", "brain_t1_nifti", split="train")  # doctest: +SKIP
     >>> ds = ds.shuffle(64).batch(2).prefetch(2)  # doctest: +SKIP
