@@ -113,3 +113,25 @@ def test_scan_reports_empty_and_misplaced_masks_each_with_its_reason(tmp_path: P
     by_input = {Path(v.where).name: v.code for v in report.violations}
     assert by_input == {"empty_mask.nii.gz": "empty_mask", "moved_mask.nii.gz": "mask_mismatch"}
     assert report.inputs[str(tmp_path / "good_mask.nii.gz")] == "ok"
+
+
+NEW_CODES = {"oblique", "units", "intent", "empty_mask", "outlier", "mask_mismatch", "affine",
+             "spacing"}
+
+
+def test_new_rules_are_quiet_on_clean_real_scans(mni, tmp_path: Path) -> None:
+    import shutil
+
+    t1, brain, affine = mni
+    shutil.copy(t1, tmp_path / "mni.nii.gz")
+    save(tmp_path / "mni_mask.nii.gz", brain, affine)
+    schema = {"name": "mni", "features": {"volume": {"layout": "DHWC"}},
+              "nifti": {"orientation": "RAS", "spacing": [1, 1, 1], "ndim": 3},
+              "pairs": {"labels": [0, 1]}}
+    report = dc.check(str(tmp_path), schema)
+    assert report.ok and not report.violations, report.to_text()
+    real = [str(NIBABEL_DATA / n) for n in ("anatomical.nii", "functional.nii",
+                                            "example4d.nii.gz", "standard.nii.gz",
+                                            "reoriented_anat_moved.nii", "example_nifti2.nii.gz")]
+    report = dc.check(real, {"name": "real", "features": {"volume": {}}})
+    assert not NEW_CODES & set(report.codes()), report.to_text()
