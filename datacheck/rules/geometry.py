@@ -193,11 +193,11 @@ def spacing_violations(spec: NiftiSpec, header: NiftiHeader, feature: str) -> li
 
 
 def units_violations(spec: NiftiSpec, header: NiftiHeader, feature: str) -> list[Violation]:
-    """Spatial units NIfTI does not define; unset units too when ``require_units``.
+    """Spatial units NIfTI does not define (error); unset units (code 0) as a warning when
+    a spacing is declared (it was judged assuming mm), an error with ``require_units``.
 
-    Unset units (code 0, nibabel's default) are read as mm like nibabel and
-    ITK do: most derivatives are written that way, so flagging them by
-    default would make every such clean scan noisy.
+    Unset units are nibabel's default, so without a declared spacing they
+    are read as mm silently, as nibabel and ITK do.
     """
     out: list[Violation] = []
     add = _adder(out, feature, header.source)
@@ -206,10 +206,12 @@ def units_violations(spec: NiftiSpec, header: NiftiHeader, feature: str) -> list
         add("units", f"xyzt_units {header.xyzt_units} in {header.source} has spatial code "
             f"{code}, which NIfTI does not define (1 meter, 2 mm, 3 micron); voxel size cannot "
             "be read. Set it: img.header.set_xyzt_units('mm', 'sec').", code, "1, 2 or 3")
-    elif code == 0 and spec.require_units:
+    elif code == 0 and (spec.require_units or spec.spacing is not None):
+        # Judging a declared spacing in mm rests on the unit: say it was assumed.
         add("units", f"spatial units are not set (xyzt_units {header.xyzt_units}) in "
-            f"{header.source}; nibabel and ITK read them as mm, the schema requires them. Set "
-            "them: img.header.set_xyzt_units('mm', 'sec').", "unknown", "mm, micron or meter")
+            f"{header.source}; spacing was read as mm, as nibabel and ITK do. Set them: "
+            "img.header.set_xyzt_units('mm', 'sec').", "unknown", "mm, micron or meter",
+            severity="error" if spec.require_units else "warning")
     if spec.spacing is not None and len(spec.spacing) == 4 and len(header.zooms) >= 4 \
             and temporal_unit(header.xyzt_units)[1] is None:
         add("units", f"time unit code {header.xyzt_units & 0x38} in {header.source} is not a "

@@ -74,7 +74,7 @@ class NiftiSpec(_Strict):
         "axis-aligned frame (code oblique); null to allow any.")
     require_units: bool = Field(
         False, description="Unset xyzt spatial units are an error (code units); by default they "
-        "are read as mm, as nibabel and ITK do.")
+        "are read as mm, as nibabel and ITK do (a warning when spacing is declared).")
     outlier_z: float | None = Field(
         5.0, gt=0, description="Robust z-score (median/MAD over the scans) of a scan's foreground "
         "median or 99th percentile beyond which it is an outlier (code outlier, a warning); "

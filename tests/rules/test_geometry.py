@@ -146,6 +146,11 @@ def test_undefined_and_unset_units(tmp_path: Path) -> None:
     assert nifti_header_violations(NiftiSpec(), read_nifti_header(unset)) == []
     found = nifti_header_violations(NiftiSpec(require_units=True), read_nifti_header(unset))
     assert codes(found) == ["units"] and "set_xyzt_units('mm', 'sec')" in found[0].message
+    assert found[0].severity == "error"
+    # A declared spacing was judged assuming mm: say so.
+    found = nifti_header_violations(NiftiSpec(spacing=[1, 3, 2]), read_nifti_header(unset))
+    assert codes(found) == ["units"] and found[0].severity == "warning"
+    assert "spacing was read as mm" in found[0].message
 
 
 # -- obliquity -------------------------------------------------------------------------------
