@@ -15,10 +15,10 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import numpy as np
+import tensorflow as tf
 
-import datacheck as dc  # noqa: E402
+import datacheck as dc
 
 
 def fresh_ms(dataset: tf.data.Dataset, rounds: int) -> float:

@@ -35,6 +35,7 @@ def write_nifti(tmp_path: Path) -> Callable[..., Path]:
         img = klass(data, affine)
         img.set_qform(affine, code=1)
         img.set_sform(affine, code=1)
+        img.header.set_xyzt_units("mm", "sec")  # as scanners' converters (dcm2niix) write them
         if slope is not None:
             img.header.set_slope_inter(slope, inter or 0.0)
         path = tmp_path / name

@@ -10,8 +10,12 @@ from datacheck.data import DEFAULT_BATCH_SIZE
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("a", metavar="A",
                         help="reference data (e.g. train) or a saved profile .json")
-    parser.add_argument("b", metavar="B", help="data to compare (e.g. validation, serving) or a "
-                                               "saved profile .json")
+    parser.add_argument("b", metavar="B", nargs="?", help="data to compare (e.g. validation, "
+                        "serving) or a saved profile .json; omit with --split-b to compare two "
+                        "splits of manifest A")
+    parser.add_argument("--split-a", metavar="NAME", help="only rows of this split of manifest A")
+    parser.add_argument("--split-b", metavar="NAME", help="only rows of this split of manifest B "
+                        "(or of A when B is omitted)")
     parser.add_argument("--schema", "-s", help="schema: names, layouts and drift thresholds")
     parser.add_argument("--dedup", action="store_true",
                         help="also find exact and near-duplicate elements (duplicate, leakage)")
@@ -40,5 +44,5 @@ def run(args: argparse.Namespace) -> int:
         raise DatacheckError(f"--batch-size must be >= 1, got {args.batch_size}")
     report = diff(args.a, args.b, args.schema, dedup=args.dedup, max_distance=args.max_distance,
                   method=args.hash, batch_size=args.batch_size, save_a=args.save_a,
-                  save_b=args.save_b)
+                  save_b=args.save_b, split_a=args.split_a, split_b=args.split_b)
     return emit(report, args)

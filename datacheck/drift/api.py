@@ -14,21 +14,38 @@ from datacheck.schema.model import Schema
 
 
 def _label(data: Any, default: str) -> str:
-    if isinstance(data, (str, Path)):
+    from datacheck.infer.manifest import ManifestSplit
+
+    if isinstance(data, (str, Path, ManifestSplit)):
         return str(data)
     return default
 
 
-def diff(a: Any, b: Any, schema: str | Path | dict[str, Any] | Schema | None = None, *,
+def _split(data: Any, split: str | None) -> Any:
+    """``data`` (a manifest path) narrowed to one split, or unchanged."""
+    from datacheck.infer.manifest import ManifestSplit
+
+    if split is None:
+        return data
+    if not isinstance(data, (str, Path)) or not str(data).lower().endswith(
+            (".csv", ".tsv", ".parquet", ".pq")):
+        raise DatacheckError(f"a split ({split!r}) can only be chosen from a manifest "
+                             f"(.csv/.tsv/.parquet), not {_label(data, type(data).__name__)}")
+    return ManifestSplit(Path(data), split)
+
+
+def diff(a: Any, b: Any = None, schema: str | Path | dict[str, Any] | Schema | None = None, *,
          dedup: bool = False, max_distance: int | None = None, method: Method = "ahash",
          batch_size: int = DEFAULT_BATCH_SIZE, save_a: str | Path | None = None,
-         save_b: str | Path | None = None) -> Report:
+         save_b: str | Path | None = None, split_a: str | None = None,
+         split_b: str | None = None) -> Report:
     """Compare dataset ``b`` with reference ``a`` (train vs validation, train vs serving).
 
     ``a``/``b``: anything ``dc.check`` reads, or a profile saved as .json.
     Thresholds come from the schema's ``drift`` section (defaults otherwise).
     ``dedup=True`` also looks for exact and near-duplicate elements within
-    and across the two (``duplicate``, ``leakage``).
+    and across the two (``duplicate``, ``leakage``). ``split_a``/``split_b``
+    choose splits of a manifest (``b`` defaults to ``a``: one manifest).
 
     >>> from datacheck.drift import diff
     >>> diff((x_train, y_train), (x_val, y_val)).ok  # doctest: +SKIP
@@ -38,6 +55,11 @@ def diff(a: Any, b: Any, schema: str | Path | dict[str, Any] | Schema | None = N
     from datacheck.drift.profile import build_profile
 
     resolved = None if schema is None else load_schema(schema)
+    if b is None:
+        if split_b is None:
+            raise DatacheckError("diff needs B, or split_b to compare two splits of manifest A")
+        b = a
+    a, b = _split(a, split_a), _split(b, split_b)
     name_a, name_b = _label(a, "A"), _label(b, "B")
     if name_a == name_b:
         name_a, name_b = f"A ({name_a})", f"B ({name_b})"

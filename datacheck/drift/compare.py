@@ -54,12 +54,22 @@ def _dtypes(entry: Entry) -> list[str]:
 
 def _structure(key: str, ea: Entry, eb: Entry, na: str, nb: str) -> list[Violation]:
     out = []
-    if _dtypes(ea) and _dtypes(eb) and _dtypes(ea) != _dtypes(eb):
+    da, db = set(_dtypes(ea)), set(_dtypes(eb))
+    if da and db and not (da <= db or db <= da):
         out.append(Violation(
             "drift", key,
             f"{key}: drift: dtype {'/'.join(_dtypes(ea))} in {na} but {'/'.join(_dtypes(eb))} "
             f"in {nb}. Cast {nb} the way {na} was cast (training/serving skew starts here).",
             observed=_dtypes(eb), expected=_dtypes(ea), where=nb))
+    elif da and db and db - da:
+        # Files of mixed storage types (int16 and float32 NIfTI) are one dataset when the
+        # loader casts them to one training dtype; only a type A never had is worth a look.
+        out.append(Violation(
+            "drift", key,
+            f"{key}: drift: dtype {'/'.join(sorted(db - da))} occurs in {nb} but never in {na} "
+            f"(which has {'/'.join(_dtypes(ea))}). Check that both load to the same training "
+            "dtype and scale.", observed=_dtypes(eb), expected=_dtypes(ea), where=nb,
+            severity="warning"))
     sa, sb = set(ea.summary.shapes), set(eb.summary.shapes)
     if len(sa) == 1 and sa != sb:
         shown = ", ".join(_shape(s) for s in sorted(sb)[:3])
@@ -146,15 +156,22 @@ def _labels(key: str, ea: Entry, eb: Entry, cfg: DriftConfig, na: str, nb: str,
         over.append(("Jensen-Shannon divergence", dist["js_divergence"], js_max))
     if over:
         what, value, limit = over[0]
+        n_a, n_b = dist["counts"]
+        # A shift that a chi-square test cannot tell from chance (few scans) is a warning.
+        chance = dist["p_value"] >= cfg.label_alpha
+        test = (f" With {n_a} and {n_b} labels it may be chance (chi-square p = "
+                f"{dist['p_value']:.2g} >= drift.label_alpha {cfg.label_alpha:g})." if chance
+                else f" Chi-square p = {dist['p_value']:.2g} with {n_a} and {n_b} labels.")
         out.append(Violation(
             "drift", key,
             f"{key}: drift: class frequencies shifted from {na} to {nb}: {what} {value:.3g} > "
             f"{limit:g}; class {dist['worst_class']} is {dist['fraction_a']:.1%} of {na} but "
-            f"{dist['fraction_b']:.1%} of {nb}. Stratify the split by label (e.g. "
+            f"{dist['fraction_b']:.1%} of {nb}.{test} Stratify the split by label (e.g. "
             "train_test_split(..., stratify=y)) or raise drift.label_linf.",
-            observed={"linf": dist["linf"], "js_divergence": dist["js_divergence"]},
+            observed={"linf": dist["linf"], "js_divergence": dist["js_divergence"],
+                      "p_value": dist["p_value"]},
             expected={"linf": linf_max, "js_divergence": js_max}, where=nb,
-            extra={"class": dist["worst_class"]}))
+            severity="warning" if chance else "error", extra={"class": dist["worst_class"]}))
     return out
 
 

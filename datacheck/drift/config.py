@@ -45,6 +45,9 @@ class DriftConfig(_Strict):
         0.1, ge=0, le=1, description="Max change of one class's fraction between datasets.")
     label_js_divergence: float | None = Field(
         None, ge=0, le=1, description="Max Jensen-Shannon divergence of class frequencies.")
+    label_alpha: float = Field(
+        0.01, gt=0, le=1, description="A class-frequency shift whose chi-square p-value is at "
+        "least this (too few labels to tell it from chance) is a warning, not an error.")
     bins: int = Field(64, ge=2, le=4096, description="Histogram bins used for the comparison.")
     spacing_tolerance: float = Field(
         0.01, ge=0, description="Max change (mm) of the most common voxel spacing per axis.")

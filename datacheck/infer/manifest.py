@@ -8,6 +8,7 @@ on the command line, with the row's label attached.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -68,8 +69,24 @@ def guess_columns(table: Any, readable: tuple[str, ...]) -> dict[str, Any]:
     return spec
 
 
-def open_manifest(path: Path, mask: Path | None, batch_size: int) -> Source:
-    """Every row's file(s) as one element, with the row's label under the label column's name."""
+@dataclass(frozen=True)
+class ManifestSplit:
+    """The rows of one split of a manifest, as data (``diff --split-a train --split-b val``)."""
+
+    path: Path
+    split: str
+
+    def __str__(self) -> str:
+        return f"{self.path} [{self.split}]"
+
+
+def open_manifest(path: Path, mask: Path | None, batch_size: int,
+                  split: str | None = None) -> Source:
+    """Every row's file(s) as one element, with the row's label under the label column's name.
+
+    ``split`` keeps only the rows whose split column (guessed: split, fold,
+    set...) holds that value.
+    """
     from datacheck.infer.files import openers, suffix_of
     from datacheck.readers.manifest import manifest_root, read_manifest, resolve_entry
 
@@ -78,6 +95,16 @@ def open_manifest(path: Path, mask: Path | None, batch_size: int) -> Source:
     spec = guess_columns(table, tuple(known))
     root = manifest_root(path, None)
     label_column = spec.get("label_column")
+    if split is not None:
+        column = spec.get("split_column")
+        if column is None:
+            raise DataError(f"{path}: no split column (one of {', '.join(SPLIT_NAMES)}) to select "
+                            f"split {split!r} from; columns: {[str(c) for c in table.columns]}")
+        present = sorted({str(v) for v in table[column].dropna()})
+        if split not in present:
+            raise DataError(f"{path}: split {split!r} does not occur in column {column!r} "
+                            f"(splits: {present})")
+        table = table[table[column].astype(str) == split]
 
     def resolve(value: Any, line: int) -> Path | None:
         entry = resolve_entry(root, value)
@@ -120,7 +147,8 @@ def open_manifest(path: Path, mask: Path | None, batch_size: int) -> Source:
 
     names = ["volume"] + (["mask"] if "mask_column" in spec else []) + (
         [label_column] if label_column else [])
-    return Source(names, False, batches(), str(path), {"manifest": spec}, inputs, problems)
+    description = str(path) if split is None else str(ManifestSplit(path, split))
+    return Source(names, False, batches(), description, {"manifest": spec}, inputs, problems)
 
 
 def _open(path: Path, mask: Path | None, batch_size: int) -> Source:

@@ -133,7 +133,10 @@ def open_source(data: Any, *, batch_size: int = DEFAULT_BATCH_SIZE,
     ['image', 'label']
     """
     from datacheck.api import is_tf_dataset
+    from datacheck.infer.manifest import ManifestSplit, open_manifest
 
+    if isinstance(data, ManifestSplit):
+        return open_manifest(data.path, None, batch_size, split=data.split)
     if isinstance(data, (str, Path)) or (
             isinstance(data, Sequence) and not isinstance(data, (str, bytes)) and data
             and all(isinstance(p, (str, Path)) for p in data)):

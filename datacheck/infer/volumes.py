@@ -24,12 +24,18 @@ def volume_openers() -> dict[str, Any]:
 
 
 def nifti_headers(header: Any) -> dict[tuple[str, str], int]:
-    """Header facts counted per file: orientation, spacing (mm), on-disk dtype, ndim."""
+    """Header facts counted per file: orientation, spacing (mm), on-disk dtype, ndim.
+
+    Spacing is the affine's column norms in mm (``rules.geometry.spacing_mm``),
+    as the spacing rule judges it, not pixdim alone.
+    """
+    from datacheck.rules.geometry import spacing_mm
     from datacheck.rules.medical import affine_sane, axcodes, effective_ndim
 
     ndim = effective_ndim(header.shape)
+    spacing = spacing_mm(header) or [abs(float(z)) for z in header.zooms[:3]]
     facts = {("dtype", header.dtype): 1, ("ndim", str(ndim)): 1,
-             ("spacing", "x".join(f"{z:.6g}" for z in header.zooms[:3])): 1}
+             ("spacing", "x".join(f"{z:.6g}" for z in spacing)): 1}
     if affine_sane(header):
         facts[("orientation", axcodes(header.affine))] = 1
     return facts
@@ -86,6 +92,10 @@ def open_hdf5(path: Path, mask: Path | None, batch_size: int) -> Source:
 
     with open_h5(path) as handle:
         infos = _h5_datasets(handle)
+        subjects = _per_subject(infos)
+        if subjects:
+            return _subject_source(path, subjects)
+        infos = [i for i in infos if not _id_like(handle, i)]
     if not infos:
         raise DataError(f"{path}: the HDF5 file holds no datasets with rows to infer from")
     biggest = max(infos, key=lambda i: int(np.prod(i.shape)) * i.itemsize)
@@ -113,4 +123,55 @@ def open_hdf5(path: Path, mask: Path | None, batch_size: int) -> Source:
                                 start + b)
 
     datasets = {k: {"path": i.path} for k, i in names.items()}
+    return Source(list(names), False, batches(), str(path), {"hdf5": {"datasets": datasets}})
+
+
+#: Dataset names that identify examples; never features or labels.
+ID_DATASETS = frozenset({"id", "ids", "uid", "example_id", "image_id", "subject", "subject_id",
+                         "subjects", "participant_id", "patient_id", "case_id", "name", "names",
+                         "filename", "filenames", "key", "keys"})
+
+
+def _id_like(handle: Any, info: Any) -> bool:
+    """An id dataset: named like one, or 1-D strings/integers that never repeat (one per row)."""
+    base = info.path.rsplit("/", 1)[-1].lower()
+    if base in ID_DATASETS:
+        return True
+    if len(info.shape) != 1 or info.shape[0] < 50 or np.dtype(info.dtype).kind not in "iuSUO":
+        return False
+    values = np.asarray(handle[info.path][()])
+    # Labels repeat (a few classes over many rows); ids do not.
+    return len(np.unique(values)) == values.shape[0]
+
+
+def _per_subject(infos: list[Any]) -> dict[str, list[Any]]:
+    """``{'/*/T1w': [infos]}`` when the file is one group per subject holding volumes."""
+    groups: dict[str, list[Any]] = {}
+    for info in infos:
+        parts = info.path.split("/")
+        if len(parts) == 3 and len(info.shape) >= 3:  # /<subject>/<name>, a volume
+            groups.setdefault(f"/*/{parts[2]}", []).append(info)
+    return {pattern: found for pattern, found in groups.items() if len(found) >= 2}
+
+
+def _subject_source(path: Path, subjects: dict[str, list[Any]]) -> Source:
+    """One element per subject and volume name (``batched: false`` wildcard datasets)."""
+    from datacheck.readers.hdf5 import open_h5, read_rows
+
+    names = {pattern.rsplit("/", 1)[1]: found for pattern, found in subjects.items()}
+
+    def batches() -> Iterator[Batch]:
+        with open_h5(path) as handle:
+            for offset, key in enumerate(sorted({i.path.split("/")[1] for f in names.values()
+                                                 for i in f})):
+                arrays = {}
+                for name, found in names.items():
+                    info = next((i for i in found if i.path.split("/")[1] == key), None)
+                    if info is not None:
+                        arrays[name] = as_element(read_rows(handle, info, 0, info.shape[0],
+                                                            str(path)))[None]
+                if arrays:
+                    yield Batch(arrays, f"{path}:/{key}", offset, single=True)
+
+    datasets = {name: {"path": f"/*/{name}", "batched": False} for name in names}
     return Source(list(names), False, batches(), str(path), {"hdf5": {"datasets": datasets}})

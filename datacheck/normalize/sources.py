@@ -64,20 +64,56 @@ def _pick(item: Any, feature: str | int | None, where: str) -> Any:
     return item
 
 
-def _nifti(path: Path) -> Iterator[Part]:
-    nib = require("nibabel", "medical", "Reading NIfTI files")
-    try:
-        image = nib.load(str(path))
-        volume = np.asarray(image.get_fdata(dtype=np.float32))
-    except Exception as exc:  # nibabel raises many kinds; all mean "cannot read"
-        raise DataError(f"{path}: unreadable: {exc}. Check that the file is a complete "
-                        "NIfTI image.") from exc
+def _nifti(path: Path, mask_path: Path | None = None) -> Iterator[Part]:
+    """One volume as one channels-last element, read through the guarded reader.
+
+    With ``mask_path`` the mask's non-zero voxels are the foreground (on the
+    same grid, or a ``mask_mismatch`` error).
+    """
+    volume = _read(path).astype(np.float32, copy=False)
     if volume.ndim == 3:
         volume = volume[..., None]
     if volume.ndim != 4:
         raise DataError(f"{path}: rank: NIfTI volume has shape {volume.shape}; expected 3-D "
                         "(X, Y, Z) or 4-D (X, Y, Z, channels).")
-    yield volume[None], None, str(path)
+    keep = None
+    if mask_path is not None:
+        mask = _read(mask_path)
+        while mask.ndim > 3 and mask.shape[-1] == 1:
+            mask = mask[..., 0]
+        if mask.shape != volume.shape[:3]:
+            raise DataError(f"{mask_path}: mask_mismatch: mask grid {mask.shape} differs from "
+                            f"its image {volume.shape[:3]} ({path}). Resample the mask onto the "
+                            "image (order=0) or pair the right files.")
+        keep = (mask != 0)[None]
+    yield volume[None], keep, str(path)
+
+
+def _read(path: Path) -> np.ndarray:
+    from datacheck.errors import DatacheckError
+    from datacheck.readers.nifti import read_nifti
+
+    try:
+        return read_nifti(path).data
+    except DatacheckError as exc:  # the reader's one line names the file and the problem
+        text = str(exc).removeprefix(f"{path}: ")
+        raise DataError(f"{path}: unreadable: {text}") from None
+
+
+def mask_of(path: Path, suffix: str = "_mask") -> Path:
+    """The mask beside a NIfTI image: NAME<suffix>.nii[.gz] (either extension).
+
+    >>> mask_of(Path("sub-01.nii.gz")).name  # doctest: +SKIP
+    'sub-01_mask.nii.gz'
+    """
+    name = path.name
+    ext = next(e for e in (".nii.gz", ".nii") if name.lower().endswith(e))
+    stem = name[: -len(ext)]
+    for candidate in (stem + suffix + ".nii.gz", stem + suffix + ".nii"):
+        if (path.parent / candidate).is_file():
+            return path.parent / candidate
+    raise DataError(f"{path}: missing_file: foreground='mask' needs its mask {stem}{suffix}"
+                    ".nii[.gz] next to it, or pass (image, mask) path pairs.")
 
 
 def _hdf5(path: Path, key: str | None) -> Iterator[Part]:
@@ -98,12 +134,13 @@ def _hdf5(path: Path, key: str | None) -> Iterator[Part]:
         yield from _slices(handle[name], None, f"{path}:{name}")
 
 
-def _file(path: Path, key: str | None) -> Iterator[Part]:
+def _file(path: Path, key: str | None, paired: bool = False,
+          mask: Path | None = None) -> Iterator[Part]:
     name = path.name.lower()
     if not path.exists():
         raise DataError(f"{path}: missing_file: no such file. Check the path.")
     if name.endswith(NIFTI_SUFFIXES):
-        yield from _nifti(path)
+        yield from _nifti(path, mask if mask is not None else mask_of(path) if paired else None)
     elif name.endswith(HDF5_SUFFIXES):
         yield from _hdf5(path, key)
     elif name.endswith(".npy"):
@@ -130,7 +167,7 @@ def iter_parts(data: Any, *, feature: str | int | None = None, mask: Any = None,
     ['<array>']
     """
     if isinstance(data, (str, Path)):
-        yield from _file(Path(data), key)
+        yield from _file(Path(data), key, paired)
         return
     if isinstance(data, np.ndarray):
         if mask is not None and np.shape(mask)[0] != data.shape[0]:
@@ -149,7 +186,10 @@ def iter_parts(data: Any, *, feature: str | int | None = None, mask: Any = None,
     for index, item in enumerate(data):
         where = f"batch {index}"
         if isinstance(item, (str, Path)):
-            yield from _file(Path(item), key)
+            yield from _file(Path(item), key, paired)
+        elif paired and isinstance(item, (tuple, list)) and len(item) == 2 \
+                and all(isinstance(p, (str, Path)) for p in item):
+            yield from _file(Path(item[0]), key, paired, Path(item[1]))
         elif paired:
             if not (isinstance(item, (tuple, list)) and len(item) == 2):
                 raise DataError(f"{where}: foreground='mask' needs (batch, mask) pairs, got "

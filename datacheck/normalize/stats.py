@@ -280,8 +280,11 @@ def fit_stats(data: Any, channel_axis: int | None = -1, foreground: Any = None, 
     ``data``: a numpy array (first axis = elements), a dict of arrays, an
     iterable of batches (arrays, tuples, dicts), a tf.data.Dataset, a file path
     or a list of paths (NIfTI volumes are read channels-last, one element per
-    file). ``foreground``: None, ``"nonzero"``, a mask array (for array data)
-    or ``"mask"`` when every batch comes as ``(batch, mask)``.
+    file, through the guarded reader). ``foreground``: None, ``"nonzero"``, a
+    mask array (for array data) or ``"mask"``: every batch comes as ``(batch,
+    mask)``, and NIfTI paths use their mask pair (``NAME_mask.nii[.gz]`` beside
+    the image, or ``(image, mask)`` path pairs). On raw MRI ``"nonzero"`` keeps
+    the background noise around the head; a brain mask does not.
 
     >>> s = fit_stats(np.random.default_rng(0).normal(5, 2, (64, 8, 8, 1)))
     >>> round(float(s.mean[0])), round(float(s.std[0]))

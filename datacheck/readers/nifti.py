@@ -40,7 +40,9 @@ class NiftiHeader:
 
     ``slope``/``inter`` are the raw ``scl_slope``/``scl_inter`` fields;
     ``problems`` names fields that could not be interpreted (e.g. a qform
-    quaternion out of range), for the affine rule to report.
+    quaternion out of range), for the affine rule to report. ``zooms`` is
+    pixdim as stored; spacing in mm comes from the affine and
+    ``xyzt_units`` (``datacheck.scan.geometry``).
     """
 
     source: str
@@ -59,6 +61,9 @@ class NiftiHeader:
     inter: float
     vox_offset: int
     problems: dict[str, str] = field(default_factory=dict)
+    xyzt_units: int = 0
+    intent_code: int = 0
+    intent_name: str = ""
 
     @property
     def ndim(self) -> int:
@@ -254,7 +259,9 @@ def _interpret(hdr: Any, version: int, endian: str, label: str, limits: Limits) 
         itemsize=dtype.itemsize, byteorder=endian, zooms=tuple(pixdim), affine=affine,
         qform=qform, sform=sform,
         qform_code=qcode, sform_code=scode, slope=float(hdr["scl_slope"]),
-        inter=float(hdr["scl_inter"]), vox_offset=vox_offset, problems=problems)
+        inter=float(hdr["scl_inter"]), vox_offset=vox_offset, problems=problems,
+        xyzt_units=int(hdr["xyzt_units"]), intent_code=int(hdr["intent_code"]),
+        intent_name=bytes(hdr["intent_name"]).split(b"\x00")[0].decode("ascii", "replace"))
 
 
 def _voxel_dtype(hdr: Any, label: str) -> np.dtype[Any]:

@@ -39,6 +39,9 @@ class ManifestEntry:
     mask: Path | None = None
     label: Any = None
     split: Any = None
+    index: Any = None  # the table index label, as named in a violation's extra["rows"]
+    others: dict[str, Path] = field(default_factory=dict)  # other_image_columns -> path
+    subject: Any = None
 
 
 @dataclass
@@ -92,6 +95,16 @@ def judge_manifest(spec: ManifestSpec, schema: Schema, table: Any, source: str, 
     verdict.violations += _leakage_violations(spec, table, source, where)
     _path_verdicts(spec, schema, table, source, root, where, verdict)
     return verdict
+
+
+def rows_of(violation: Violation) -> list[Any] | None:
+    """Table rows (index labels) a table violation concerns; None when it concerns the table.
+
+    Drop mode leaves exactly these rows out; a violation about the whole table
+    (a missing column, no rows) cannot be dropped row by row.
+    """
+    rows = violation.extra.get("rows") if violation.extra else None
+    return None if rows is None else list(rows)
 
 
 def _wide_row_violations(table: Any, source: str, where: Any) -> list[Violation]:
@@ -196,13 +209,15 @@ def _leakage_violations(spec: ManifestSpec, table: Any, source: str,
         leaked = {_cell(k): sorted(map(_cell, v)) for k, v in splits.items() if len(v) > 1}
         if not leaked:
             continue
+        # Every row of a leaked subject, in every split: drop mode leaves them all out.
+        rows = known.index[known[column].map(_cell).isin(set(leaked))].tolist()
         shown = "; ".join(f"{k} in {', '.join(v)}" for k, v in list(leaked.items())[:SHOWN_ROWS])
         more = f" and {len(leaked) - SHOWN_ROWS} more" if len(leaked) > SHOWN_ROWS else ""
         out.append(Violation(
             "leakage", column, f"{column}: leakage: {len(leaked)} {what}s appear in more than one "
             f"split in {source} ({shown}{more}); the model is scored on data it trained on. "
             f"Split by {what} (sklearn GroupShuffleSplit(groups={column})).",
-            observed=leaked, expected="each in one split", where=source))
+            observed=leaked, expected="each in one split", where=source, extra={"rows": rows}))
         if what == "subject":
             break  # subject leakage already covers the same file in two splits
     return out
@@ -210,15 +225,19 @@ def _leakage_violations(spec: ManifestSpec, table: Any, source: str,
 
 def _path_verdicts(spec: ManifestSpec, schema: Schema, table: Any, source: str, root: Path,
                    where: Any, verdict: ManifestVerdict) -> None:
-    columns = [c for c in (spec.image_column, spec.mask_column) if c and c in table.columns]
+    columns = [c for c in (spec.image_column, *spec.other_image_columns, spec.mask_column)
+               if c and c in table.columns]
     if spec.image_column not in columns:
         return
     real_root = root.resolve()
     # (column, kind) -> "line N: path" items; kind is "escaped", "missing" or "unreadable".
     found: dict[tuple[str, str], list[str]] = {}
     found_paths: dict[tuple[str, str], list[Path]] = {}
+    rows: dict[tuple[str, str], list[Any]] = {}
     labels = table[spec.label_column].tolist() if spec.label_column in table.columns else None
     splits = table[spec.split_column].tolist() if spec.split_column in table.columns else None
+    subjects = table[spec.subject_column].tolist() if spec.subject_column in table.columns \
+        else None
     cells = {column: table[column].tolist() for column in columns}
     for position, index in enumerate(table.index.tolist()):
         paths: dict[str, Path | None] = {}
@@ -235,6 +254,7 @@ def _path_verdicts(spec: ManifestSpec, schema: Schema, table: Any, source: str, 
                 found.setdefault((column, kind), []).append(
                     f"{where(index)}: {shown_path(value)}{detail}")
                 found_paths.setdefault((column, kind), []).append(joined)
+                rows.setdefault((column, kind), []).append(index)
                 verdict.refused[joined] = reason or kind
                 usable = False
         image = paths.get(spec.image_column)
@@ -249,9 +269,11 @@ def _path_verdicts(spec: ManifestSpec, schema: Schema, table: Any, source: str, 
                 position, f"{source} {where(index)}", image,
                 paths.get(spec.mask_column) if spec.mask_column else None,
                 None if labels is None else labels[position],
-                None if splits is None else splits[position]))
+                None if splits is None else splits[position], index,
+                {c: p for c in spec.other_image_columns if (p := paths.get(c)) is not None},
+                None if subjects is None else subjects[position]))
     for (column, kind), items in found.items():
-        finding = _path_violation(column, kind, items, source, root)
+        finding = _path_violation(column, kind, items, source, root, rows[column, kind])
         verdict.violations.append(finding)
         verdict.refused_by.update(dict.fromkeys(found_paths[(column, kind)], finding))
 
@@ -279,8 +301,8 @@ def _judge_path(root: Path, real_root: Path,
     return joined, "missing" if absent else "unreadable", problem
 
 
-def _path_violation(column: str, kind: str, items: list[str], source: str,
-                    root: Path) -> Violation:
+def _path_violation(column: str, kind: str, items: list[str], source: str, root: Path,
+                    rows: list[Any]) -> Violation:
     listed = "; ".join(items[:SHOWN_ROWS])
     if kind == "escaped":
         return Violation(
@@ -288,13 +310,13 @@ def _path_violation(column: str, kind: str, items: list[str], source: str,
             f"{root} in {source} ({listed}); refused, not opened (symlinks are followed only "
             "when their target stays inside the root). Use paths inside the root "
             "(relative, without '..'), or set manifest.root.",
-            observed=items[:100], expected=f"inside {root}", where=source)
+            observed=items[:100], expected=f"inside {root}", where=source, extra={"rows": rows})
     if kind == "missing":
         return Violation(
             "missing_file", column, f"{column}: missing_file: {len(items)} files listed in "
             f"{source} do not exist under {root} ({listed}). Fix the paths or set manifest.root.",
-            observed=items[:100], expected="existing files", where=source)
+            observed=items[:100], expected="existing files", where=source, extra={"rows": rows})
     return Violation(
         "unreadable", column, f"{column}: unreadable: {len(items)} files listed in {source} "
         f"cannot be checked ({listed}); refused, not opened. Fix their permissions or the paths.",
-        observed=items[:100], expected="readable files", where=source)
+        observed=items[:100], expected="readable files", where=source, extra={"rows": rows})

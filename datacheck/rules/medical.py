@@ -14,26 +14,27 @@ import numpy as np
 
 from datacheck.report.violation import Violation
 from datacheck.rules.base import fmt_num, fmt_shape
+from datacheck.rules.geometry import (
+    affine_gap,
+    affine_sane,
+    affine_violations,
+    axcodes,
+    gap_text,
+    intent_violations,
+    oblique_violations,
+    spacing_violations,
+    units_violations,
+)
 from datacheck.schema.medical import H5DatasetSpec, NiftiSpec, PairSpec
 from datacheck.schema.model import dtype_matches
 
 if TYPE_CHECKING:
     from datacheck.readers.hdf5 import H5Info
     from datacheck.readers.nifti import NiftiHeader
-    from datacheck.scan.volume import MaskValues
+    from datacheck.scan.volume import MaskCoverage, MaskValues
 
 #: A concrete dtype to suggest for each dtype kind.
 _CONCRETE = {"floating": "float32", "integer": "int16", "signed": "int16", "unsigned": "uint8"}
-
-RESET_AFFINE = ("Rewrite a sane affine with nibabel (img.set_sform(affine, code=1); "
-                "img.set_qform(affine, code=1)) or re-convert from DICOM.")
-
-
-def axcodes(affine: np.ndarray) -> str:
-    """Orientation codes of an affine, e.g. 'RAS' (nibabel.aff2axcodes)."""
-    import nibabel as nib
-
-    return "".join(str(c) for c in nib.aff2axcodes(affine))
 
 
 def effective_ndim(shape: tuple[int, ...]) -> int:
@@ -44,21 +45,20 @@ def effective_ndim(shape: tuple[int, ...]) -> int:
     return n
 
 
-def affine_sane(header: NiftiHeader) -> bool:
-    """True when the header's affine is finite and invertible (orientation is meaningful)."""
-    a = header.affine
-    return a is not None and bool(np.isfinite(a).all()) and abs(np.linalg.det(a[:3, :3])) > 1e-12
-
-
 def nifti_header_violations(spec: NiftiSpec, header: NiftiHeader,
                             feature: str = "nifti") -> list[Violation]:
-    """Orientation, spacing, affine, shape, dtype and scaling of one header.
+    """Intent, shape, dtype, affine, orientation, spacing, units, obliquity, scaling of a header.
+
+    A non-volume intent (CIFTI, surfaces) is the only finding: its
+    dimensions are not a voxel grid, so nothing else can be judged.
 
     >>> nifti_header_violations(NiftiSpec(orientation="RAS"), header)  # doctest: +SKIP
     [Violation(code='orientation', ...)]
     """
     where = header.source
-    out: list[Violation] = []
+    out: list[Violation] = intent_violations(spec, header, feature)
+    if out:
+        return out
 
     def add(code: str, message: str, observed: Any = None, expected: Any = None,
             severity: str = "error") -> None:
@@ -88,7 +88,7 @@ def nifti_header_violations(spec: NiftiSpec, header: NiftiHeader,
             add("dtype", f"stored as {header.dtype} in {where}, expected {' or '.join(allowed)}. "
                 f"Re-save with img.set_data_dtype('{target}'), or declare the dtype.",
                 header.dtype, allowed)
-    out += _affine_violations(spec, header, feature)
+    out += affine_violations(spec, header, feature)
     if spec.orientation is not None and affine_sane(header):
         assert header.affine is not None
         codes = axcodes(header.affine)
@@ -98,18 +98,9 @@ def nifti_header_violations(spec: NiftiSpec, header: NiftiHeader,
                    f"img.affine), nib.orientations.axcodes2ornt('{spec.orientation}')))")
             add("orientation", f"axes are {codes} in {where}, expected {spec.orientation}. "
                 f"Reorient with {fix}, or declare orientation: {codes}.", codes, spec.orientation)
-    if spec.spacing is not None:
-        zooms = tuple(abs(z) for z in header.zooms[:len(spec.spacing)])
-        bad = len(zooms) < len(spec.spacing) or any(
-            not abs(z - e) <= spec.spacing_tolerance for z, e in zip(zooms, spec.spacing,
-                                                                     strict=False))
-        if bad:
-            seen = ", ".join(fmt_num(z) for z in zooms)
-            want = ", ".join(fmt_num(e) for e in spec.spacing)
-            add("spacing", f"voxel size ({seen}) mm in {where}, expected ({want}) ± "
-                f"{fmt_num(spec.spacing_tolerance)}. Resample (nibabel.processing.conform or "
-                "resample_to_output, SimpleITK) or declare the spacing.", list(zooms),
-                list(spec.spacing))
+    out += spacing_violations(spec, header, feature)
+    out += units_violations(spec, header, feature)
+    out += oblique_violations(spec, header, feature)
     if header.slope != 0 and np.isfinite(header.slope) and not np.isfinite(header.inter):
         add("nonfinite", f"scl_inter is {header.inter} while scl_slope is "
             f"{fmt_num(header.slope)} in {where}: scaled voxels are undefined and nibabel "
@@ -121,50 +112,11 @@ def nifti_header_violations(spec: NiftiSpec, header: NiftiHeader,
     return out
 
 
-def _affine_violations(spec: NiftiSpec, header: NiftiHeader, feature: str) -> list[Violation]:
-    where = header.source
-    out: list[Violation] = []
-
-    def add(message: str, observed: Any = None, expected: Any = None,
-            severity: str = "error") -> None:
-        out.append(Violation("affine", feature, f"{feature}: affine: {message}",
-                             observed=observed, expected=expected, where=where,
-                             severity=severity))
-
-    for name, problem in header.problems.items():
-        add(f"the {name} of {where} cannot be interpreted ({problem}). {RESET_AFFINE}",
-            problem, "a valid matrix")
-    a = header.affine
-    if a is None:
-        return out
-    if header.qform_code == 0 and header.sform_code == 0:
-        add(f"neither qform nor sform is set in {where}; tools disagree on orientation (nibabel "
-            f"assumes {axcodes(a) if affine_sane(header) else '?'}). {RESET_AFFINE}",
-            "qform_code=0, sform_code=0", "a coded qform or sform", severity="warning")
-    if not np.isfinite(a).all():
-        add(f"matrix holds NaN/Inf in {where}; voxel positions, orientation and spacing are "
-            f"undefined. {RESET_AFFINE}", "non-finite", "finite")
-        return out
-    det = float(np.linalg.det(a[:3, :3]))
-    if abs(det) <= 1e-12:
-        add(f"matrix is singular (determinant {det:.3g}) in {where}; voxels collapse onto a "
-            f"plane or line. {RESET_AFFINE}", det, "non-zero determinant")
-        return out
-    if spec.qform_sform == "agree" and header.qform is not None and header.sform is not None \
-            and np.isfinite(header.qform).all() and np.isfinite(header.sform).all():
-        gap = float(np.abs(header.qform - header.sform).max())
-        if gap > spec.affine_tolerance:
-            add(f"qform and sform disagree by up to {gap:.3g} mm in {where} (qform "
-                f"{axcodes(header.qform)}, sform {axcodes(header.sform)}); tools that read one "
-                "(ITK, ANTs) and the other (nibabel, FSL) see different anatomy. Make them one: "
-                "img.set_qform(img.get_sform(), code=1), or raise nifti.affine_tolerance.",
-                gap, f"<= {fmt_num(spec.affine_tolerance)}")
-    return out
-
-
 def pair_violations(spec: PairSpec, image: NiftiHeader, mask: NiftiHeader, values: MaskValues,
-                    feature: str = "mask") -> list[Violation]:
-    """Same grid and affine as the image, mask values within the declared labels.
+                    feature: str = "mask",
+                    coverage: MaskCoverage | None = None) -> list[Violation]:
+    """Same grid and affine as the image, mask values within the declared labels, not empty,
+    and (given ``coverage``) lying on the image's foreground.
 
     >>> pair_violations(PairSpec(labels=[0, 1]), img_hdr, mask_hdr, values)  # doctest: +SKIP
     []
@@ -180,19 +132,22 @@ def pair_violations(spec: PairSpec, image: NiftiHeader, mask: NiftiHeader, value
             "the image grid with nearest-neighbour interpolation (order=0), or pair the right "
             "files.", observed=list(mask.shape), expected=list(image.shape), where=where))
     elif image.affine is not None and mask.affine is not None:
-        diff = np.abs(image.affine - mask.affine)
-        gap = float(diff.max()) if np.isfinite(diff).all() else float("inf")
+        gap, degrees = affine_gap(image.affine, mask.affine, image.shape)
         if gap > spec.affine_tolerance:
             orient = ""
             if affine_sane(image) and affine_sane(mask):
                 orient = f" (image {axcodes(image.affine)}, mask {axcodes(mask.affine)})"
             out.append(Violation(
                 "mask_mismatch", feature,
-                f"{feature}: mask_mismatch: mask affine differs from its image's by {gap:.3g} "
-                f"mm{orient} in {where}; the mask would label the wrong voxels. Resample the "
+                f"{feature}: mask_mismatch: mask affine differs from its image's by up to "
+                f"{gap_text(gap, degrees)}{orient} in {where}; the mask would label the wrong "
+                "voxels. Resample the "
                 "mask onto the image (nibabel.processing.resample_from_to, order=0) or copy the "
                 "image affine if only the header is wrong.",
-                observed=gap, expected=f"<= {fmt_num(spec.affine_tolerance)}", where=where))
+                observed={"mm": gap, "degrees": degrees},
+                expected=f"<= {fmt_num(spec.affine_tolerance)} mm", where=where))
+    out += _mask_content_violations(spec, image, mask, values, feature, coverage,
+                                    grid_ok=not out)
     if values.non_integer:
         shown = ", ".join(fmt_num(v) for v in values.examples)
         out.append(Violation(
@@ -211,6 +166,47 @@ def pair_violations(spec: PairSpec, image: NiftiHeader, mask: NiftiHeader, value
                 f"{spec.labels} in {where}. Remap the label map, or add them to pairs.labels.",
                 observed=sorted(extra), expected=spec.labels, where=where))
     return out
+
+
+def unpaired_violation(missing: str, name: str, pattern: str) -> Violation:
+    """``missing_file`` for an image without its mask (``missing='mask'``) or the reverse.
+
+    >>> unpaired_violation("mask", "sub-01_T1w.nii.gz", "sub-{subject}_mask").code
+    'missing_file'
+    """
+    have = "image" if missing == "mask" else "mask"
+    fix = ("Add the mask, or set pairs.required: false." if missing == "mask"
+           else "Add the image or rename the mask.")
+    return Violation(
+        "missing_file", missing, f"{missing}: missing_file: {have} {name} has no {missing} "
+        f"matching {pattern}.nii[.gz] with the same entities in its folder. {fix}",
+        observed=name, expected=pattern, where=name)
+
+
+def _mask_content_violations(spec: PairSpec, image: NiftiHeader, mask: NiftiHeader,
+                             values: MaskValues, feature: str, coverage: MaskCoverage | None,
+                             grid_ok: bool) -> list[Violation]:
+    where = mask.source
+    labelled = values.non_integer + sum(n for v, n in values.counts.items() if v != 0)
+    if not labelled and not spec.allow_empty:
+        return [Violation(
+            "empty_mask", feature,
+            f"{feature}: empty_mask: every voxel of {where} is 0; the mask of {image.source} "
+            "labels nothing, so a segmentation model learns 'background everywhere'. Regenerate "
+            "the mask (or pair the right file), or set pairs.allow_empty: true for images "
+            "without findings.", observed=0, expected="> 0 labelled voxels", where=where)]
+    if not grid_ok or coverage is None or not coverage.mask_voxels \
+            or coverage.fraction >= spec.min_mask_coverage:
+        return []
+    return [Violation(
+        "mask_mismatch", feature,
+        f"{feature}: mask_mismatch: only {coverage.fraction:.1%} of the {coverage.mask_voxels:,} "
+        f"mask voxels of {where} lie on the foreground of {image.source} (expected >= "
+        f"{spec.min_mask_coverage:.0%}); the mask is shifted, flipped or belongs to another "
+        "scan. Check the pairing and the mask's orientation (compare both in a viewer), or "
+        "lower pairs.min_mask_coverage.", observed=round(coverage.fraction, 4),
+        expected=f">= {fmt_num(spec.min_mask_coverage)}", where=where,
+        extra={"mask_voxels": coverage.mask_voxels, "on_foreground": coverage.on_foreground})]
 
 
 def h5_dataset_violations(source: str, name: str, spec: H5DatasetSpec, info: H5Info | None,

@@ -21,6 +21,7 @@ from datacheck.backends.numpy.views import SummaryView
 from datacheck.report.report import Report
 from datacheck.report.violation import Violation
 from datacheck.rules.judge import dataset_violations, static_checks, value_checks
+from datacheck.schema.model import Schema
 from datacheck.summary import LabelSummary, TensorSummary
 
 #: Codes about one input each; never capped, so every unreadable input keeps its reason.
@@ -46,6 +47,8 @@ class ScanResult:
     batches: int = 0
     elements: int = 0
     group: str | None = None
+    #: Foreground percentiles per scan, compared across the dataset by the outlier rule.
+    scan_stats: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 class ScanCollector(Collector):
@@ -55,6 +58,11 @@ class ScanCollector(Collector):
     >>> col.add_element("volume", (64, 64, 30, 1), "float32", summary, "a.nii.gz")
     []
     """
+
+    def __init__(self, schema: Schema, report: Report | None = None,
+                 input: str | None = None) -> None:
+        super().__init__(schema, report, input=input)
+        self.scan_stats: dict[str, dict[str, float]] = {}
 
     def add(self, violations: list[Violation], input: str | None = None) -> None:
         owner = input if input is not None else self.input
@@ -87,7 +95,7 @@ class ScanCollector(Collector):
     def result(self, index: int, inputs: dict[str, str]) -> ScanResult:
         return ScanResult(index, inputs, list(self.report.violations),
                           Counter(self.occurrences), dict(self.summaries), self.batches,
-                          self.elements)
+                          self.elements, scan_stats=dict(self.scan_stats))
 
 
 def has_error(violations: Iterable[Violation]) -> bool:
@@ -103,7 +111,9 @@ def merge_results(collector: Collector, results: Iterable[ScanResult],
     once per manifest split for units that belong to one.
     """
     groups: dict[str, dict[str, Any]] = {}
+    scan_stats: dict[str, dict[str, float]] = {}
     for result in results:
+        scan_stats.update(result.scan_stats)
         shipped: Counter[Key] = Counter()
         for v in result.violations:
             if v.code in PER_INPUT_CODES:
@@ -133,4 +143,17 @@ def merge_results(collector: Collector, results: Iterable[ScanResult],
         collector.elements += result.elements
     for group, summaries in groups.items():  # a split is a dataset of its own, owned by no file
         collector.add_dataset(dataset_violations(collector.schema, summaries, group))
+    collector.report.extend(_outliers(collector.schema, scan_stats))
     return collector.finish(dataset=not each)
+
+
+def _outliers(schema: Schema, scan_stats: dict[str, dict[str, float]]) -> list[Violation]:
+    """Per-scan intensity outliers: judged once over every scan of the dataset."""
+    if not scan_stats:
+        return []
+    from datacheck.rules.intensity import scan_outlier_violations
+    from datacheck.scan.units import volume_feature
+
+    spec = schema.nifti
+    threshold = spec.outlier_z if spec is not None else 5.0
+    return scan_outlier_violations(scan_stats, threshold, volume_feature(schema) or "nifti")

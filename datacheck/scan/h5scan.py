@@ -42,35 +42,55 @@ def dataset_map(schema: Schema) -> dict[str, H5DatasetSpec]:
 
 
 def scan_h5(unit: Unit, schema: Schema, options: Options, collector: ScanCollector) -> str:
-    """Judge one file into ``collector``; returns its input status."""
-    spec = schema.hdf5 or HDF5Spec()
-    found: list[Violation] = []
+    """Judge one file into ``collector``; returns its input status.
+
+    Dataset paths with wildcards (``/sub-*/T1w``) are judged once per group
+    of matches (``datacheck.scan.h5groups``).
+    """
+    from datacheck.scan.h5groups import dataset_groups
+
     status = "ok"
+    found: list[Violation] = []
     with open_h5(unit.path, unit.name) as handle:
-        batched: dict[str, H5Info] = {}
-        single: dict[str, H5Info] = {}
-        for name, ds in dataset_map(schema).items():
-            info = describe(handle, ds.path, unit.name)
-            optional = _optional(schema, name)
-            if info is None and optional:
-                continue
-            found += h5_dataset_violations(unit.name, name, ds, info, spec.attr_tolerance)
-            if info is None or not info.dataset:
-                continue
-            refused = _refusal(unit, name, ds, info, options)
-            if refused is not None:
-                found.append(refused)
-                status = "unreadable"
-                continue
-            (batched if ds.batched else single)[name] = info
-        collector.missing_reported.update(n for n in schema.names() if n not in batched)
-        collector.add(found)
-        found += _scan_batched(handle, unit, batched, spec, options, collector)
-        for name, info in single.items():
-            found += _scan_single(handle, unit, name, info, spec, schema, collector)
+        for group, datasets in dataset_groups(handle, schema, dataset_map(schema)):
+            group_status, group_found = _scan_group(handle, unit, schema, options, collector,
+                                                    datasets, group)
+            found += group_found
+            status = "unreadable" if "unreadable" in (status, group_status) else status
     if status == "ok" and has_error(found):
         status = "violating"
     return status
+
+
+def _scan_group(handle: Any, unit: Unit, schema: Schema, options: Options,
+                collector: ScanCollector, datasets: dict[str, H5DatasetSpec],
+                group: str) -> tuple[str, list[Violation]]:
+    spec = schema.hdf5 or HDF5Spec()
+    found: list[Violation] = []
+    status = "ok"
+    batched: dict[str, H5Info] = {}
+    single: dict[str, H5Info] = {}
+    for name, ds in datasets.items():
+        info = describe(handle, ds.path, unit.name)
+        optional = _optional(schema, name)
+        if info is None and optional:
+            continue
+        found += h5_dataset_violations(unit.name, name, ds, info, spec.attr_tolerance)
+        if info is None or not info.dataset:
+            continue
+        refused = _refusal(unit, name, ds, info, options)
+        if refused is not None:
+            found.append(refused)
+            status = "unreadable"
+            continue
+        (batched if ds.batched else single)[name] = info
+    collector.missing_reported.update(n for n in schema.names() if n not in batched)
+    collector.add(found)
+    source = f"{unit.name}:{group}" if group else unit.name
+    found += _scan_batched(handle, unit, batched, spec, options, collector, source)
+    for name, info in single.items():
+        found += _scan_single(handle, unit, name, info, spec, schema, collector)
+    return status, found
 
 
 def _refusal(unit: Unit, name: str, ds: H5DatasetSpec, info: H5Info,
@@ -93,14 +113,16 @@ def _optional(schema: Schema, name: str) -> bool:
 
 
 def _scan_batched(handle: Any, unit: Unit, infos: dict[str, H5Info], spec: HDF5Spec,
-                  options: Options, collector: ScanCollector) -> list[Violation]:
+                  options: Options, collector: ScanCollector,
+                  source: str | None = None) -> list[Violation]:
     if not infos:
         return []
     found: list[Violation] = []
     lengths = {name: (info.shape[0] if info.shape else 1) for name, info in infos.items()}
     if len(set(lengths.values())) > 1:
         v = Violation(
-            "shape", "*", f"*: shape: datasets have different lengths {lengths} in {unit.name}; "
+            "shape", "*", f"*: shape: datasets have different lengths {lengths} in "
+            f"{source or unit.name}; "
             "examples are misaligned. Write one row per example in every dataset (only the "
             f"first {min(lengths.values())} rows were checked).", observed=lengths,
             expected="equal lengths", where=unit.name)
@@ -119,7 +141,7 @@ def _scan_batched(handle: Any, unit: Unit, infos: dict[str, H5Info], spec: HDF5S
                 for name, info in infos.items()}
         offset = start
         for batch in iter_batches(slab, options.batch_size):
-            found += collector.add_batch(batch, index, offset, source=unit.name)
+            found += collector.add_batch(batch, index, offset, source=source or unit.name)
             offset += max(a.shape[0] if a.ndim else 1 for a in batch.values())
             index += 1
     return found

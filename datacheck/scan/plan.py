@@ -12,6 +12,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from datacheck.errors import DatacheckError
 from datacheck.readers.guards import Limits
@@ -21,6 +22,9 @@ from datacheck.scan.collect import has_error
 from datacheck.scan.units import Unit, unreadable
 from datacheck.schema.medical import ManifestSpec
 from datacheck.schema.model import Schema
+
+if TYPE_CHECKING:
+    from datacheck.rules.manifest import ManifestEntry
 
 #: Suffix -> unit kind for the readers of this package (longest suffix wins).
 UNIT_KINDS: dict[str, str] = {".nii.gz": "nifti", ".nii": "nifti", ".h5": "h5", ".hdf5": "h5",
@@ -217,6 +221,11 @@ def _plan_folder(plan: Plan, folder: Path, schema: Schema, kinds: dict[str, str]
         for path, suffix in supported:
             plan.add(kinds[suffix], path)
         return
+    if schema.pairs.image_pattern is not None and schema.pairs.mask_pattern is not None:
+        from datacheck.scan.bids import plan_pattern_pairs
+
+        plan_pattern_pairs(plan, supported, schema.pairs, kinds)
+        return
     _pair(plan, supported, schema.pairs.mask_suffix, schema.pairs.required, kinds)
 
 
@@ -295,8 +304,21 @@ def _plan_manifest(plan: Plan, path: Path, schema: Schema, kinds: dict[str, str]
         split = None if entry.split is None or entry.split != entry.split else \
             f"{name} split {printable(str(entry.split))}"
         plan.add(kinds[suffix], entry.image, mask, split)
+        for other in entry.others.values():  # T2w, FLAIR...: volumes of the same example
+            if (kind := suffix_of(other.name, list(kinds))) is not None:
+                plan.add(kinds[kind], other, None, split)
     # Files of refused rows (the mask of a missing image) are still accounted for.
     used = {u.path for u in plan.units} | {u.mask for u in plan.units if u.mask}
     for path, reason in verdict.unchecked.items():
         if os.fspath(path) not in used and plan.name(path) not in plan.inputs:
             plan.skip(path, reason)
+    _plan_subjects(plan, verdict.entries, schema, limits)
+
+
+def _plan_subjects(plan: Plan, entries: list[ManifestEntry], schema: Schema,
+                   limits: Limits) -> None:
+    """Images of one row (or subject) off each other's grid: violating, with the reason."""
+    from datacheck.scan.subjects import subject_violations
+
+    for v in subject_violations(entries, schema, limits):
+        plan.refuse(v.where, v, status="violating")

@@ -109,7 +109,12 @@ def _run_nifti(unit: Unit, schema: Schema, options: Options, collector: ScanColl
                inputs: dict[str, str]) -> None:
     from datacheck.readers.nifti import read_nifti
     from datacheck.rules.medical import nifti_header_violations
-    from datacheck.scan.volume import element_shape, summarize_element
+    from datacheck.scan.volume import (
+        element_shape,
+        foreground,
+        foreground_percentiles,
+        summarize_element,
+    )
 
     spec = schema.nifti or NiftiSpec()
     limits = _limits(schema, options)
@@ -117,6 +122,17 @@ def _run_nifti(unit: Unit, schema: Schema, options: Options, collector: ScanColl
     volume = read_nifti(unit.path, limits, spec.scaling, source=unit.name)
     found = nifti_header_violations(spec, volume.header, name or "nifti")
     collector.add(found)
+    if any(v.code == "intent" for v in found):
+        inputs[unit.name] = "violating"  # not an image volume: its voxels are not judged
+        return
+    pairs = schema.pairs or PairSpec()
+    # The mask is read after the image is freed; keep only the foreground bitmap it needs.
+    fg = foreground(volume.data) if unit.mask is not None and pairs.min_mask_coverage > 0 \
+        else None
+    if spec.outlier_z is not None:
+        stats = foreground_percentiles(volume.data)
+        if stats is not None:
+            collector.scan_stats[unit.name] = stats
     if name is not None:
         shape = element_shape(volume.data.shape, schema.features[name])
         found += collector.add_element(name, shape, dtype_name(volume.data),
@@ -127,9 +143,8 @@ def _run_nifti(unit: Unit, schema: Schema, options: Options, collector: ScanColl
     if unit.mask is None or unit.mask_name is None:
         return
     from datacheck.rules.medical import pair_violations
-    from datacheck.scan.volume import mask_label_counts
+    from datacheck.scan.volume import mask_coverage, mask_label_counts
 
-    pairs = schema.pairs or PairSpec()
     try:
         mask = read_nifti(unit.mask, limits, spec.scaling, source=unit.mask_name)
     except Exception as exc:
@@ -137,7 +152,8 @@ def _run_nifti(unit: Unit, schema: Schema, options: Options, collector: ScanColl
         inputs[unit.mask_name] = "unreadable"
         return
     mask_found = pair_violations(pairs, header, mask.header, mask_label_counts(mask.data),
-                                 pairs.feature or "mask")
+                                 pairs.feature or "mask",
+                                 None if fg is None else mask_coverage(fg, mask.data))
     collector.add(mask_found, input=unit.mask_name)
     if pairs.feature is not None:
         shape = element_shape(mask.data.shape, schema.features[pairs.feature])

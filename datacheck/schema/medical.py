@@ -57,14 +57,31 @@ class NiftiSpec(_Strict):
     orientation: str | None = Field(
         None, description="Axis codes of the affine, e.g. RAS or LPS (nibabel.aff2axcodes).")
     spacing: list[float] | None = Field(
-        None, description="Voxel size in mm (3 values; a 4th is the repetition time).")
-    spacing_tolerance: float = Field(0.01, ge=0, description="Absolute tolerance for spacing.")
+        None, description="Voxel size in mm (3 values; a 4th is the repetition time in s), "
+        "from the affine's column norms and xyzt_units.")
+    spacing_tolerance: float = Field(
+        0.01, ge=0, description="Absolute tolerance (mm) between the declared spacing and the "
+        "affine's column norms.")
     affine_tolerance: float = Field(
-        1e-3, ge=0, description="Largest qform/sform difference (mm) still called agreement.")
+        0.01, ge=0, description="Largest displacement (mm) of a corner voxel between qform and "
+        "sform still called agreement.")
     qform_sform: Literal["agree", "ignore"] = Field(
         "agree", description="agree: when both are set they must describe the same space.")
     scaling: Literal["apply", "raw"] = Field(
         "apply", description="apply scl_slope/scl_inter before judging voxels, or judge raw.")
+    max_obliquity: float | None = Field(
+        30.0, ge=0, le=90, description="Largest tilt (degrees) of the voxel axes from the nearest "
+        "axis-aligned frame (code oblique); null to allow any.")
+    require_units: bool = Field(
+        False, description="Unset xyzt spatial units are an error (code units); by default they "
+        "are read as mm, as nibabel and ITK do (a warning when spacing is declared).")
+    outlier_z: float | None = Field(
+        5.0, gt=0, description="Robust z-score (median/MAD over the scans) of a scan's foreground "
+        "median or 99th percentile beyond which it is an outlier (code outlier, a warning); "
+        "null turns it off.")
+    intent: Literal["volume", "any"] = Field(
+        "volume", description="volume: refuse CIFTI, surface and point-set intents (code "
+        "intent).")
     max_voxels: int | None = Field(None, ge=1, description="Guard: refuse larger headers.")
     max_bytes: int | None = Field(None, ge=1, description="Guard: refuse larger voxel data.")
 
@@ -124,8 +141,21 @@ class PairSpec(_Strict):
     mask_suffix: str = Field(
         "_mask", min_length=1,
         description="In folders, NAME<suffix>.nii.gz is the mask of NAME.nii.gz.")
+    image_pattern: str | None = Field(
+        None, description="Name template of images with {entities} and [optional] parts, e.g. "
+        "sub-{subject}[_ses-{session}]_desc-preproc_T1w (pairs by entities, not by suffix).")
+    mask_pattern: str | None = Field(
+        None, description="Name template of masks with the same entities, e.g. "
+        "sub-{subject}[_ses-{session}]_desc-brain_mask.")
     labels: list[int] | None = Field(None, description="Declared label set of the masks.")
-    affine_tolerance: float = Field(1e-3, ge=0, description="Largest image/mask affine difference.")
+    affine_tolerance: float = Field(
+        0.01, ge=0, description="Largest displacement (mm) of a corner voxel between the image "
+        "and mask affines.")
+    allow_empty: bool = Field(False, description="An all-background mask is allowed (else "
+                              "code empty_mask).")
+    min_mask_coverage: float = Field(
+        0.5, ge=0, le=1, description="Smallest fraction of mask voxels on the image's foreground "
+        "(code mask_mismatch); 0 turns the check off.")
     feature: str | None = Field(None, description="Feature the mask voxels are judged as.")
     required: bool = Field(True, description="An image without a mask is a missing_file.")
 
@@ -135,6 +165,19 @@ class PairSpec(_Strict):
         if value is not None and len(set(value)) != len(value):
             raise ValueError(f"labels has duplicates: {value}")
         return value
+
+    @model_validator(mode="after")
+    def _patterns(self) -> PairSpec:
+        from datacheck.scan.bids import entities
+
+        if (self.image_pattern is None) != (self.mask_pattern is None):
+            raise ValueError("image_pattern and mask_pattern go together (set both)")
+        if self.image_pattern is not None and self.mask_pattern is not None:
+            image, mask = entities(self.image_pattern), entities(self.mask_pattern)
+            if image != mask:
+                raise ValueError(f"image_pattern entities {sorted(image)} differ from "
+                                 f"mask_pattern entities {sorted(mask)}; pairs match on them")
+        return self
 
 
 class H5DatasetSpec(_Strict):
@@ -185,6 +228,13 @@ class ManifestSpec(_Strict):
     root: str | None = Field(
         None, description="Dataset root; relative to the manifest's folder (default: that folder).")
     image_column: str = Field("image", description="Column of image paths (relative to root).")
+    other_image_columns: list[str] = Field(
+        default_factory=list, description="More images of the same example (T2w, FLAIR): each "
+        "is checked as a volume and must share the image's grid and affine (TorchIO's subject "
+        "consistency).")
+    same_grid_per_subject: bool = Field(
+        False, description="All images of a subject (every row: sessions) share one grid and "
+        "affine; for coregistered data.")
     mask_column: str | None = Field(None, description="Column of mask paths.")
     id_column: str | None = Field(None, description="Column of example ids (must be unique).")
     label_column: str | None = Field(None, description="Column of labels.")
@@ -199,7 +249,8 @@ class ManifestSpec(_Strict):
     def columns(self) -> list[str]:
         """Every column the manifest must have, in a stable order."""
         named = [self.id_column, self.subject_column, self.split_column, self.image_column,
-                 self.mask_column, self.label_column, *self.required_columns]
+                 *self.other_image_columns, self.mask_column, self.label_column,
+                 *self.required_columns]
         return list(dict.fromkeys(c for c in named if c))
 
 

@@ -159,3 +159,65 @@ def test_cli_diff(tmp_path, digits):
                           str(tmp_path / "val.npz"), "--dedup"], capture_output=True, text=True,
                          timeout=180)
     assert bad.returncode == 2 and "without element hashes" in bad.stderr
+
+
+def test_nifti_dtype_subset_is_not_an_error(tmp_path):
+    # Issue 16: train stores int16 and float32 files, val only float32: one dataset once loaded.
+    img = nib.load(NIB_DATA / "anatomical.nii")
+    data = np.asarray(img.dataobj)
+    for split, dtypes in (("train", ["int16", "float32"]), ("val", ["float32"]),
+                          ("test", ["uint8"])):
+        (tmp_path / split).mkdir()
+        for k, dtype in enumerate(dtypes):
+            scaled = data // 128 if dtype == "uint8" else data  # keep values in range
+            nib.save(nib.Nifti1Image(scaled.astype(dtype), img.affine),
+                     tmp_path / split / f"s{k}.nii.gz")
+    subset = diff(tmp_path / "train", tmp_path / "val")
+    assert not [v for v in subset.violations if "drift: dtype" in v.message], subset.to_text()
+    widened = diff(tmp_path / "val", tmp_path / "train")
+    [warning] = [v for v in widened.violations if "drift: dtype" in v.message]
+    assert warning.severity == "warning" and "dtype int16 occurs in" in warning.message
+    disjoint = diff(tmp_path / "train", tmp_path / "test")
+    [error] = [v for v in disjoint.violations if "drift: dtype" in v.message]
+    assert error.severity == "error" and "dtype float32/int16 in" in error.message
+
+
+def test_label_shift_on_a_few_labels_is_a_warning(digits):
+    # Issue 16: 12 labels cannot show a class shift beyond chance; 450 can.
+    (xa, ya), (xb, yb) = split(digits)
+    few = np.random.default_rng(0).choice(len(yb), 12, replace=False)  # a random small split
+    report = diff((xa, ya), (xb[few], yb[few]))
+    [v] = [v for v in report.violations if v.feature == "label"]
+    assert v.observed["linf"] > 0.1  # beyond the distance threshold, by chance alone
+    assert v.severity == "warning" and "may be chance (chi-square p = " in v.message
+    assert v.observed["p_value"] >= 0.01
+    many = np.flatnonzero(yb < 5)
+    [v] = [v for v in diff((xa, ya), (xb[many], yb[many])).violations if v.feature == "label"]
+    assert v.severity == "error" and v.observed["p_value"] < 1e-6
+
+
+def test_two_splits_of_one_manifest(tmp_path):
+    # Issue 16: `diff m.csv --split-a train --split-b val`.
+    from datacheck.cli.main import main
+
+    img = nib.load(NIB_DATA / "anatomical.nii")
+    data = np.asarray(img.dataobj).astype(np.float32)
+    rows = ["subject,split,image"]
+    for k in range(3):
+        nib.save(nib.Nifti1Image(data * (1 + 0.01 * k), img.affine), tmp_path / f"t{k}.nii.gz")
+        rows.append(f"s{k},train,t{k}.nii.gz")
+    nib.save(nib.Nifti1Image(data, img.affine), tmp_path / "v0.nii.gz")
+    nib.save(nib.Nifti1Image(data / 1000, img.affine), tmp_path / "w0.nii.gz")
+    rows += ["s7,val,v0.nii.gz", "s8,test,w0.nii.gz"]
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("\n".join(rows) + "\n")
+    same = diff(manifest, split_a="train", split_b="val")
+    assert same.ok, same.to_text()
+    assert same.stats["a"] == {"source": f"{manifest} [train]", "elements": 3}
+    assert same.stats["b"]["elements"] == 1
+    scaled = diff(manifest, split_a="train", split_b="test")
+    assert "drift" in scaled.codes() and not scaled.ok
+    assert main(["diff", str(manifest), "--split-a", "train", "--split-b", "val", "-q"]) == 0
+    assert main(["diff", str(manifest), "--split-a", "train", "--split-b", "test", "-q"]) == 1
+    with pytest.raises(DataError, match="split 'holdout' does not occur in column 'split'"):
+        diff(manifest, split_a="train", split_b="holdout")

@@ -84,3 +84,37 @@ def test_four_d_scan_with_zero_background_per_channel_and_per_sample():
         np.testing.assert_allclose(y[keep].mean(axis=0), [0, 0], atol=1e-3)
         np.testing.assert_allclose(y[keep].std(axis=0), [1, 1], atol=1e-3)
         assert layer.violations() == []
+
+
+def test_fit_stats_uses_each_images_mask_pair(tmp_path):
+    # Issue 16: the mask pair is the foreground; paths are read through the guarded reader.
+    import os
+
+    import nibabel as nib
+
+    from datacheck.normalize import fit_stats
+
+    nilearn = pytest.importorskip("nilearn")
+    data_dir = os.path.join(os.path.dirname(nilearn.__file__), "datasets", "data")
+    name = "mni_icbm152_{}_tal_nlin_sym_09a_converted.nii.gz"
+    t1 = nib.load(os.path.join(data_dir, name.format("t1")))
+    tissue = sum(np.asarray(nib.load(os.path.join(data_dir, name.format(k))).dataobj,
+                            dtype=np.float32) for k in ("gm", "wm"))
+    brain = (tissue > 127).astype(np.uint8)
+    nib.save(t1, tmp_path / "mni.nii.gz")
+    nib.save(nib.Nifti1Image(brain, t1.affine), tmp_path / "mni_mask.nii.gz")
+    values = t1.get_fdata()[brain > 0]
+    stats = fit_stats(str(tmp_path / "mni.nii.gz"), foreground="mask")
+    assert float(stats.mean[0]) == pytest.approx(values.mean(), rel=1e-6)
+    assert float(stats.std[0]) == pytest.approx(values.std(), rel=1e-4)
+    pairs = fit_stats([(tmp_path / "mni.nii.gz", tmp_path / "mni_mask.nii.gz")],
+                      foreground="mask")
+    assert float(pairs.mean[0]) == pytest.approx(values.mean(), rel=1e-6)
+    nonzero = fit_stats(str(tmp_path / "mni.nii.gz"), foreground="nonzero")
+    assert int(stats.moments.count[0]) == values.size and stats.foreground == "mask"
+    assert int(nonzero.moments.count[0]) > values.size  # non-brain tissue counted too
+    (tmp_path / "mni_mask.nii.gz").unlink()
+    from datacheck.errors import DataError
+
+    with pytest.raises(DataError, match=r"needs its mask mni_mask\.nii"):
+        fit_stats(str(tmp_path / "mni.nii.gz"), foreground="mask")

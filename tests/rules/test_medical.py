@@ -57,9 +57,11 @@ def test_real_las_file_breaks_ras_and_spacing() -> None:
 
 def test_anisotropic_real_file_and_spacing_tolerance() -> None:
     header = read_nifti_header(NIBABEL_DATA / "standard.nii.gz")  # 1 x 3 x 2 mm, RAS
-    assert nifti_header_violations(NiftiSpec(orientation="RAS", spacing=[1, 3, 2]), header) == []
+    # Its xyzt units are not set: the spacing holds as mm, with a units warning (issue 16).
+    found = nifti_header_violations(NiftiSpec(orientation="RAS", spacing=[1, 3, 2]), header)
+    assert codes(found) == ["units"] and found[0].severity == "warning"
     found = nifti_header_violations(NiftiSpec(spacing=[1, 1, 1], spacing_tolerance=0.5), header)
-    assert codes(found) == ["spacing"] and "± 0.5" in found[0].message
+    assert codes(found) == ["spacing", "units"] and "± 0.5" in found[0].message
 
 
 def test_4d_real_file_against_3d_and_shape() -> None:
@@ -109,10 +111,12 @@ def test_qform_sform_disagreement(tmp_path: Path) -> None:
     assert nifti_header_violations(NiftiSpec(affine_tolerance=6), header) == []
 
 
-def test_no_qform_no_sform_is_a_warning(tmp_path: Path) -> None:
+def test_no_qform_no_sform_is_an_error(tmp_path: Path) -> None:
+    # Issue 16: with both codes 0 orientation is undefined (bids-validator, ITK refuse it).
     header = header_of(tmp_path, codes=(0, 0))
     found = nifti_header_violations(NiftiSpec(), header)
-    assert codes(found) == ["affine"] and found[0].severity == "warning"
+    assert codes(found) == ["affine"] and found[0].severity == "error"
+    assert "neither qform nor sform is set" in found[0].message
 
 
 def test_scaling_fields(tmp_path: Path) -> None:

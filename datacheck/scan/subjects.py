@@ -1,0 +1,67 @@
+"""Subjects with several images: every image of a manifest row (and optionally of a subject)
+on one voxel grid, read from headers only (TorchIO's subject consistency checks).
+
+A row's first image column is the reference; ``other_image_columns`` and
+the mask are compared with it. With ``manifest.same_grid_per_subject``
+every row of a subject (its sessions) is compared with the subject's first
+row, for coregistered datasets.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from datacheck.errors import DatacheckError
+from datacheck.readers.guards import Limits
+from datacheck.report.violation import Violation
+
+if TYPE_CHECKING:
+    from datacheck.readers.nifti import NiftiHeader
+    from datacheck.rules.manifest import ManifestEntry
+    from datacheck.schema.model import Schema
+
+
+def subject_violations(entries: list[ManifestEntry], schema: Schema,
+                       limits: Limits | None = None) -> list[Violation]:
+    """Grid and affine mismatches between the images of each row (and subject, if asked).
+
+    Headers that cannot be read are skipped here: the unit that reads the file
+    reports it as unreadable with its reason.
+    """
+    from datacheck.rules.geometry import consistency_violations
+    from datacheck.schema.medical import ManifestSpec
+
+    spec = schema.manifest or ManifestSpec()
+    per_subject = spec.same_grid_per_subject and spec.subject_column is not None
+    if not spec.other_image_columns and not per_subject:
+        return []
+    tolerance = schema.nifti.affine_tolerance if schema.nifti is not None else 0.01
+    out: list[Violation] = []
+    first_of: dict[Any, NiftiHeader] = {}
+    for entry in entries:
+        reference = _header(entry.image, limits)
+        if reference is None:
+            continue
+        for column, path in entry.others.items():
+            other = _header(path, limits)
+            if other is not None:
+                out += consistency_violations(reference, other, tolerance, column,
+                                              f"row ({entry.where})")
+        if per_subject and entry.subject is not None:
+            first = first_of.setdefault(entry.subject, reference)
+            if first is not reference:
+                out += consistency_violations(first, reference, tolerance,
+                                              spec.image_column, f"subject {entry.subject}")
+    return out
+
+
+def _header(path: Any, limits: Limits | None) -> NiftiHeader | None:
+    from datacheck.readers.nifti import read_nifti_header
+    from datacheck.scan.plan import display
+
+    if not str(path).lower().endswith((".nii", ".nii.gz")):
+        return None
+    try:  # named as the report names the input
+        return read_nifti_header(path, limits, source=display(path))
+    except DatacheckError:
+        return None
