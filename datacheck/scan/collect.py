@@ -44,6 +44,8 @@ class ScanResult:
     summaries: dict[str, TensorSummary | LabelSummary] = field(default_factory=dict)
     batches: int = 0
     elements: int = 0
+    element_counts: Counter[tuple[str, str]] = field(default_factory=Counter)
+    element_indices: dict[tuple[str, str], list[int]] = field(default_factory=dict)
 
 
 class ScanCollector(Collector):
@@ -66,6 +68,7 @@ class ScanCollector(Collector):
                                     None, None, source)
         merged = self.summaries.get(name)
         self.summaries[name] = summary if merged is None else merged.merge(summary)
+        self.present = True
         if static_ok and name in self.schema.features:
             view = ElementView(shape, dtype, summary)
             more, _ = evaluate(value_checks(self.schema, name, view), None, None, source)
@@ -78,7 +81,8 @@ class ScanCollector(Collector):
     def result(self, index: int, inputs: dict[str, str]) -> ScanResult:
         return ScanResult(index, inputs, list(self.report.violations),
                           Counter(self.occurrences), dict(self.summaries), self.batches,
-                          self.elements)
+                          self.elements, Counter(self.element_counts),
+                          {k: list(v) for k, v in self.element_indices.items()})
 
 
 def has_error(violations: Iterable[Violation]) -> bool:
@@ -104,4 +108,10 @@ def merge_results(collector: Collector, results: Iterable[ScanResult]) -> Report
             collector.report.mark_input(name, status)
         collector.batches += result.batches
         collector.elements += result.elements
+        collector.present |= bool(result.summaries)
+        for key, count in result.element_counts.items():
+            # Indices count within their file: keep those of the first file that has any.
+            collector.element_counts[key] += count
+            collector.element_indices.setdefault(key, result.element_indices.get(key, []))
+            collector.element_inputs[key] += 1
     return collector.finish()

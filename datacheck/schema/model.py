@@ -276,6 +276,8 @@ class Schema(_Strict):
     pairs: PairSpec | None = None
     hdf5: HDF5Spec | None = None
     manifest: ManifestSpec | None = None
+    allow_empty: bool = Field(
+        False, description="Zero elements (an empty dataset, file or split) is not an error.")
 
     @model_validator(mode="after")
     def _non_empty(self) -> Schema:

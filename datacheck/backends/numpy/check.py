@@ -12,7 +12,10 @@ from datacheck.backends.numpy.evaluate import evaluate
 from datacheck.backends.numpy.views import NumpyLabelView, NumpyTensorView, dtype_name
 from datacheck.report.report import Report
 from datacheck.report.violation import Violation
+from datacheck.rules.base import ELEMENTS_RE, SHOWN_INDICES
+from datacheck.rules.dataset import empty_violation
 from datacheck.rules.judge import dataset_violations, static_checks, value_checks
+from datacheck.rules.values import with_element_totals
 from datacheck.schema.model import Schema
 from datacheck.summary import LabelSummary, TensorSummary
 
@@ -27,8 +30,9 @@ class Collector:
     """
 
     def __init__(self, schema: Schema, report: Report | None = None,
-                 max_per_code: int = MAX_PER_CODE) -> None:
+                 max_per_code: int = MAX_PER_CODE, batched: bool = True) -> None:
         self.schema = schema
+        self.batched = batched  # False: every batch is one element of unbatched data
         self.report = report if report is not None else Report(schema=schema.name)
         self.summaries: dict[str, Any] = {}
         self.max_per_code = max_per_code
@@ -38,13 +42,19 @@ class Collector:
         self.elements = 0
         self.missing_reported: set[str] = set()
         self.seen: set[tuple[str, str, str]] = set()
+        # Per-element findings over the whole input: (feature, code) -> count, first indices.
+        self.element_counts: Counter[tuple[str, str]] = Counter()
+        self.element_indices: dict[tuple[str, str], list[int]] = {}
+        self.element_inputs: Counter[tuple[str, str]] = Counter()  # files with such elements
+        self.present = False  # whether any schema name was in the data
 
     def add(self, violations: list[Violation]) -> None:
         for v in violations:
             key = (v.feature, v.code)
             self.occurrences[key] += 1
             # The same finding in every batch (a wrong dtype, say) is listed once.
-            generic = (v.feature, v.code, v.message.replace(str(v.where), ""))
+            generic = (v.feature, v.code,
+                       ELEMENTS_RE.sub("", v.message.replace(str(v.where), "")))
             if generic in self.seen:
                 continue
             self.seen.add(generic)
@@ -69,10 +79,12 @@ class Collector:
                         "mark the feature optional.",
                         observed=sorted(batch), expected=name, where=source or "data"))
                 continue
+            self.present = True
             arr = np.asarray(batch[name])
             if arr.ndim == 0:
                 arr = arr.reshape(1)
             found += self._add_feature(name, arr, batch_index, offset, source)
+        self.count_elements(found)
         if len(set(sizes.values())) > 1:
             found.append(Violation(
                 "shape", "*",
@@ -84,11 +96,23 @@ class Collector:
         self.add(found)
         return found
 
+    def count_elements(self, violations: list[Violation]) -> None:
+        """Add per-element findings (``extra["elements"]``) to the input's totals."""
+        for v in violations:
+            count = v.extra.get("elements") if not v.extra.get("of") else None
+            if not count:
+                continue
+            key = (v.feature, v.code)
+            self.element_counts[key] += int(count)
+            shown = self.element_indices.setdefault(key, [])
+            shown += [i for i in v.extra.get("indices", []) if i not in shown]
+            del shown[SHOWN_INDICES:]
+
     def _add_feature(self, name: str, arr: np.ndarray, batch_index: int, offset: int,
                      source: str | None) -> list[Violation]:
         shape = tuple(int(d) for d in arr.shape)
         static = static_checks(self.schema, name, shape, dtype_name(arr))
-        violations, static_ok = evaluate(static, batch_index, offset, source)
+        violations, static_ok = evaluate(static, batch_index, offset, source, self.batched)
         summary: TensorSummary | LabelSummary
         if name in self.schema.labels:
             summary = LabelSummary.from_array(arr, batch_index)
@@ -103,11 +127,17 @@ class Collector:
             view: NumpyTensorView = NumpyLabelView(arr, summary, run)
         else:
             view = NumpyTensorView(arr, summary)
-        more, _ = evaluate(value_checks(self.schema, name, view), batch_index, offset, source)
+        more, _ = evaluate(value_checks(self.schema, name, view), batch_index, offset, source,
+                           self.batched)
         return violations + more
 
     def finish(self, where: str = "dataset") -> Report:
         self.add(dataset_violations(self.schema, self.summaries, where))
+        empty = empty_violation(self.schema, self.elements, where, self.report.violations,
+                                present=self.present)
+        if empty is not None:
+            self.add([empty])
+        self._restate_element_totals()
         for key, count in self.occurrences.items():
             if count > self.max_per_code and key in self.first:
                 self.first[key].extra["occurrences"] = count
@@ -118,6 +148,23 @@ class Collector:
         if suppressed:
             self.report.stats["suppressed_violations"] = suppressed
         return self.report
+
+
+    def _restate_element_totals(self) -> None:
+        """The first listed per-element violation of each kind names the input-wide totals."""
+        for key, count in self.element_counts.items():
+            first = self.first.get(key)
+            if first is None or first.extra.get("of"):
+                continue
+            files = self.element_inputs[key]
+            scope = (f" of the input in {files} files; indices within the first" if files > 1
+                     else " of the input")
+            restated = with_element_totals(first, self.schema.features.get(key[0]), count,
+                                           self.elements, self.element_indices.get(key, []),
+                                           scope)
+            self.report.violations = [restated if v is first else v
+                                      for v in self.report.violations]
+            self.first[key] = restated
 
 
 def check_batches(schema: Schema, batches: Iterable[dict[str, np.ndarray]],
