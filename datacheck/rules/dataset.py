@@ -81,8 +81,9 @@ def _fmt(value: float | None) -> str:
     return "any" if value is None or math.isnan(value) else f"{value:g}"
 
 
-#: Codes saying an input could not be read at all: its data is unknown, not empty.
-_UNREAD = frozenset({"unreadable", "too_large", "missing_file"})
+#: Codes that already explain why no element arrived (unreadable inputs, skipped manifest
+#: rows, an empty file): the data is unknown or accounted for, not silently empty.
+_EXPLAINED = frozenset({"unreadable", "too_large", "missing_file", "manifest", "empty"})
 
 
 def empty_violation(schema: Schema, elements: int, where: str,
@@ -100,7 +101,7 @@ def empty_violation(schema: Schema, elements: int, where: str,
     entries = [*schema.features.values(), *schema.labels.values()]
     if not present and all(entry.optional for entry in entries):
         return None
-    if any(v.code in _UNREAD or v.code == "empty" for v in found or []):
+    if any(v.code in _EXPLAINED and v.severity == "error" for v in found or []):
         return None
     return Violation(
         "empty", "*",

@@ -6,6 +6,7 @@ given as a tuple maps onto features first, then labels, in declaration order.
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -125,6 +126,13 @@ class Feature(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Feature:
+        # A NaN bound makes every comparison false and an infinite one admits everything:
+        # either way the range rule would be switched off without a word.
+        if self.range is not None and not all(math.isfinite(b) for b in self.range):
+            raise ValueError(
+                f"range {self.range} has a NaN or infinite bound, which switches the range "
+                "check off; write finite [min, max] bounds or drop range"
+            )
         if self.range is not None and self.range[0] > self.range[1]:
             raise ValueError(
                 f"range {self.range} defines an empty interval (min > max); write [min, max]"
@@ -220,6 +228,14 @@ class Label(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Label:
+        if self.classes is not None and not self.classes:
+            raise ValueError("classes is empty, which would accept no label (or switch the check "
+                             "off); list the class values or drop classes")
+        if self.encoding == "sparse" and self.n_classes is not None and self.n_classes < 2:
+            raise ValueError(
+                f"sparse labels with {self.n_classes} class are a constant; a classifier "
+                "needs num_classes >= 2 (binary: num_classes: 2)"
+            )
         if self.classes is not None:
             if len(set(map(str, self.classes))) != len(self.classes):
                 raise ValueError(f"classes has duplicates: {self.classes}")

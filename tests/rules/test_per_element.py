@@ -167,3 +167,27 @@ def test_where_never_says_batch_for_unbatched_steps():
     text = graph.where_text(tf.constant(15, tf.int64), tf.constant(15, tf.int64),
                             tf.constant(0, tf.int64), batched=False)
     assert text.numpy().decode() == "element 15"
+
+
+@pytest.mark.parametrize("dtype", ["complex64", "complex128"])
+def test_complex_tensors_are_refused_not_passed(dtype):
+    schema = dc.Schema(features={"volume": dc.Feature(layout="DHW", range=[0, 1])})
+    x = np.full((2, 4, 4, 4), 1e9, dtype)
+    x[0, 0, 0, 0] = np.nan
+    (v,) = dc.check({"volume": x}, schema).violations
+    assert v.code == "dtype" and dtype in v.message and "np.abs(x)" in v.message
+    with pytest.raises(dc.ValidationError) as info:
+        dc.validate(tf.data.Dataset.from_tensor_slices({"volume": x}).batch(2), schema)
+    assert info.value.violations[0].code == "dtype"
+
+
+def test_complex_nifti_voxels_are_refused(tmp_path):
+    nib = pytest.importorskip("nibabel")
+    data = np.full((4, 4, 4), 1e9, np.complex64)
+    data[1, 1, 1] = np.nan
+    path = tmp_path / "complex.nii"
+    nib.save(nib.Nifti1Image(data, np.eye(4)), str(path))
+    schema = dc.Schema(features={"volume": dc.Feature(layout="DHW", range=[0, 1])})
+    report = dc.check(str(path), schema)
+    assert not report.ok
+    assert report.codes() == ["dtype"], report.to_text()

@@ -198,6 +198,11 @@ class NumpyLabelView(NumpyTensorView):
         rows = self._label_rows()
         return np.all((rows == 0) | (rows == 1), axis=1)
 
+    def non_binary_value(self) -> np.float64:
+        """The smallest value that is neither 0 nor 1 (+inf when there is none)."""
+        rows = self._label_rows().astype(np.float64)
+        return np.float64(np.where((rows == 0) | (rows == 1), np.inf, rows).min(initial=np.inf))
+
     def element_rows_one_hot(self) -> np.ndarray:
         return self.element_binary() & (self._label_rows().sum(axis=1) == 1)
 

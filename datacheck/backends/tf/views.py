@@ -307,6 +307,12 @@ class TFLabelView(TFTensorView):
         rows = self._label_rows()
         return tf.reduce_all(tf.logical_or(tf.equal(rows, 0), tf.equal(rows, 1)), axis=1)
 
+    def non_binary_value(self) -> tf.Tensor:
+        """The smallest value that is neither 0 nor 1 (+inf when there is none)."""
+        rows = tf.cast(self._label_rows(), tf.float64)
+        binary = tf.logical_or(tf.equal(rows, 0), tf.equal(rows, 1))
+        return tf.reduce_min(tf.where(binary, tf.constant(np.inf, tf.float64), rows))
+
     def element_rows_one_hot(self) -> tf.Tensor:
         rows = self._label_rows()
         return tf.logical_and(self.element_binary(), tf.equal(tf.reduce_sum(rows, axis=1), 1))
