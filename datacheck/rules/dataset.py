@@ -98,7 +98,7 @@ def empty_violation(schema: Schema, elements: int, where: str,
     """
     if elements > 0 or schema.allow_empty or not schema.names():
         return None
-    entries = [*schema.features.values(), *schema.labels.values()]
+    entries: list[Feature | Label] = [*schema.features.values(), *schema.labels.values()]
     if not present and all(entry.optional for entry in entries):
         return None
     if any(v.code in _EXPLAINED and v.severity == "error" for v in found or []):
