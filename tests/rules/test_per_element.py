@@ -191,3 +191,34 @@ def test_complex_nifti_voxels_are_refused(tmp_path):
     report = dc.check(str(path), schema)
     assert not report.ok
     assert report.codes() == ["dtype"], report.to_text()
+
+
+@pytest.mark.parametrize("feature", [{}, {"range": [0, 1]}, {"range": [-1, 1]}],
+                         ids=["no-range", "unit-range", "signed-range"])
+def test_dynamic_element_shapes_judge_each_element(feature):
+    # Unknown spatial dims: the fast constant test gathers hashed positions per element.
+    schema = dc.Schema(features={"image": dc.Feature(layout="HWC", **feature)})
+    rng = np.random.default_rng(0)
+    batches = [rng.random((4, 9, 7, 1), "float32"), rng.random((4, 5, 6, 1), "float32")]
+    batches[1][2] = 0.25
+    ds = tf.data.Dataset.from_generator(
+        lambda: iter(batches), output_signature=tf.TensorSpec([None, None, None, 1], tf.float32))
+    with pytest.raises(dc.ValidationError) as info:
+        for _ in dc.validate(ds, schema, batched=True):
+            pass
+    (v,) = info.value.violations
+    assert v.code == "constant" and v.where == "batch 1, element 2 (index 6)"
+    assert v.message.endswith("Affected: 1 of 4 elements (index 6).")
+    assert "(0.25)" in v.message
+
+
+def test_fast_and_exact_views_agree_per_element():
+    from datacheck.backends.tf.views import TFTensorView
+
+    x = np.random.default_rng(1).random((6, 16, 16, 3)).astype("float32")
+    x[4] = 0.5
+    for exact in (False, True):
+        view = TFTensorView(tf.constant(x), exact=exact)
+        assert bool(view.all_within(0, 1)) and bool(view.constant())
+    exact = TFTensorView(tf.constant(x))
+    assert exact.element_constant().numpy().tolist() == [False] * 4 + [True, False]
