@@ -40,6 +40,13 @@ def value_checks(schema: Schema, name: str, view: Any) -> list[Check]:
     return label_value_checks(name, schema.labels[name], view)
 
 
+def pair_checks(schema: Schema, shapes: dict[str, tuple[Any, ...]]) -> list[Check]:
+    """Checks between names of one batch: a label map's spatial shape against its image."""
+    from datacheck.rules.segmentation import label_map_pair_checks
+
+    return label_map_pair_checks(schema, shapes)
+
+
 def dataset_violations(schema: Schema, summaries: dict[str, Any],
                        where: str = "dataset") -> list[Violation]:
     """Rules that need the whole dataset: z-score moments, class coverage and balance."""

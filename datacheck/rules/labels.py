@@ -22,6 +22,10 @@ def _static(name: str, code: str, message: str, observed: Any, expected: Any) ->
 
 def label_static_checks(name: str, label: Label, shape: tuple[Any, ...], dtype: str) -> list[Check]:
     """Encoding and dtype from the shape and dtype alone (known before any data is read)."""
+    if label.encoding == "label_map":
+        from datacheck.rules.segmentation import label_map_static_checks
+
+        return label_map_static_checks(name, label, shape, dtype)
     element = shape[1:]
     n = label.n_classes
     is_string = dtype_matches(dtype, ["string"])
@@ -74,7 +78,7 @@ def label_value_checks(name: str, label: Label, view: Any) -> list[Check]:
     """Per-batch value checks; run only when the static checks passed."""
     n = label.n_classes
     checks: list[Check] = []
-    if label.encoding == "sparse":
+    if label.encoding in ("sparse", "label_map"):  # a label map: a sparse id per pixel
         allowed = label.integer_classes()
         if allowed is not None:
             ok = view.all_in_set(allowed)
@@ -137,6 +141,10 @@ def label_value_checks(name: str, label: Label, view: Any) -> list[Check]:
 
         checks.append(Check(name, ok, diagnose_strings,
                             element_ok=lambda: view.element_in_set(allowed_strings)))
+    if label.encoding == "label_map":
+        from datacheck.rules.segmentation import foreground_check
+
+        checks += foreground_check(name, label, view)
     if label.shuffle_window is not None:
         checks.append(_shuffle_check(name, label.shuffle_window, view))
     return checks

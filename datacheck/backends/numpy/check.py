@@ -14,7 +14,7 @@ from datacheck.report.report import Report
 from datacheck.report.violation import Violation
 from datacheck.rules.base import ELEMENTS_RE, SHOWN_INDICES
 from datacheck.rules.dataset import empty_violation
-from datacheck.rules.judge import dataset_violations, static_checks, value_checks
+from datacheck.rules.judge import dataset_violations, pair_checks, static_checks, value_checks
 from datacheck.rules.values import with_element_totals
 from datacheck.schema.model import Schema
 from datacheck.summary import LabelSummary, TensorSummary
@@ -84,6 +84,10 @@ class Collector:
             if arr.ndim == 0:
                 arr = arr.reshape(1)
             found += self._add_feature(name, arr, batch_index, offset, source)
+        shapes = {name: np.shape(batch[name]) for name in self.schema.names() if name in batch}
+        paired, _ = evaluate(pair_checks(self.schema, shapes), batch_index, offset, source,
+                             self.batched)
+        found += paired
         self.count_elements(found)
         if len(set(sizes.values())) > 1:
             found.append(Violation(
@@ -115,7 +119,8 @@ class Collector:
         violations, static_ok = evaluate(static, batch_index, offset, source, self.batched)
         summary: TensorSummary | LabelSummary
         if name in self.schema.labels:
-            summary = LabelSummary.from_array(arr, batch_index)
+            per_value = self.schema.labels[name].encoding == "label_map"
+            summary = LabelSummary.from_array(arr, batch_index, per_value=per_value)
         else:
             summary = TensorSummary.from_array(arr)
         merged = self.summaries.get(name)

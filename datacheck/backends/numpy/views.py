@@ -203,6 +203,15 @@ class NumpyLabelView(NumpyTensorView):
         rows = self._label_rows().astype(np.float64)
         return np.float64(np.where((rows == 0) | (rows == 1), np.inf, rows).min(initial=np.inf))
 
+    def element_fraction_not(self, value: float) -> np.ndarray:
+        """Per element: the fraction of values that differ from ``value``."""
+        rows = self._label_rows()
+        return (rows != value).mean(axis=1) if rows.shape[1] else np.zeros(len(rows))
+
+    @staticmethod
+    def every(mask: Any) -> np.bool_:
+        return np.bool_(np.asarray(mask, dtype=bool).all())
+
     def element_rows_one_hot(self) -> np.ndarray:
         return self.element_binary() & (self._label_rows().sum(axis=1) == 1)
 

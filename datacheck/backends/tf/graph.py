@@ -23,7 +23,7 @@ from datacheck.rules.base import (
     is_static_false,
     is_static_true,
 )
-from datacheck.rules.judge import static_checks, value_checks
+from datacheck.rules.judge import pair_checks, static_checks, value_checks
 from datacheck.schema.model import Schema
 
 
@@ -35,6 +35,7 @@ def batch_checks(schema: Schema, tensors: dict[str, tf.Tensor],
     (see ``views``): re-judge with ``exact=True`` when it fails.
     """
     checks: list[Check] = []
+    shapes: dict[str, tuple[Any, ...]] = {}
     for name in schema.names():
         if name not in tensors:
             continue
@@ -45,11 +46,13 @@ def batch_checks(schema: Schema, tensors: dict[str, tf.Tensor],
             view = TFLabelView(x, run, cls, exact=exact)
         else:
             view = TFTensorView(x, exact=exact)
+        shapes[name] = view.shape
         static = static_checks(schema, name, view.shape, view.dtype)
         checks += static
         if any(is_static_false(c.ok) for c in static):
             continue
         checks += value_checks(schema, name, view)
+    checks += pair_checks(schema, shapes)
     return [c for c in checks if not is_static_true(c.ok)]
 
 

@@ -313,6 +313,17 @@ class TFLabelView(TFTensorView):
         binary = tf.logical_or(tf.equal(rows, 0), tf.equal(rows, 1))
         return tf.reduce_min(tf.where(binary, tf.constant(np.inf, tf.float64), rows))
 
+    def element_fraction_not(self, value: float) -> tf.Tensor:
+        """Per element: the fraction of values that differ from ``value``."""
+        rows = self._label_rows()
+        differ = tf.cast(tf.not_equal(rows, tf.cast(value, rows.dtype)), tf.float64)
+        return tf.math.divide_no_nan(tf.reduce_sum(differ, axis=1),
+                                     tf.cast(tf.shape(rows)[1], tf.float64))
+
+    @staticmethod
+    def every(mask: Any) -> tf.Tensor:
+        return tf.reduce_all(tf.convert_to_tensor(mask))
+
     def element_rows_one_hot(self) -> tf.Tensor:
         rows = self._label_rows()
         return tf.logical_and(self.element_binary(), tf.equal(tf.reduce_sum(rows, axis=1), 1))
