@@ -222,3 +222,14 @@ def test_fast_and_exact_views_agree_per_element():
         assert bool(view.all_within(0, 1)) and bool(view.constant())
     exact = TFTensorView(tf.constant(x))
     assert exact.element_constant().numpy().tolist() == [False] * 4 + [True, False]
+
+
+def test_a_whole_unscaled_batch_in_a_scaled_dataset_is_still_mixed_scaling(digits):
+    x, y = digits
+    x = x.copy()
+    x[32:64] *= 16  # one whole batch from a loader path that skipped the division
+    report = dc.check((x, y), "digits", batch_size=32)
+    (v,) = report.violations
+    assert v.where == "batch 1, element 0 (index 32)"
+    assert "Mixed scaling" in v.message and "divide everything" not in v.message
+    assert "Affected: 32 of 1797 elements of the input (indices 32, 33," in v.message
