@@ -233,3 +233,21 @@ def test_a_whole_unscaled_batch_in_a_scaled_dataset_is_still_mixed_scaling(digit
     assert v.where == "batch 1, element 0 (index 32)"
     assert "Mixed scaling" in v.message and "divide everything" not in v.message
     assert "Affected: 32 of 1797 elements of the input (indices 32, 33," in v.message
+
+
+def test_the_one_pass_verdict_holds_for_good_batches(digits):
+    # If the fast verdict failed on good data, every batch would pay for the exact judge.
+    from datacheck.backends.tf import graph
+
+    x, y = digits
+    schema = dc.load_schema("digits")
+    checks = graph.batch_checks(schema, {"image": tf.constant(x[:128]),
+                                         "label": tf.constant(y[:128])}, {}, exact=False)
+    assert bool(graph.verdict(checks))
+    # z-scored volumes with a constant background (no range: no max to compare against).
+    rng = np.random.default_rng(0)
+    vol = np.full((2, 32, 32, 32, 1), -0.8, "float32")
+    vol[:, 8:24, 8:24, 8:24] = rng.normal(0.5, 1.0, (2, 16, 16, 16, 1))
+    mri = dc.load_schema("mri3d")
+    checks = graph.batch_checks(mri, {"volume": tf.constant(vol)}, {}, exact=False)
+    assert bool(graph.verdict(checks))
