@@ -154,7 +154,6 @@ class Collector:
             self.report.stats["suppressed_violations"] = suppressed
         return self.report
 
-
     def _restate_element_totals(self) -> None:
         """The first listed per-element violation of each kind names the input-wide totals."""
         for key, count in self.element_counts.items():
