@@ -80,6 +80,9 @@ def _infer_label(obs: Observation) -> tuple[Label, list[str]]:
     notes.append(f"values {values[0]}..{values[-1]}" if values else "no values")
     if not values:
         return Label(encoding="sparse", dtype=dtype), notes
+    if len(values) == 1:  # a schema may not declare fewer than 2 sparse classes
+        notes.append(f"only class {values[0]} occurs: num_classes not inferred")
+        return Label(encoding="sparse", dtype=dtype), notes
     span = values[-1] + 1
     if values[0] >= 0 and len(values) * 2 >= span:
         missing = span - len(values)
@@ -184,7 +187,11 @@ def _value_state(lo: float, hi: float, mean: float, std: float, integers: bool,
         return {"normalization": "zscore"}
     if integers:
         return {"range": [float(math.floor(lo)), float(math.ceil(hi))]}
-    return {"range": [_round_out(lo, down=True), _round_out(hi, down=False)]}
+    bounds = [_round_out(lo, down=True), _round_out(hi, down=False)]
+    if not all(math.isfinite(b) for b in bounds):  # rounded past the float range: no bound
+        notes.append("values reach the float limits: no range declared")
+        return {}
+    return {"range": bounds}
 
 
 def _round_out(value: float, down: bool, digits: int = 4) -> float:

@@ -14,7 +14,7 @@ CODES: frozenset[str] = frozenset(
         "manifest", "missing_file", "leakage", "duplicate", "drift",
         "loss_mismatch", "output_units", "output_activation", "input_shape",
         "unnormalized", "double_normalized", "missing_feature", "not_learning", "attribute",
-        "empty_mask", "oblique", "units", "intent", "outlier",
+        "empty", "empty_mask", "oblique", "units", "intent", "outlier",
     }
 )
 

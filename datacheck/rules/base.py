@@ -12,6 +12,7 @@ TF tensors alike; that is what lets one rule run eagerly and in graph.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +21,13 @@ import numpy as np
 
 #: Placeholder the backends replace with "batch B, element E".
 WHERE = "{where}"
+#: Placeholder the backends replace with " Affected: K of N elements (indices ...)." from
+#: the finding's per-element mask (empty when the finding has none). It ends a message.
+ELEMENTS = "{elements}"
+#: That text, found again (the collector lists a finding repeated in many batches once).
+ELEMENTS_RE = re.compile(r" Affected: \d+ of \d+ elements[^(]*\((?:index|indices) [^)]*\)\.$")
+#: Element indices named in a message (the count is always exact).
+SHOWN_INDICES = 10
 
 
 @dataclass
@@ -93,6 +101,20 @@ def esc(text: str) -> str:
 def static_template(message: str) -> str:
     """Escape a fully formatted message but keep its ``{where}`` placeholder."""
     return esc(message).replace("{{where}}", WHERE)
+
+
+def elements_text(count: int, total: int, indices: list[int], scope: str = "") -> str:
+    """The text ``{elements}`` becomes; the TF backend builds the same string in graph.
+
+    >>> elements_text(2, 32, [37, 40])
+    ' Affected: 2 of 32 elements (indices 37, 40).'
+    """
+    if count <= 0:
+        return ""
+    shown = ", ".join(str(i) for i in indices[:SHOWN_INDICES])
+    more = ", ..." if count > SHOWN_INDICES else ""
+    noun = "index" if count == 1 else "indices"
+    return f" Affected: {count} of {total} elements{scope} ({noun} {shown}{more})."
 
 
 def fmt_num(value: float) -> str:

@@ -6,7 +6,7 @@ import math
 
 from datacheck.report.violation import Violation
 from datacheck.rules.base import fmt_num
-from datacheck.schema.model import Feature, Label
+from datacheck.schema.model import Feature, Label, Schema
 from datacheck.summary import LabelSummary, TensorSummary
 
 
@@ -79,3 +79,32 @@ def label_dataset_violations(name: str, label: Label, summary: LabelSummary,
 
 def _fmt(value: float | None) -> str:
     return "any" if value is None or math.isnan(value) else f"{value:g}"
+
+
+#: Codes that already explain why no element arrived (unreadable inputs, skipped manifest
+#: rows, an empty file): the data is unknown or accounted for, not silently empty.
+_EXPLAINED = frozenset({"unreadable", "too_large", "missing_file", "manifest", "empty"})
+
+
+def empty_violation(schema: Schema, elements: int, where: str,
+                    found: list[Violation] | None = None,
+                    present: bool = True) -> Violation | None:
+    """``empty``: a dataset, file or split with zero elements passes every other rule.
+
+    None when there are elements, when the schema says ``allow_empty: true``, when it
+    declares no features or labels to count, or when ``found`` already explains the
+    missing data (unreadable inputs, an ``empty`` finding of a file). ``present=False``
+    (no schema name was in the data): empty only when some name is required.
+    """
+    if elements > 0 or schema.allow_empty or not schema.names():
+        return None
+    entries: list[Feature | Label] = [*schema.features.values(), *schema.labels.values()]
+    if not present and all(entry.optional for entry in entries):
+        return None
+    if any(v.code in _EXPLAINED and v.severity == "error" for v in found or []):
+        return None
+    return Violation(
+        "empty", "*",
+        f"*: empty: {where} has no elements, so no rule could judge it. Check the path, "
+        "the split or the filter that emptied it, or declare allow_empty: true in the schema.",
+        observed=0, expected="at least 1 element", where=where)

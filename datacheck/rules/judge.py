@@ -12,7 +12,7 @@ from datacheck.report.violation import Violation
 from datacheck.rules.base import Check
 from datacheck.rules.dataset import feature_dataset_violations, label_dataset_violations
 from datacheck.rules.labels import label_static_checks, label_value_checks
-from datacheck.rules.structure import dtype_checks, rank_checks, shape_checks
+from datacheck.rules.structure import complex_checks, dtype_checks, rank_checks, shape_checks
 from datacheck.schema.model import Schema
 from datacheck.summary import LabelSummary, TensorSummary
 
@@ -24,7 +24,8 @@ def static_checks(schema: Schema, name: str, shape: tuple[Any, ...], dtype: str)
         checks = rank_checks(name, feature, shape)
         if checks:
             return checks
-        return dtype_checks(name, feature.dtypes(), dtype) + shape_checks(name, feature, shape)
+        dtype_found = complex_checks(name, dtype) or dtype_checks(name, feature.dtypes(), dtype)
+        return dtype_found + shape_checks(name, feature, shape)
     return label_static_checks(name, schema.labels[name], shape, dtype)
 
 
@@ -37,6 +38,13 @@ def value_checks(schema: Schema, name: str, view: Any) -> list[Check]:
             return []
         return tensor_value_checks(name, schema.features[name], view)
     return label_value_checks(name, schema.labels[name], view)
+
+
+def pair_checks(schema: Schema, shapes: dict[str, tuple[Any, ...]]) -> list[Check]:
+    """Checks between names of one batch: a label map's spatial shape against its image."""
+    from datacheck.rules.segmentation import label_map_pair_checks
+
+    return label_map_pair_checks(schema, shapes)
 
 
 def dataset_violations(schema: Schema, summaries: dict[str, Any],

@@ -22,6 +22,10 @@ def _static(name: str, code: str, message: str, observed: Any, expected: Any) ->
 
 def label_static_checks(name: str, label: Label, shape: tuple[Any, ...], dtype: str) -> list[Check]:
     """Encoding and dtype from the shape and dtype alone (known before any data is read)."""
+    if label.encoding == "label_map":
+        from datacheck.rules.segmentation import label_map_static_checks
+
+        return label_map_static_checks(name, label, shape, dtype)
     element = shape[1:]
     n = label.n_classes
     is_string = dtype_matches(dtype, ["string"])
@@ -74,7 +78,7 @@ def label_value_checks(name: str, label: Label, view: Any) -> list[Check]:
     """Per-batch value checks; run only when the static checks passed."""
     n = label.n_classes
     checks: list[Check] = []
-    if label.encoding == "sparse":
+    if label.encoding in ("sparse", "label_map"):  # a label map: a sparse id per pixel
         allowed = label.integer_classes()
         if allowed is not None:
             ok = view.all_in_set(allowed)
@@ -95,14 +99,27 @@ def label_value_checks(name: str, label: Label, view: Any) -> list[Check]:
         kind = "exactly one 1 per row" if label.encoding == "one_hot" else "only 0 and 1"
 
         def diagnose_rows() -> list[Finding]:
-            return [Finding(
-                "label_encoding", np.True_,
-                esc(f"{name}: label_encoding: {label.encoding} labels must hold {kind}; found "
-                    "values in [") + "{min}, {max}" + esc("] in ") + WHERE + esc(
+            values = {"min": view.finite_min(), "max": view.finite_max(),
+                      "value": view.non_binary_value()}
+            if label.encoding == "multi_hot":
+                # Name what was seen: a count (2), a probability (0.7), a -1 "absent" marker.
+                template = (esc(f"{name}: label_encoding: multi_hot labels must hold {kind}; "
+                                "found ") + "{value}" + esc(" (values in [") + "{min}, {max}" +
+                            esc("]) in ") + WHERE + esc(
+                    ". Counts of a class listed twice? Clip with tf.minimum(y, 1). "
+                    "Probabilities or smoothed targets? Threshold them "
+                    "(tf.cast(y > 0.5, y.dtype)). -1 for 'absent'? Map it to 0."))
+                observed = "{value}"
+            else:
+                template = (esc(f"{name}: label_encoding: {label.encoding} labels must hold "
+                                f"{kind}; found values in [") + "{min}, {max}" + esc("] in ") +
+                            WHERE + esc(
                     ". Soft or smoothed labels? Apply label smoothing in the loss "
-                    "(label_smoothing=...) instead, or declare multi_hot for multi-label data."),
-                values={"min": view.finite_min(), "max": view.finite_max()},
-                observed="[{min}, {max}]", expected=kind,
+                    "(label_smoothing=...) instead, or declare multi_hot for multi-label data."))
+                observed = "[{min}, {max}]"
+            return [Finding(
+                "label_encoding", np.True_, template, values=values,
+                observed=observed, expected=kind,
                 element_ok=view.element_rows_one_hot() if label.encoding == "one_hot"
                 else view.element_binary())]
 
@@ -124,6 +141,10 @@ def label_value_checks(name: str, label: Label, view: Any) -> list[Check]:
 
         checks.append(Check(name, ok, diagnose_strings,
                             element_ok=lambda: view.element_in_set(allowed_strings)))
+    if label.encoding == "label_map":
+        from datacheck.rules.segmentation import foreground_check
+
+        checks += foreground_check(name, label, view)
     if label.shuffle_window is not None:
         checks.append(_shuffle_check(name, label.shuffle_window, view))
     return checks

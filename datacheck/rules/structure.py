@@ -95,8 +95,7 @@ def shape_checks(name: str, feature: Feature, shape: tuple[Any, ...]) -> list[Ch
             "shape", ~looks_transposed,
             esc(f"{name}: shape: element shape ") + "{shape}" + esc(
                 f" does not match {exp_text} in ") + WHERE + esc(
-                ". Resize or crop the data (e.g. tf.image.resize), or fix the schema's shape "
-                "(use null for any size)."),
+                ". " + _shape_fix(element, expected, c_axis, layout)),
             values={"shape": _shape_value(element)}, observed="{shape}", expected=exp_text))
         return findings
 
@@ -104,11 +103,53 @@ def shape_checks(name: str, feature: Feature, shape: tuple[Any, ...]) -> list[Ch
     return checks
 
 
+def _shape_fix(element: tuple[Any, ...], expected: list[int | None], c_axis: int | None,
+               layout: str | None) -> str:
+    """Channel count mismatches get a colour conversion, not a resize."""
+    resize = ("Resize or crop the data (e.g. tf.image.resize), or fix the schema's shape "
+              "(use null for any size).")
+    if c_axis is None or layout is None:
+        return resize
+    seen, want = element[c_axis], expected[c_axis]
+    if not isinstance(seen, (int, np.integer)) or want is None or int(seen) == want:
+        return resize
+    # Other dims off too (or unknown until run time): the resize advice still applies.
+    others_ok = all(e is None or (isinstance(d, (int, np.integer)) and int(d) == e)
+                    for i, (d, e) in enumerate(zip(element, expected, strict=True))
+                    if i != c_axis)
+    moved = "" if layout.endswith("C") else " on channels-last data (transpose first)"
+    pair = (int(seen), want)
+    if pair == (1, 3):
+        fix = (f"Grayscale given, RGB expected: convert with tf.image.grayscale_to_rgb(x){moved} "
+               "(or np.repeat(x, 3, axis=-1)), or declare channels: 1.")
+    elif pair == (3, 1):
+        fix = (f"RGB given, grayscale expected: convert with tf.image.rgb_to_grayscale(x){moved}, "
+               "or declare channels: 3.")
+    elif pair == (4, 3):
+        fix = ("RGBA given, RGB expected: drop the alpha channel (x[..., :3]), or declare "
+               "channels: 4.")
+    else:
+        return resize
+    return fix if others_ok else f"{fix} {resize}"
+
+
 def _shape_value(element: tuple[Any, ...]) -> Any:
     """Static shapes become text now; dynamic ones stay tensors for the backend to format."""
     if all(isinstance(d, (int, np.integer)) or d is None for d in element):
         return fmt_shape(element)
     return ("shape", element)
+
+
+def complex_checks(name: str, dtype: str) -> list[Check]:
+    """Complex values have no order: range and finite rules cannot judge them, so refuse them."""
+    if not dtype.startswith("complex"):
+        return []
+    message = (f"{name}: dtype: got {dtype}, but range, NaN and constant checks need real values "
+               f"in {WHERE}. Pass the magnitude (np.abs(x) / tf.math.abs(x)) or the real and "
+               "imaginary parts as channels (tf.stack([tf.math.real(x), tf.math.imag(x)], -1)).")
+    finding = Finding("dtype", np.True_, static_template(message), observed=dtype,
+                      expected="a real dtype")
+    return [Check(name, np.False_, lambda: [finding], static=True)]
 
 
 def dtype_checks(name: str, allowed: list[str] | None, dtype: str, what: str = "") -> list[Check]:

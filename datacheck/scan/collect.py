@@ -49,6 +49,8 @@ class ScanResult:
     group: str | None = None
     #: Foreground percentiles per scan, compared across the dataset by the outlier rule.
     scan_stats: dict[str, dict[str, float]] = field(default_factory=dict)
+    element_counts: Counter[tuple[str, str]] = field(default_factory=Counter)
+    element_indices: dict[tuple[str, str], list[int]] = field(default_factory=dict)
 
 
 class ScanCollector(Collector):
@@ -83,6 +85,7 @@ class ScanCollector(Collector):
                                     None, None, source)
         merged = self.summaries.get(name)
         self.summaries[name] = summary if merged is None else merged.merge(summary)
+        self.present = True
         if static_ok and name in self.schema.features:
             view = ElementView(shape, dtype, summary)
             more, _ = evaluate(value_checks(self.schema, name, view), None, None, source)
@@ -95,7 +98,9 @@ class ScanCollector(Collector):
     def result(self, index: int, inputs: dict[str, str]) -> ScanResult:
         return ScanResult(index, inputs, list(self.report.violations),
                           Counter(self.occurrences), dict(self.summaries), self.batches,
-                          self.elements, scan_stats=dict(self.scan_stats))
+                          self.elements, scan_stats=dict(self.scan_stats),
+                          element_counts=Counter(self.element_counts),
+                          element_indices={k: list(v) for k, v in self.element_indices.items()})
 
 
 def has_error(violations: Iterable[Violation]) -> bool:
@@ -141,6 +146,13 @@ def merge_results(collector: Collector, results: Iterable[ScanResult],
             collector.report.mark_input(name, status)
         collector.batches += result.batches
         collector.elements += result.elements
+        collector.present |= bool(result.summaries)
+        for element_key, count in result.element_counts.items():
+            # Indices count within their file: keep those of the first file that has any.
+            collector.element_counts[element_key] += count
+            collector.element_indices.setdefault(element_key,
+                                                 result.element_indices.get(element_key, []))
+            collector.element_inputs[element_key] += 1
     for group, summaries in groups.items():  # a split is a dataset of its own, owned by no file
         collector.add_dataset(dataset_violations(collector.schema, summaries, group))
     collector.report.extend(_outliers(collector.schema, scan_stats))

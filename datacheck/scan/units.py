@@ -172,14 +172,28 @@ def _run_npz(unit: Unit, schema: Schema, options: Options, collector: ScanCollec
     for index, batch in enumerate(iter_batches(arrays, options.batch_size)):
         bad |= has_error(collector.add_batch(batch, index, offset, source=unit.name))
         offset += max((a.shape[0] if a.ndim else 1 for a in batch.values()), default=0)
+    bad |= _empty_file(unit, schema, collector, offset)
     inputs[unit.name] = "violating" if bad else "ok"
+
+
+def _empty_file(unit: Unit, schema: Schema, collector: ScanCollector, elements: int) -> bool:
+    """Report a file with zero elements (``empty``); True when it was reported."""
+    from datacheck.rules.dataset import empty_violation
+
+    found = empty_violation(schema, elements, unit.name, collector.report.violations)
+    if found is not None:
+        collector.add([found])
+    return found is not None
 
 
 def _run_h5(unit: Unit, schema: Schema, options: Options, collector: ScanCollector,
             inputs: dict[str, str]) -> None:
     from datacheck.scan.h5scan import scan_h5
 
-    inputs[unit.name] = scan_h5(unit, schema, options, collector)
+    status = scan_h5(unit, schema, options, collector)
+    if status == "ok" and collector.elements == 0 and _empty_file(unit, schema, collector, 0):
+        status = "violating"
+    inputs[unit.name] = status
 
 
 def _run_external(unit: Unit, schema: Schema, options: Options, collector: ScanCollector,

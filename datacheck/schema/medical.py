@@ -264,6 +264,11 @@ def check_references(schema: Schema) -> None:
             and schema.pairs.feature not in schema.features:
         raise ValueError(f"pairs.feature {schema.pairs.feature!r} is not a feature "
                          f"(features: {sorted(schema.features)})")
+    for name, label in schema.labels.items():
+        if label.encoding == "label_map" and label.image is not None \
+                and label.image not in schema.features:
+            raise ValueError(f"labels.{name}.image {label.image!r} is not a feature "
+                             f"(features: {sorted(schema.features)})")
     if schema.hdf5 is not None:
         for name, spec in schema.hdf5.datasets.items():
             if name not in schema.features and name not in schema.labels:

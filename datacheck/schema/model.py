@@ -6,6 +6,7 @@ given as a tuple maps onto features first, then labels, in declaration order.
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -16,7 +17,9 @@ from datacheck.schema.medical import HDF5Spec, ManifestSpec, NiftiSpec, PairSpec
 
 Dim = int | None
 Normalization = Literal["raw_uint8", "unit", "symmetric", "zscore"]
-Encoding = Literal["sparse", "one_hot", "multi_hot", "string"]
+Encoding = Literal["sparse", "one_hot", "multi_hot", "string", "label_map"]
+#: Spatial layouts a label map (one class id per pixel/voxel) may have; C must be 1.
+LABEL_MAP_LAYOUTS = ("HW", "HWC", "DHW", "DHWC", "W", "WC")
 
 #: Value range implied by each declared normalization state.
 NORMALIZATION_RANGES: dict[str, tuple[float, float] | None] = {
@@ -125,6 +128,13 @@ class Feature(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Feature:
+        # A NaN bound makes every comparison false and an infinite one admits everything:
+        # either way the range rule would be switched off without a word.
+        if self.range is not None and not all(math.isfinite(b) for b in self.range):
+            raise ValueError(
+                f"range {self.range} has a NaN or infinite bound, which switches the range "
+                "check off; write finite [min, max] bounds or drop range"
+            )
         if self.range is not None and self.range[0] > self.range[1]:
             raise ValueError(
                 f"range {self.range} defines an empty interval (min > max); write [min, max]"
@@ -197,7 +207,9 @@ class Label(_Strict):
     'sparse'
     """
 
-    encoding: Encoding = Field("sparse", description="sparse ints, one_hot, multi_hot or string.")
+    encoding: Encoding = Field(
+        "sparse", description="sparse ints, one_hot, multi_hot, string, or label_map (one class "
+        "id per pixel/voxel, for segmentation).")
     num_classes: int | None = Field(None, ge=1, description="Number of classes.")
     classes: list[int | str] | None = Field(
         None, description="Allowed label values (ints or strings); names the classes."
@@ -211,6 +223,15 @@ class Label(_Strict):
         description="This many consecutive batches holding one single class is 'unshuffled'.",
     )
     optional: bool = Field(False, description="The label may be absent.")
+    layout: str | None = Field(
+        None, description="label_map: spatial layout (HW, HWC, DHW, DHWC; C must be 1).")
+    image: str | None = Field(
+        None, description="label_map: the feature whose spatial shape it must match "
+        "(default: the first feature).")
+    background: int = Field(0, description="label_map: the background class id.")
+    min_foreground_fraction: float | None = Field(
+        None, ge=0, le=1, description="label_map: every element needs at least this fraction "
+        "of non-background pixels (opt-in; an all-background mask is not an error by default).")
 
     @field_validator("dtype")
     @classmethod
@@ -218,8 +239,43 @@ class Label(_Strict):
         _check_dtypes(value)
         return value
 
+    @field_validator("layout")
+    @classmethod
+    def _layout(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        layout = parse_layout(value)
+        if layout not in LABEL_MAP_LAYOUTS:
+            raise ValueError(f"label map layout {value!r}: use one of "
+                             f"{', '.join(LABEL_MAP_LAYOUTS)} (class ids, at most a C of 1)")
+        return layout
+
+    @model_validator(mode="after")
+    def _label_map(self) -> Label:
+        if self.encoding != "label_map":
+            used = [k for k in ("layout", "image", "min_foreground_fraction")
+                    if getattr(self, k) is not None]
+            if used:
+                raise ValueError(f"{', '.join(used)} apply to encoding: label_map only")
+            return self
+        if self.n_classes is None:
+            raise ValueError("encoding 'label_map' needs classes or num_classes")
+        if self.shuffle_window is not None:
+            raise ValueError("shuffle_window does not apply to label maps (every mask holds "
+                             "several classes); drop it")
+        return self
+
     @model_validator(mode="after")
     def _consistent(self) -> Label:
+        if self.classes is not None and not self.classes:
+            raise ValueError("classes is empty, which would accept no label (or switch the check "
+                             "off); list the class values or drop classes")
+        if self.encoding in ("sparse", "label_map") and self.n_classes is not None \
+                and self.n_classes < 2:
+            raise ValueError(
+                f"sparse labels with {self.n_classes} class are a constant; a classifier "
+                "needs num_classes >= 2 (binary: num_classes: 2)"
+            )
         if self.classes is not None:
             if len(set(map(str, self.classes))) != len(self.classes):
                 raise ValueError(f"classes has duplicates: {self.classes}")
@@ -276,6 +332,8 @@ class Schema(_Strict):
     pairs: PairSpec | None = None
     hdf5: HDF5Spec | None = None
     manifest: ManifestSpec | None = None
+    allow_empty: bool = Field(
+        False, description="Zero elements (an empty dataset, file or split) is not an error.")
 
     @model_validator(mode="after")
     def _non_empty(self) -> Schema:

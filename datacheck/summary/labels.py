@@ -90,7 +90,10 @@ class LabelSummary:
     batches: int = 0
 
     @classmethod
-    def from_array(cls, batch: np.ndarray, batch_index: int = 0) -> LabelSummary:
+    def from_array(cls, batch: np.ndarray, batch_index: int = 0,
+                   per_value: bool = False) -> LabelSummary:
+        """Summarize a batch. ``per_value``: count every value as a class (segmentation
+        label maps: class frequencies per pixel), not one class per element."""
         arr = np.asarray(batch)
         if arr.ndim == 0:
             arr = arr.reshape(1)
@@ -118,6 +121,14 @@ class LabelSummary:
         squeezed = values.reshape(values.shape[0], -1) if values.ndim > 1 else values[:, None]
         width = squeezed.shape[1]
         s.row_width[width] += s.elements
+        if per_value:
+            ints = values[finite]
+            if s.non_integer == 0 and ints.size:
+                uniq, counts = np.unique(ints.astype(np.int64), return_counts=True)
+                s.histogram.update(dict(zip((int(u) for u in uniq), (int(c) for c in counts),
+                                            strict=True)))
+            s.runs = RunState.of_batch(None, batch_index)
+            return s
         if values.ndim >= 2 and width > 1:
             binary = np.all((squeezed == 0) | (squeezed == 1), axis=1)
             s.binary_rows = int(binary.sum())

@@ -17,7 +17,13 @@ import numpy as np
 from datacheck.schema.layout import channel_axis
 from datacheck.schema.model import Feature, Schema
 from datacheck.testing import _labels as lab
-from datacheck.testing._values import Infeasible, ValueSpec, feasible_specs, valid_values
+from datacheck.testing._values import (
+    Infeasible,
+    ValueSpec,
+    feasible_specs,
+    spread_elements,
+    valid_values,
+)
 
 #: Guard against schemas whose valid batches would not fit in memory.
 DEFAULT_MAX_VALUES = 2 ** 22
@@ -182,20 +188,20 @@ def feature_values(draft: Draft, name: str) -> np.ndarray:
         parts = [valid_values(spec, min(per, total - start), draft.rng, style=draft.style,
                               scale=draft.scale) for start in range(0, total, per)]
         flat = np.concatenate(parts) if parts else np.zeros(0, spec.dtype)
-        return flat.reshape(shape)
+        return spread_elements(flat.reshape(shape), spec, draft.rng)
     planted = draft.fixed.get(name, [])
     positions = np.array([p for p, _ in planted], dtype=np.int64)
     values = np.array([v for _, v in planted], dtype=np.float64)
     free = valid_values(spec, total - len(planted), draft.rng, style=draft.style,
                         scale=draft.scale, fixed=values)
     if not planted:
-        return free.reshape(shape)
+        return spread_elements(free.reshape(shape), spec, draft.rng)
     out = np.empty(total, dtype=free.dtype)
     mask = np.ones(total, dtype=bool)
     mask[positions] = False
     out[mask] = free
     out[positions] = values.astype(free.dtype)
-    return out.reshape(shape)
+    return spread_elements(out.reshape(shape), spec, draft.rng)
 
 
 def materialize(draft: Draft, code: str | None = None, feature: str | None = None) -> Batch:

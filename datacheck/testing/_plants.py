@@ -16,7 +16,7 @@ import numpy as np
 from datacheck.schema.layout import alternative_layout, channel_axis, permutation
 from datacheck.schema.model import Schema, dtype_matches
 from datacheck.testing import _labels as lab
-from datacheck.testing._build import Draft, element_shape, resize
+from datacheck.testing._build import Draft, element_shape
 from datacheck.testing._label_plants import (
     WRONG_NUMERIC,
     _encoding_options,
@@ -171,7 +171,7 @@ def _constant_options(schema: Schema, name: str) -> list[tuple[ValueSpec, float]
     feature = schema.features[name]
     if not feature.not_constant or feature.expected_moments()[1] is not None:
         return []
-    if any(d == 0 for d in feature.shape or []):
+    if any(d == 0 for d in feature.shape or []) or _multi_value_shape(feature, ()) is None:
         return []
     out = []
     for spec in _specs(schema, name):
@@ -186,11 +186,36 @@ def _constant_options(schema: Schema, name: str) -> list[tuple[ValueSpec, float]
     return out
 
 
+def _multi_value_shape(feature: Any, shape: tuple[int, ...]) -> tuple[int, ...] | None:
+    """An element shape holding at least two values (constancy is judged per element).
+
+    ``shape`` if it already does; else a wildcard dim set to 2; None if the schema fixes
+    every dim to a one-value element.
+    """
+    if shape and int(np.prod(shape)) >= 2:
+        return shape
+    rank = feature.element_rank
+    if rank is None:
+        return (2,)
+    dims = list(feature.shape) if feature.shape is not None else [None] * rank
+    axis = channel_axis(feature.layout) if feature.layout is not None else None
+    if axis is not None and feature.expected_channels is not None:
+        dims[axis] = feature.expected_channels
+    if any(d is not None and d >= 2 for d in dims):
+        return tuple(d if d is not None else 1 for d in dims)
+    for i, d in enumerate(dims):
+        if d is None:
+            return tuple(2 if j == i else (e if e is not None else 1) for j, e in enumerate(dims))
+    return None
+
+
 def plant_constant(draft: Draft, name: str) -> None:
     spec, value = draft.pick(_constant_options(draft.schema, name))
     _use(draft, name, spec)
-    if draft.size * draft.values_per_element(name) < 2:
-        resize(draft, 2)
+    shape = _multi_value_shape(draft.schema.features[name], draft.shapes[name])
+    if shape is None:  # pragma: no cover - _constant_options refuses such features
+        raise Infeasible(f"{name}: elements hold one value; none can be constant")
+    draft.shapes[name] = shape
     draft.constant[name] = value
 
 

@@ -177,6 +177,18 @@ def _spread(x: np.ndarray, spec: ValueSpec, rng: np.random.Generator) -> np.ndar
     return x
 
 
+def spread_elements(x: np.ndarray, spec: ValueSpec, rng: np.random.Generator) -> np.ndarray:
+    """Make every element (axis 0) hold two values: constancy is judged per element."""
+    if not spec.not_constant or x.ndim == 0 or x.size == 0 or spec.dtype == "string":
+        return x
+    rows = x.reshape(x.shape[0], -1)
+    if rows.shape[1] < 2:
+        return x
+    for row in rows:  # each row is a view: _spread edits it in place
+        _spread(row, spec, rng)
+    return rows.reshape(x.shape)
+
+
 def _targets(spec: ValueSpec, count: int, fixed: np.ndarray,
              interval: tuple[float, float]) -> tuple[float, float]:
     """Mean and std the free values need so that free + fixed hit the spec's moments."""

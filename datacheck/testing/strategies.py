@@ -195,8 +195,9 @@ def _feature(draw: Any) -> dict[str, Any]:
 def _label(draw: Any) -> dict[str, Any]:
     encoding = draw(st.sampled_from(("sparse", "one_hot", "multi_hot", "string")))
     out: dict[str, Any] = {"encoding": encoding}
-    # One class one-hot is degenerate: the rules read width 1 as sparse ids (see tests).
-    n = draw(st.integers(1 if encoding in ("sparse", "string") else 2, 6))
+    # One class one-hot is degenerate (the rules read width 1 as sparse ids) and a schema
+    # may not declare fewer than 2 sparse classes; one string class stays allowed.
+    n = draw(st.integers(1 if encoding == "string" else 2, 6))
     if encoding == "string" or draw(st.integers(0, 3)) == 0:
         if encoding == "string":
             out["classes"] = [f"c{i}" for i in range(n)]

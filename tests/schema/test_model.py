@@ -50,6 +50,15 @@ def test_layout_with_batch_axis_is_normalized():
         ("{}", "at least one"),
         ("features: {image: {shape: [-3, 2]}}", ">= 0"),
         ("features: {image: {rank: many}}", "rank"),
+        # Schemas that would switch a rule off are refused at load.
+        ("features: {image: {range: [0, .nan]}}", "NaN or infinite bound"),
+        ("features: {image: {range: [.nan, 1]}}", "NaN or infinite bound"),
+        ("features: {image: {range: [-.inf, .inf]}}", "NaN or infinite bound"),
+        ("features: {image: {range: [0, .inf]}}", "NaN or infinite bound"),
+        ("labels: {y: {classes: []}}", "classes is empty"),
+        ("labels: {y: {encoding: string, classes: []}}", "classes is empty"),
+        ("labels: {y: {num_classes: 1}}", "num_classes >= 2"),
+        ("labels: {y: {encoding: sparse, classes: [7]}}", "num_classes >= 2"),
     ],
 )
 def test_bad_schemas_give_one_clear_line(text, needle):

@@ -13,7 +13,10 @@ from datacheck.backends.numpy.evaluate import evaluate
 from datacheck.backends.numpy.views import NumpyLabelView, NumpyTensorView, dtype_name
 from datacheck.report.report import Report
 from datacheck.report.violation import Violation
-from datacheck.rules.judge import dataset_violations, static_checks, value_checks
+from datacheck.rules.base import ELEMENTS_RE, SHOWN_INDICES
+from datacheck.rules.dataset import empty_violation
+from datacheck.rules.judge import dataset_violations, pair_checks, static_checks, value_checks
+from datacheck.rules.values import with_element_totals
 from datacheck.schema.model import Schema
 from datacheck.summary import LabelSummary, TensorSummary
 
@@ -34,8 +37,10 @@ class Collector:
     """
 
     def __init__(self, schema: Schema, report: Report | None = None,
-                 max_per_code: int = MAX_PER_CODE, input: str | None = None) -> None:
+                 max_per_code: int = MAX_PER_CODE, input: str | None = None,
+                 batched: bool = True) -> None:
         self.schema = schema
+        self.batched = batched  # False: every batch is one element of unbatched data
         self.report = report if report is not None else Report(schema=schema.name)
         self.summaries: dict[str, Any] = {}
         self.max_per_code = max_per_code
@@ -47,6 +52,11 @@ class Collector:
         self.elements = 0
         self.missing_reported: set[str] = set()
         self.seen: set[tuple[str | None, str, str, str]] = set()
+        # Per-element findings over the whole input: (feature, code) -> count, first indices.
+        self.element_counts: Counter[tuple[str, str]] = Counter()
+        self.element_indices: dict[tuple[str, str], list[int]] = {}
+        self.element_inputs: Counter[tuple[str, str]] = Counter()  # files with such elements
+        self.present = False  # whether any schema name was in the data
 
     def add(self, violations: list[Violation], input: str | None = None) -> None:
         """Record ``violations`` of ``input`` (default: this collector's input), capped."""
@@ -61,7 +71,8 @@ class Collector:
         key = (v.input, v.feature, v.code)
         self.occurrences[key] += 1
         # The same finding in every batch (a wrong dtype, say) is listed once per input.
-        generic = (v.input, v.feature, v.code, v.message.replace(str(v.where), ""))
+        generic = (v.input, v.feature, v.code,
+                   ELEMENTS_RE.sub("", v.message.replace(str(v.where), "")))
         if generic in self.seen or self.listed[key] >= self.max_per_code:
             return False
         self.seen.add(generic)
@@ -87,10 +98,16 @@ class Collector:
                         "mark the feature optional.",
                         observed=sorted(batch), expected=name, where=source or "data"))
                 continue
+            self.present = True
             arr = np.asarray(batch[name])
             if arr.ndim == 0:
                 arr = arr.reshape(1)
             found += self._add_feature(name, arr, batch_index, offset, source)
+        shapes = {name: np.shape(batch[name]) for name in self.schema.names() if name in batch}
+        paired, _ = evaluate(pair_checks(self.schema, shapes), batch_index, offset, source,
+                             self.batched)
+        found += paired
+        self.count_elements(found)
         if len(set(sizes.values())) > 1:
             found.append(Violation(
                 "shape", "*",
@@ -102,14 +119,27 @@ class Collector:
         self.add(found)
         return found
 
+    def count_elements(self, violations: list[Violation]) -> None:
+        """Add per-element findings (``extra["elements"]``) to the input's totals."""
+        for v in violations:
+            count = v.extra.get("elements") if not v.extra.get("of") else None
+            if not count:
+                continue
+            key = (v.feature, v.code)
+            self.element_counts[key] += int(count)
+            shown = self.element_indices.setdefault(key, [])
+            shown += [i for i in v.extra.get("indices", []) if i not in shown]
+            del shown[SHOWN_INDICES:]
+
     def _add_feature(self, name: str, arr: np.ndarray, batch_index: int, offset: int,
                      source: str | None) -> list[Violation]:
         shape = tuple(int(d) for d in arr.shape)
         static = static_checks(self.schema, name, shape, dtype_name(arr))
-        violations, static_ok = evaluate(static, batch_index, offset, source)
+        violations, static_ok = evaluate(static, batch_index, offset, source, self.batched)
         summary: TensorSummary | LabelSummary
         if name in self.schema.labels:
-            summary = LabelSummary.from_array(arr, batch_index)
+            per_value = self.schema.labels[name].encoding == "label_map"
+            summary = LabelSummary.from_array(arr, batch_index, per_value=per_value)
         else:
             summary = TensorSummary.from_array(arr)
         merged = self.summaries.get(name)
@@ -121,13 +151,19 @@ class Collector:
             view: NumpyTensorView = NumpyLabelView(arr, summary, run)
         else:
             view = NumpyTensorView(arr, summary)
-        more, _ = evaluate(value_checks(self.schema, name, view), batch_index, offset, source)
+        more, _ = evaluate(value_checks(self.schema, name, view), batch_index, offset, source,
+                           self.batched)
         return violations + more
 
     def finish(self, where: str = "dataset", dataset: bool = True) -> Report:
         """Run the dataset-scope rules (unless ``dataset`` is False) and close the report."""
         if dataset:
             self.add_dataset(dataset_violations(self.schema, self.summaries, where))
+        empty = empty_violation(self.schema, self.elements, where, self.report.violations,
+                                present=self.present)
+        if empty is not None:
+            self.add([empty])
+        self._restate_element_totals()
         self.report.summaries.update({k: v.to_dict() for k, v in self.summaries.items()})
         self.report.stats.update({"batches": self.batches, "elements": self.elements})
         return self.close()
@@ -149,6 +185,24 @@ class Collector:
         if suppressed:
             self.report.stats["suppressed_violations"] = suppressed
         return self.report
+
+    def _restate_element_totals(self) -> None:
+        """The first listed per-element violation of each kind names the input-wide totals."""
+        for key, count in self.element_counts.items():
+            # The first listed violation of this (feature, code), whichever input it names.
+            owner = next((k for k, v in self.first.items() if k[1:] == key), None)
+            first = None if owner is None else self.first[owner]
+            if owner is None or first is None or first.extra.get("of"):
+                continue
+            files = self.element_inputs[key]
+            scope = (f" of the input in {files} files; indices within the first" if files > 1
+                     else " of the input")
+            restated = with_element_totals(first, self.schema.features.get(key[0]), count,
+                                           self.elements, self.element_indices.get(key, []),
+                                           scope)
+            self.report.violations = [restated if v is first else v
+                                      for v in self.report.violations]
+            self.first[owner] = restated
 
 
 def check_batches(schema: Schema, batches: Iterable[dict[str, np.ndarray]],

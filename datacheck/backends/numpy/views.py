@@ -1,4 +1,8 @@
-"""Numpy views of one batch: the attributes rules read, computed eagerly and cached."""
+"""Numpy views of one batch: the attributes rules read, computed eagerly and cached.
+
+Value verdicts are per element, from one min/max reduction over the non-batch
+axes (the numpy twin of ``backends/tf/views.py``).
+"""
 
 from __future__ import annotations
 
@@ -56,6 +60,30 @@ class SummaryView:
     def element_finite(self) -> np.ndarray | None:
         return None
 
+    def element_constant(self) -> np.ndarray | None:
+        return None
+
+    def element_finite_min(self) -> np.ndarray | None:
+        return None
+
+    def element_finite_max(self) -> np.ndarray | None:
+        return None
+
+    def constant_value(self) -> np.float64:
+        return np.float64(self.summary.min)
+
+    @staticmethod
+    def partial(mask: Any) -> np.bool_:
+        """The per-element mask holds both True and False (False without a mask)."""
+        if mask is None:
+            return np.False_
+        arr = np.asarray(mask, dtype=bool)
+        return np.bool_(arr.any() and not arr.all())
+
+    @staticmethod
+    def select(pred: Any, if_true: str, if_false: str) -> str:
+        return if_true if bool(pred) else if_false
+
     def nonfinite_count(self) -> np.int64:
         return np.int64(self.summary.nonfinite)
 
@@ -67,25 +95,74 @@ class SummaryView:
 
 
 class NumpyTensorView(SummaryView):
-    """A batch as rules see it. ``summary`` supplies min/max so they are computed once."""
+    """A batch as rules see it: per-element min/max computed once, batch verdicts from them."""
 
     def __init__(self, batch: np.ndarray, summary: TensorSummary | None = None) -> None:
         super().__init__(summary if summary is not None else TensorSummary.from_array(batch),
                          tuple(int(d) for d in batch.shape), dtype_name(batch))
         self.array = batch
 
+    @cached_property
+    def _rows(self) -> np.ndarray:
+        arr = self.array.astype(np.uint8) if self.array.dtype == bool else self.array
+        n = arr.shape[0] if arr.ndim else 1
+        return arr.reshape(n, int(np.prod(arr.shape[1:])) if arr.ndim else 1)
+
+    @cached_property
+    def _element_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per-element min and max, native dtype (NaN propagates, like tf.reduce_min/max)."""
+        rows = self._rows
+        if rows.shape[1] == 0:  # the reductions' identities, as in TF
+            kind = rows.dtype.kind
+            info = np.finfo(rows.dtype) if kind == "f" else np.iinfo(rows.dtype)
+            top = np.inf if kind == "f" else info.max
+            bottom = -np.inf if kind == "f" else info.min
+            return (np.full(len(rows), top, rows.dtype), np.full(len(rows), bottom, rows.dtype))
+        return rows.min(axis=1), rows.max(axis=1)
+
+    @cached_property
+    def _finite_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        rows = self._rows.astype(np.float64, copy=False)
+        finite = np.isfinite(rows)
+        lo = np.where(finite, rows, np.inf).min(axis=1, initial=np.inf)
+        hi = np.where(finite, rows, -np.inf).max(axis=1, initial=-np.inf)
+        return lo, hi
+
+    def all_within(self, lo: float, hi: float) -> np.bool_:
+        return np.bool_(self.element_within(lo, hi).all())
+
+    def all_finite(self) -> np.bool_:
+        return np.bool_(self.element_finite().all())
+
     def constant(self) -> np.bool_:
-        if self.array.dtype.kind in "iu" and self.array.size > 1:
-            # Large int64 values collide once cast to float64; compare them natively.
-            return np.bool_(self.array.min() == self.array.max())
-        return super().constant()
+        return np.bool_(self.element_constant().any())
 
     def element_within(self, lo: float, hi: float) -> np.ndarray:
+        mn, mx = self._element_bounds
         with np.errstate(invalid="ignore"):
-            return _element_reduce((self.array >= lo) & (self.array <= hi))
+            return (mn.astype(np.float64) >= lo) & (mx.astype(np.float64) <= hi)
 
     def element_finite(self) -> np.ndarray:
-        return _element_reduce(np.isfinite(self.array))
+        mn, mx = self._element_bounds
+        if mn.dtype.kind != "f":
+            return np.ones(len(mn), bool)
+        return np.isfinite(mn) & np.isfinite(mx)
+
+    def element_constant(self) -> np.ndarray:
+        # Native compare: large int64 values collide once cast to float64.
+        mn, mx = self._element_bounds
+        return (mn == mx) & (self._rows.shape[1] > 1)
+
+    def element_finite_min(self) -> np.ndarray:
+        return self._finite_bounds[0]
+
+    def element_finite_max(self) -> np.ndarray:
+        return self._finite_bounds[1]
+
+    def constant_value(self) -> np.float64:
+        mn, _ = self._element_bounds
+        values = np.where(self.element_constant(), mn.astype(np.float64), np.inf)
+        return np.float64(values.min(initial=np.inf))
 
 
 class NumpyLabelView(NumpyTensorView):
@@ -114,15 +191,29 @@ class NumpyLabelView(NumpyTensorView):
     def element_in_set(self, allowed: list[Any]) -> np.ndarray:
         return _element_reduce(self._member(allowed))
 
-    def _rows(self) -> np.ndarray:
+    def _label_rows(self) -> np.ndarray:
         return self.array.reshape(self.array.shape[0], -1)
 
     def element_binary(self) -> np.ndarray:
-        rows = self._rows()
+        rows = self._label_rows()
         return np.all((rows == 0) | (rows == 1), axis=1)
 
+    def non_binary_value(self) -> np.float64:
+        """The smallest value that is neither 0 nor 1 (+inf when there is none)."""
+        rows = self._label_rows().astype(np.float64)
+        return np.float64(np.where((rows == 0) | (rows == 1), np.inf, rows).min(initial=np.inf))
+
+    def element_fraction_not(self, value: float) -> np.ndarray:
+        """Per element: the fraction of values that differ from ``value``."""
+        rows = self._label_rows()
+        return (rows != value).mean(axis=1) if rows.shape[1] else np.zeros(len(rows))
+
+    @staticmethod
+    def every(mask: Any) -> np.bool_:
+        return np.bool_(np.asarray(mask, dtype=bool).all())
+
     def element_rows_one_hot(self) -> np.ndarray:
-        return self.element_binary() & (self._rows().sum(axis=1) == 1)
+        return self.element_binary() & (self._label_rows().sum(axis=1) == 1)
 
     def all_binary(self) -> np.bool_:
         return np.bool_(self.element_binary().all())

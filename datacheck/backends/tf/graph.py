@@ -16,8 +16,14 @@ import numpy as np
 import tensorflow as tf
 
 from datacheck.backends.tf.views import TFLabelView, TFTensorView
-from datacheck.rules.base import Check, Finding, is_static_false, is_static_true
-from datacheck.rules.judge import static_checks, value_checks
+from datacheck.rules.base import (
+    SHOWN_INDICES,
+    Check,
+    Finding,
+    is_static_false,
+    is_static_true,
+)
+from datacheck.rules.judge import pair_checks, static_checks, value_checks
 from datacheck.schema.model import Schema
 
 
@@ -29,6 +35,7 @@ def batch_checks(schema: Schema, tensors: dict[str, tf.Tensor],
     (see ``views``): re-judge with ``exact=True`` when it fails.
     """
     checks: list[Check] = []
+    shapes: dict[str, tuple[Any, ...]] = {}
     for name in schema.names():
         if name not in tensors:
             continue
@@ -39,11 +46,13 @@ def batch_checks(schema: Schema, tensors: dict[str, tf.Tensor],
             view = TFLabelView(x, run, cls, exact=exact)
         else:
             view = TFTensorView(x, exact=exact)
+        shapes[name] = view.shape
         static = static_checks(schema, name, view.shape, view.dtype)
         checks += static
         if any(is_static_false(c.ok) for c in static):
             continue
         checks += value_checks(schema, name, view)
+    checks += pair_checks(schema, shapes)
     return [c for c in checks if not is_static_true(c.ok)]
 
 
@@ -107,7 +116,8 @@ def _to_text(value: Any) -> tf.Tensor:
     return tf.strings.as_string(tensor)
 
 
-def fill(template: str, values: dict[str, Any], where: tf.Tensor) -> tf.Tensor:
+def fill(template: str, values: dict[str, Any], where: tf.Tensor,
+         elements: tf.Tensor | str = "") -> tf.Tensor:
     """Python-format template -> string tensor (no tf.strings.format brace rules involved)."""
     parts: list[Any] = []
     for literal, field, _, _ in string.Formatter().parse(template):
@@ -115,7 +125,12 @@ def fill(template: str, values: dict[str, Any], where: tf.Tensor) -> tf.Tensor:
             parts.append(literal)
         if field is None:
             continue
-        parts.append(where if field == "where" else _to_text(values[field]))
+        if field == "where":
+            parts.append(where)
+        elif field == "elements":
+            parts.append(elements)
+        else:
+            parts.append(_to_text(values[field]))
     return tf.strings.join(parts) if parts else tf.constant("")
 
 
@@ -127,26 +142,48 @@ def first_bad(mask: Any) -> tf.Tensor:
                    lambda: tf.constant(-1, tf.int64))
 
 
-def where_text(index: tf.Tensor, offset: tf.Tensor, element: tf.Tensor | None) -> tf.Tensor:
+def elements_text(mask: Any, offset: tf.Tensor) -> tf.Tensor:
+    """``rules.base.elements_text`` in graph: " Affected: K of N elements (indices ...)."."""
+    bad = tf.logical_not(tf.reshape(tf.convert_to_tensor(mask), [-1]))
+    count = tf.reduce_sum(tf.cast(bad, tf.int64))
+    total = tf.size(bad, out_type=tf.int64)
+    first = tf.reshape(tf.where(bad), [-1])[:SHOWN_INDICES] + tf.cast(offset, tf.int64)
+    shown = tf.strings.reduce_join(tf.strings.as_string(first), separator=", ")
+    noun = tf.where(count == 1, "index", "indices")
+    more = tf.where(count > SHOWN_INDICES, ", ...", "")
+    text = tf.strings.join([" Affected: ", tf.strings.as_string(count), " of ",
+                            tf.strings.as_string(total), " elements (", noun, " ", shown, more,
+                            ")."])
+    return tf.where(count > 0, text, "")
+
+
+def where_text(index: tf.Tensor, offset: tf.Tensor, element: tf.Tensor | None,
+               batched: bool = True) -> tf.Tensor:
+    if not batched:  # one element per step: its index, never "batch 15"
+        return tf.strings.join(["element ", tf.strings.as_string(index)])
     batch = tf.strings.join(["batch ", tf.strings.as_string(index)])
     if element is None:
         return batch
-    with_element = tf.strings.join([batch, ", element ", tf.strings.as_string(element),
-                                    " (index ", tf.strings.as_string(offset + element), ")"])
+    # As the numpy backend: the dataset index only where it differs from the element's.
+    with_index = tf.strings.join([batch, ", element ", tf.strings.as_string(element),
+                                  " (index ", tf.strings.as_string(offset + element), ")"])
+    plain = tf.strings.join([batch, ", element ", tf.strings.as_string(element)])
+    with_element = tf.where(offset > 0, with_index, plain)
     return tf.where(element >= 0, with_element, batch)
 
 
 def records(checks: list[Check], index: tf.Tensor, offset: tf.Tensor,
-            human: bool = False) -> tf.Tensor:
+            human: bool = False, batched: bool = True) -> tf.Tensor:
     """Newline-joined violation records of a failed batch (build inside the failure branch).
 
-    ``human=True`` gives only the messages, for logs people read.
+    ``human=True`` gives only the messages, for logs people read. ``batched=False``:
+    each step is one element, named by its index.
     """
     lines = []
     for check in checks:
         check_ok = tf.convert_to_tensor(check.ok)
         for finding in check.diagnose():
-            lines.append(_record(check, finding, check_ok, index, offset, human))
+            lines.append(_record(check, finding, check_ok, index, offset, human, batched))
     if not lines:
         return tf.constant("")
     stacked = tf.stack(lines)
@@ -155,17 +192,18 @@ def records(checks: list[Check], index: tf.Tensor, offset: tf.Tensor,
 
 
 def _record(check: Check, finding: Finding, check_ok: tf.Tensor, index: tf.Tensor,
-            offset: tf.Tensor, human: bool) -> tf.Tensor:
+            offset: tf.Tensor, human: bool, batched: bool = True) -> tf.Tensor:
     fired = tf.logical_and(tf.logical_not(check_ok), tf.convert_to_tensor(finding.fired))
     mask = finding.element_ok
     if mask is None and check.element_ok is not None:
         mask = check.element_ok()
     element = first_bad(mask) if mask is not None else None
-    where = where_text(index, offset, element)
-    message = fill(finding.template, finding.values, where)
+    where = where_text(index, offset, element, batched)
+    elements = elements_text(mask, offset) if mask is not None and batched else ""
+    message = fill(finding.template, finding.values, where, elements)
     if human:
         return tf.where(fired, message, "")
-    observed = (fill(finding.observed, finding.values, where)
+    observed = (fill(finding.observed, finding.values, where, elements)
                 if isinstance(finding.observed, str) and finding.observed
                 else str(finding.observed or ""))
     expected = json.dumps(finding.expected, default=str)

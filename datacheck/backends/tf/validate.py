@@ -79,7 +79,8 @@ def validate(dataset: tf.data.Dataset, schema: Schema, *, on_error: str = "raise
     specs = specs_by_name(schema, spec)
     is_batched = detect_batched(schema, specs) if batched is None else batched
     static = static_violations(schema, specs, is_batched)
-    collector = Collector(schema, input="<dataset>") if on_error == "collect" else None
+    collector = Collector(schema, input="<dataset>", batched=is_batched) \
+        if on_error == "collect" else None
     if static:
         if on_error in ("raise", "drop"):
             raise ValidationError(static, schema.name)
@@ -115,18 +116,19 @@ def log_warning(message: str) -> None:
 
 
 def assertion_message(schema_name: str, checks: list[Any], index: tf.Tensor,
-                      offset: tf.Tensor) -> tf.Tensor:
+                      offset: tf.Tensor, batched: bool = True) -> tf.Tensor:
     """A message that reads well inside TF's C-escaped assertion text, with exact records.
 
     TF escapes newlines, tabs, quotes and backslashes of an assertion's data; the
     readable part has none of them, the exact records travel base64-encoded.
     """
-    readable = graph.records(checks, index, offset, human=True)
+    readable = graph.records(checks, index, offset, human=True, batched=batched)
     for pattern, replacement in (("\\\\", "/"), ("['\"]", "`"), ("\t", " "), ("\n", " | ")):
         readable = tf.strings.regex_replace(readable, pattern, replacement)
     name = "".join(c if c.isprintable() and c not in "'\"\\" else "`" for c in schema_name)
     return tf.strings.join([f"datacheck: schema `{name}`: ", readable, " ", RECORDS,
-                            tf.io.encode_base64(graph.records(checks, index, offset)), "]"])
+                            tf.io.encode_base64(graph.records(checks, index, offset, batched=batched)),
+                            "]"])
 
 
 class _Builder:
@@ -229,7 +231,7 @@ class _Builder:
             def judge() -> tuple[tf.Tensor, tf.Tensor]:
                 checks = self.checks(meta, element)
                 return graph.verdict(checks), assertion_message(self.schema.name, checks,
-                                                                index, offset)
+                                                                index, offset, self.batched)
 
             ok, message = graph.lazy_cond(fast, lambda: (tf.constant(True), tf.constant("")),
                                           judge)
@@ -241,7 +243,7 @@ class _Builder:
             checks = self.checks(meta, element)
 
             def say() -> tf.Tensor:
-                text = graph.records(checks, index, offset, human=True)
+                text = graph.records(checks, index, offset, human=True, batched=self.batched)
                 line = tf.strings.join(["datacheck warning: ", text])
                 with tf.control_dependencies([tf.print(line, output_stream=self.stream)]):
                     return tf.constant(True)
@@ -272,11 +274,12 @@ class _Builder:
                 dropped = tf.cast(tf.reshape(tf.where(tf.logical_not(keep)), [-1]), tf.int64)
                 indices = tf.strings.reduce_join(tf.strings.as_string(dropped + offset),
                                                  separator=",")
-                text = graph.records(checks, index, offset)
+                text = graph.records(checks, index, offset, batched=self.batched)
                 line = tf.strings.join([DROP_TAG, self.run_id, meta["pass"],
                                         tf.strings.as_string(index),
                                         tf.strings.as_string(meta["size"]), indices], "\t")
-                human = graph.records(checks, index, offset, human=True)
+                human = graph.records(checks, index, offset, human=True,
+                                      batched=self.batched)
                 # A single string tensor is printed verbatim (several would be quoted).
                 ops = [tf.print(tf.strings.join([line, text], "\n"),
                                 output_stream=f"file://{self.log_path}")]

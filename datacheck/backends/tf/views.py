@@ -1,12 +1,15 @@
 """TF views of one batch: the same attributes as the numpy views, as graph tensors.
 
-Exact predicates need ``reduce_min`` and ``reduce_max`` (NaN propagates
-through both, Inf lands in one). ``validate`` first judges every batch with
-fast views (``exact=False``): each predicate reads the batch at most once
-(range [0, hi]: the max of the unsigned bit view; finite: the sum; constant:
-a few samples) and is a *sufficient* test. Only when the fast verdict fails
-does it re-judge the batch with exact views, inside the branch that also
-builds the diagnostics (counts, finite min/max, per-element masks).
+Value verdicts are per element: each is one reduction over the non-batch axes
+(a [B] vector), so one blank or unscaled image inside a good batch is found by
+its index. Exact predicates read per-element ``reduce_min``/``reduce_max``
+(NaN propagates through both, Inf lands in one). ``validate`` first judges
+every batch with fast views (``exact=False``): each predicate reads the batch
+at most once (range [0, hi]: the per-element max of the unsigned bit view;
+finite: per-element sums; constant: a few samples per element, checked against
+that max) and is a *sufficient* test. Only when the fast verdict fails does it
+re-judge the batch with exact views, inside the branch that also builds the
+diagnostics (counts, finite min/max, per-element masks).
 """
 
 from __future__ import annotations
@@ -42,12 +45,15 @@ def dynamic_shape(x: tf.Tensor) -> tuple[Any, ...]:
 
 
 class TFTensorView:
-    """One batch, seen by the rules.
+    """One batch, seen by the rules; value verdicts are per element (axis 0).
 
-    ``exact=True`` (the default) gives exact predicates. ``exact=False`` gives
-    one-pass predicates that are only *sufficient*: True proves the check
-    holds, False means "look closer" (``validate`` then re-judges the batch
-    with exact views, in the branch that only runs when the fast verdict fails).
+    Every value predicate is one reduction over the non-batch axes (a [B] vector)
+    and then a tiny reduction over B, so a blank image inside a good batch is
+    found by its index. ``exact=True`` (the default) gives exact predicates.
+    ``exact=False`` gives one-pass predicates that are only *sufficient*: True
+    proves the check holds, False means "look closer" (``validate`` then
+    re-judges the batch with exact views, in the branch that only runs when the
+    fast verdict fails).
     """
 
     def __init__(self, x: tf.Tensor, exact: bool = True) -> None:
@@ -56,26 +62,46 @@ class TFTensorView:
         self.shape = dynamic_shape(x)
         self.dtype = tf_dtype_name(x.dtype)
         self.is_string = x.dtype == tf.string
-        self._bounds_cache: tuple[Any, tf.Tensor, tf.Tensor] | None = None
-        self._top: tf.Tensor | None = None  # max of the unsigned bit view, when computed
+        self._cache: dict[str, tuple[Any, Any]] = {}
+        self._top: tf.Tensor | None = None  # per-element max of the unsigned bit view
+
+    def _cached(self, key: str, make: Any) -> Any:
+        # A tensor made inside a cond branch cannot be used outside it: cache per graph.
+        graph = None if tf.executing_eagerly() else tf.compat.v1.get_default_graph()
+        hit = self._cache.get(key)
+        if hit is not None and hit[0] is graph:
+            return hit[1]
+        value = make()
+        self._cache[key] = (graph, value)
+        return value
 
     def _numeric(self) -> tf.Tensor:
         return tf.cast(self.x, tf.uint8) if self.x.dtype == tf.bool else self.x
 
-    def _bounds(self) -> tuple[tf.Tensor, tf.Tensor]:
-        # A tensor made inside a cond branch cannot be used outside it: cache per graph.
-        graph = None if tf.executing_eagerly() else tf.compat.v1.get_default_graph()
-        if self._bounds_cache is not None and self._bounds_cache[0] is graph:
-            return self._bounds_cache[1], self._bounds_cache[2]
-        x = self._numeric()
-        lo = tf.cast(tf.reduce_min(x), tf.float64)
-        hi = tf.cast(tf.reduce_max(x), tf.float64)
-        self._bounds_cache = (graph, lo, hi)
-        return lo, hi
+    def _per_element(self) -> int | tf.Tensor:
+        """Values per element: a static int when known, else a scalar tensor."""
+        static = self.x.shape[1:]
+        if static.is_fully_defined():
+            return int(static.num_elements() or 0)
+        return tf.reduce_prod(tf.shape(self.x)[1:])
+
+    def _flat(self, x: tf.Tensor) -> tf.Tensor:
+        """[B, values per element]; safe for empty batches (no -1 to infer)."""
+        size = self._per_element()
+        if isinstance(size, int):
+            return tf.reshape(x, [-1, size]) if size else tf.reshape(x, [tf.shape(x)[0], 0])
+        return tf.reshape(x, tf.stack([tf.shape(x)[0], size]))
+
+    def _element_bounds(self) -> tuple[tf.Tensor, tf.Tensor]:
+        """Per-element min and max in the native dtype (NaN propagates through both)."""
+        def make() -> tuple[tf.Tensor, tf.Tensor]:
+            rows = self._flat(self._numeric())
+            return tf.reduce_min(rows, axis=1), tf.reduce_max(rows, axis=1)
+        return self._cached("bounds", make)  # type: ignore[no-any-return]
 
     def _fast(self) -> bool:
         """Whether the one-pass tests apply (fast mode, min/max not already computed)."""
-        return not self.exact and self._bounds_cache is None
+        return not self.exact and "bounds" not in self._cache
 
     def all_within(self, lo: float, hi: float) -> Any:
         """Every value in [lo, hi] (NaN is not). Fast mode: one read-only pass when lo is 0."""
@@ -84,95 +110,127 @@ class TFTensorView:
             return np.True_  # the dtype cannot hold a value outside [lo, hi]
         if threshold is not None and (self._fast() or not self.x.dtype.is_floating):
             # Exact for integers; for floats only -0.0 (>= 0, sign bit set) fails it wrongly.
-            bits = self._top_bits()
-            return bits <= tf.constant(threshold, bits.dtype)
-        mn, mx = self._bounds()
-        return tf.logical_and(mn >= lo, mx <= hi)
+            top = self._top_bits()
+            return tf.reduce_all(top <= tf.constant(threshold, top.dtype))
+        return tf.reduce_all(self.element_within(lo, hi))
 
     def all_finite(self) -> Any:
-        """No NaN or Inf. Fast mode: a finite sum proves it in one pass."""
+        """No NaN or Inf. Fast mode: finite per-element sums prove it in one pass."""
         if not self.x.dtype.is_floating:
             return np.True_
         if self._fast() and self.x.dtype in (tf.float32, tf.float64):
-            # NaN and Inf poison the sum; an empty batch is left to the exact test.
-            return tf.logical_and(tf.math.is_finite(tf.reduce_sum(self.x)), tf.size(self.x) > 0)
-        mn, mx = self._bounds()
-        # An empty batch holds no NaN (its min/max are the reductions' +-inf identities).
-        return tf.logical_or(tf.equal(tf.size(self.x), 0),
-                             tf.logical_and(tf.math.is_finite(mn), tf.math.is_finite(mx)))
+            # NaN and Inf poison a sum; an overflowing sum is only "look closer".
+            return tf.reduce_all(tf.math.is_finite(tf.reduce_sum(self._flat(self.x), axis=1)))
+        return tf.reduce_all(self.element_finite())
 
     def constant(self) -> Any:
-        """All values equal (and more than one). Fast mode: False once two samples differ."""
+        """Some element holds one value throughout (and more than one value).
+
+        Fast mode: False once every element shows two different sampled values.
+        """
+        size = self._per_element()
+        if isinstance(size, int) and size <= 1:
+            return np.False_
         if not self._fast() or self.x.dtype == tf.bool:
-            mn, mx = self._bounds()
-            return tf.logical_and(tf.equal(mn, mx), tf.size(self.x) > 1)
-        flat = tf.reshape(self.x, [-1])
+            return tf.reduce_any(self.element_constant())
+        rows = self._flat(self.x)
         step = _sample_step(self.x.shape)
-        if step is None:
-            return self._constant_hashed(flat)
-        # A static lattice needs no cond and no gather: one strided copy of SAMPLE values,
-        # clamped for small batches (an empty or one-value batch is "maybe constant" and
-        # goes to the exact judge, which says no).
-        sample = flat[:step * SAMPLE:step]
-        if self._top is not None:  # the largest value of the batch is a value as well
-            reference = tf.reshape(tf.bitcast(self._top, self.x.dtype), [1])
+        if step is not None:
+            # A static lattice needs no cond and no gather: one strided copy of about
+            # SAMPLE / 4 values per element.
+            varies = self._varies(rows[:, ::step])
         else:
-            reference = sample[:1]
-        # Values, not bits: -0.0 equals 0.0 as the exact judge sees it; NaN != NaN varies.
-        return tf.logical_not(tf.reduce_any(tf.not_equal(sample, reference)))
+            n = tf.cast(size, tf.int64)
 
-    def _constant_hashed(self, flat: tf.Tensor) -> tf.Tensor:
-        """Fast constant() when element sizes are not static: hashed gather positions."""
-        size = tf.size(flat, out_type=tf.int64)
-        top = self._top
+            def sampled() -> tf.Tensor:
+                positions = (tf.range(SAMPLE // 4, dtype=tf.int64) * _HASH) % n
+                return self._varies(tf.gather(rows, positions, axis=1))
 
-        def sampled_varies() -> tf.Tensor:
-            positions = (tf.range(SAMPLE, dtype=tf.int64) * _HASH) % size
-            sample = tf.gather(flat, positions)
-            first = sample[0]
-            varies = tf.reduce_any(tf.not_equal(sample, first))  # NaN != NaN counts as varying
-            if top is not None:  # the largest bit pattern is a value of the batch as well
-                varies = tf.logical_or(varies, tf.not_equal(tf.bitcast(top, self.x.dtype), first))
-            return varies
+            # Elements of one value (or none) are never "constant": no sampling needed.
+            varies = tf.cond(n > 1, sampled, lambda: tf.ones([tf.shape(rows)[0]], tf.bool))
+        return tf.reduce_any(tf.logical_not(varies))
 
-        # A single value (or none) is never "constant": answer that exactly, without sampling.
-        return tf.logical_not(tf.cond(size > 1, sampled_varies, lambda: tf.constant(True)))
+    def _varies(self, sample: tf.Tensor) -> tf.Tensor:
+        """Per element: two sampled values differ (values, not bits: -0.0 == 0.0, NaN varies)."""
+        first = sample[:, :1]
+        varies = tf.reduce_any(tf.not_equal(sample, first), axis=1)
+        if self._top is not None:  # the largest bit pattern is a value of the element too
+            top = tf.bitcast(self._top, self.x.dtype)
+            varies = tf.logical_or(varies, tf.not_equal(top, first[:, 0]))
+        return varies
 
     def _top_bits(self) -> tf.Tensor:
-        """Max of the same-width unsigned bit view: one read-only pass."""
+        """Per-element max of the same-width unsigned bit view: one read-only pass."""
         if self._top is None:
-            self._top = tf.reduce_max(tf.bitcast(self.x, _UNSIGNED[self.x.dtype]))
+            self._top = tf.reduce_max(self._flat(tf.bitcast(self.x, _UNSIGNED[self.x.dtype])),
+                                      axis=1)
         return self._top
 
-    # -- diagnostics: built only when a check failed --------------------------------
+    # -- per-element masks (exact) and diagnostics (built only when a check failed) --
+    def element_within(self, lo: float, hi: float) -> tf.Tensor:
+        mn, mx = self._element_bounds()
+        return tf.logical_and(tf.cast(mn, tf.float64) >= lo, tf.cast(mx, tf.float64) <= hi)
+
+    def element_finite(self) -> tf.Tensor:
+        if not self.x.dtype.is_floating:
+            return tf.ones([tf.shape(self.x)[0]], tf.bool)
+        mn, mx = self._element_bounds()
+        return tf.logical_and(tf.math.is_finite(mn), tf.math.is_finite(mx))
+
+    def element_constant(self) -> tf.Tensor:
+        mn, mx = self._element_bounds()
+        return tf.logical_and(tf.equal(mn, mx), tf.cast(self._per_element(), tf.int64) > 1)
+
     def _as_float(self) -> tf.Tensor:
         x = self._numeric()
         return x if x.dtype in (tf.float32, tf.float64) else tf.cast(x, tf.float64)
 
     def _rows(self, mask: tf.Tensor) -> tf.Tensor:
-        return tf.reshape(mask, [tf.shape(mask)[0], -1])
+        return self._flat(mask)
 
-    def element_within(self, lo: float, hi: float) -> tf.Tensor:
-        x = self._as_float()
-        inside = tf.logical_and(x >= tf.cast(lo, x.dtype), x <= tf.cast(hi, x.dtype))
-        return tf.reduce_all(self._rows(inside), axis=1)
+    def _finite_bounds(self) -> tuple[tf.Tensor, tf.Tensor]:
+        """Per-element min and max of the finite values (+inf / -inf when there are none)."""
+        def make() -> tuple[tf.Tensor, tf.Tensor]:
+            rows = self._flat(self._as_float())
+            finite = tf.math.is_finite(rows)
+            inf = tf.constant(float("inf"), rows.dtype)
+            lo = tf.reduce_min(tf.where(finite, rows, inf), axis=1)
+            hi = tf.reduce_max(tf.where(finite, rows, -inf), axis=1)
+            return tf.cast(lo, tf.float64), tf.cast(hi, tf.float64)
+        return self._cached("finite", make)  # type: ignore[no-any-return]
 
-    def element_finite(self) -> tf.Tensor:
-        return tf.reduce_all(self._rows(tf.math.is_finite(self._as_float())), axis=1)
+    def element_finite_min(self) -> tf.Tensor:
+        return self._finite_bounds()[0]
+
+    def element_finite_max(self) -> tf.Tensor:
+        return self._finite_bounds()[1]
 
     def nonfinite_count(self) -> tf.Tensor:
         bad = tf.logical_not(tf.math.is_finite(self._as_float()))
         return tf.reduce_sum(tf.cast(bad, tf.int64))
 
     def finite_min(self) -> tf.Tensor:
-        x = self._as_float()
-        inf = tf.constant(float("inf"), x.dtype)
-        return tf.cast(tf.reduce_min(tf.where(tf.math.is_finite(x), x, inf)), tf.float64)
+        return tf.reduce_min(self.element_finite_min())  # +inf for an empty batch
 
     def finite_max(self) -> tf.Tensor:
-        x = self._as_float()
-        inf = tf.constant(float("-inf"), x.dtype)
-        return tf.cast(tf.reduce_max(tf.where(tf.math.is_finite(x), x, inf)), tf.float64)
+        return tf.reduce_max(self.element_finite_max())
+
+    def constant_value(self) -> tf.Tensor:
+        """The smallest value that fills a whole element (+inf when none does)."""
+        mn, _ = self._element_bounds()
+        return tf.reduce_min(tf.where(self.element_constant(), tf.cast(mn, tf.float64),
+                                      tf.constant(np.inf, tf.float64)))
+
+    # -- backend-neutral helpers for rules --------------------------------------------
+    @staticmethod
+    def partial(mask: Any) -> tf.Tensor:
+        """The per-element mask holds both True and False."""
+        mask = tf.convert_to_tensor(mask)
+        return tf.logical_and(tf.reduce_any(mask), tf.logical_not(tf.reduce_all(mask)))
+
+    @staticmethod
+    def select(pred: Any, if_true: str, if_false: str) -> tf.Tensor:
+        return tf.where(tf.convert_to_tensor(pred), if_true, if_false)
 
 
 def _sample_step(shape: tf.TensorShape) -> int | None:
@@ -243,12 +301,28 @@ class TFLabelView(TFTensorView):
         return tf.reduce_all(self._rows(member), axis=1)
 
     def _label_rows(self) -> tf.Tensor:
-        y = self._as_float()
-        return tf.reshape(y, [tf.shape(y)[0], -1])
+        return self._flat(self._as_float())
 
     def element_binary(self) -> tf.Tensor:
         rows = self._label_rows()
         return tf.reduce_all(tf.logical_or(tf.equal(rows, 0), tf.equal(rows, 1)), axis=1)
+
+    def non_binary_value(self) -> tf.Tensor:
+        """The smallest value that is neither 0 nor 1 (+inf when there is none)."""
+        rows = tf.cast(self._label_rows(), tf.float64)
+        binary = tf.logical_or(tf.equal(rows, 0), tf.equal(rows, 1))
+        return tf.reduce_min(tf.where(binary, tf.constant(np.inf, tf.float64), rows))
+
+    def element_fraction_not(self, value: float) -> tf.Tensor:
+        """Per element: the fraction of values that differ from ``value``."""
+        rows = self._label_rows()
+        differ = tf.cast(tf.not_equal(rows, tf.cast(value, rows.dtype)), tf.float64)
+        return tf.math.divide_no_nan(tf.reduce_sum(differ, axis=1),
+                                     tf.cast(tf.shape(rows)[1], tf.float64))
+
+    @staticmethod
+    def every(mask: Any) -> tf.Tensor:
+        return tf.reduce_all(tf.convert_to_tensor(mask))
 
     def element_rows_one_hot(self) -> tf.Tensor:
         rows = self._label_rows()

@@ -7,6 +7,7 @@ tf = pytest.importorskip("tensorflow")
 
 import datacheck as dc  # noqa: E402
 from datacheck.backends.tf.views import SAMPLE, TFTensorView, _sample_step  # noqa: E402
+from datacheck.rules.base import ELEMENTS_RE  # noqa: E402
 
 
 def _schema(**feature):
@@ -37,12 +38,34 @@ def test_fast_constant_proves_variation_from_the_sample_alone():
 
 
 @pytest.mark.parametrize("feature", [{}, {"range": [0, 1]}], ids=["no-range", "range"])
-def test_batches_whose_sampled_elements_are_constant_still_pass_when_others_vary(feature):
-    # The sample spans the first four elements only; the exact judge must settle the rest.
+def test_elements_whose_samples_agree_pass_when_they_vary_elsewhere(feature):
+    # Every element is 0 on the sample lattice (stride 3) and 0.5 at one position off it:
+    # the fast test cannot prove variation, the exact judge must settle it per element.
     batch = np.zeros((SAMPLE, 8, 8, 3), np.float32)
-    batch[-1, 0, 0, 0] = 0.5
+    batch[:, 7, 7, 1] = 0.5  # flat position 190, not a multiple of the stride
     assert _graph_codes(batch, _schema(**feature)) == []
     assert dc.check({"x": batch}, _schema(**feature), batch_size=SAMPLE).codes() == []
+
+
+@pytest.mark.parametrize("feature", [{}, {"range": [0, 1]}], ids=["no-range", "range"])
+def test_a_blank_element_among_varying_ones_is_found_by_index(feature):
+    # Before per-element verdicts this batch passed: the batch as a whole varies.
+    batch = np.zeros((SAMPLE, 8, 8, 3), np.float32)
+    batch[:, 7, 7, 1] = 0.5
+    batch[100] = 0.0
+    ds = tf.data.Dataset.from_tensor_slices({"x": batch}).batch(len(batch))
+    with pytest.raises(dc.ValidationError) as info:
+        for _ in dc.validate(ds, _schema(**feature)):
+            pass
+    (graph,) = info.value.violations
+    (numpy,) = dc.check({"x": batch}, _schema(**feature), batch_size=SAMPLE).violations
+    assert graph.code == numpy.code == "constant"
+    assert graph.where == numpy.where == "batch 0, element 100"
+    # The report restates the count for the whole input; the batch sentence is the same.
+    assert ELEMENTS_RE.sub("", graph.message) == ELEMENTS_RE.sub("", numpy.message)
+    assert graph.message.endswith("Affected: 1 of 256 elements (index 100).")
+    assert numpy.message.endswith("Affected: 1 of 256 elements of the input (index 100).")
+    assert numpy.extra == {"elements": 1, "indices": [100], "of": 256}
 
 
 def test_a_constant_batch_fails_in_graph_as_in_numpy():
@@ -73,4 +96,7 @@ def test_an_empty_batch_of_a_finite_only_feature_passes(mode):
     ds = tf.data.Dataset.from_tensors(empty)
     assert [b["x"].shape[0] for b in dc.validate(ds, schema, on_error=mode, batched=True)] \
         == ([0] if mode == "raise" else [])
-    assert dc.check(empty, schema).codes() == []
+    # No rule fires on the empty batch; zero elements in all is `empty` unless allowed.
+    assert dc.check(empty, schema).codes() == ["empty"]
+    allowing = dc.Schema(features=schema.features, allow_empty=True)
+    assert dc.check(empty, allowing).codes() == []
