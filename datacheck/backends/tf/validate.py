@@ -126,9 +126,9 @@ def assertion_message(schema_name: str, checks: list[Any], index: tf.Tensor,
     for pattern, replacement in (("\\\\", "/"), ("['\"]", "`"), ("\t", " "), ("\n", " | ")):
         readable = tf.strings.regex_replace(readable, pattern, replacement)
     name = "".join(c if c.isprintable() and c not in "'\"\\" else "`" for c in schema_name)
+    exact = graph.records(checks, index, offset, batched=batched)
     return tf.strings.join([f"datacheck: schema `{name}`: ", readable, " ", RECORDS,
-                            tf.io.encode_base64(graph.records(checks, index, offset, batched=batched)),
-                            "]"])
+                            tf.io.encode_base64(exact), "]"])
 
 
 class _Builder:
