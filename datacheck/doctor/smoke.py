@@ -17,12 +17,15 @@ from datacheck.doctor.data_info import DataInfo
 from datacheck.doctor.model_info import ModelInfo
 from datacheck.report.violation import Violation
 
-#: Training steps on the one batch.
+#: Training steps on the one batch, per learning rate tried.
 SMOKE_STEPS = 30
 #: Examples in the batch.
 SMOKE_BATCH = 32
-#: Adam learning rate: high enough to overfit a batch in SMOKE_STEPS steps.
-SMOKE_LR = 3e-3
+#: Adam learning rates tried in turn, each on a fresh clone for ``steps`` steps: a healthy
+#: model with batch norm, dropout or global pooling can need another rate to overfit one
+#: batch in time, and one slow rate is no evidence of a bug.
+SMOKE_RATES = (3e-3, 1e-2, 1e-3)
+SMOKE_LR = SMOKE_RATES[0]
 #: The loss must end below this fraction of where it started.
 MUST_FALL_TO = 0.7
 
@@ -59,30 +62,64 @@ def smoke_test(keras_model: Any, model: ModelInfo, data: DataInfo, *, loss: Any 
     if not data.features or not data.labels:
         return [], {"skipped": "the data has no labels to fit"}
     try:
-        clone = keras.models.clone_model(keras_model)
+        keras.models.clone_model(keras_model)
     except Exception as exc:  # subclassed models cannot always be cloned
         return [], {"skipped": f"cannot clone the model ({_first_line(exc)})"}
     n = min(batch, data.elements)
     x, y = _ordered(data.features, model.inputs, n), _ordered(data.labels, model.outputs, n)
-    stats: dict[str, Any] = {"steps": steps, "batch": n, "learning_rate": SMOKE_LR}
+    stats: dict[str, Any] = {"steps": steps, "batch": n, "learning_rate": SMOKE_RATES[0]}
     losses: list[float] = []
+    attempts: list[dict[str, Any]] = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        try:
-            clone.compile(optimizer=keras.optimizers.Adam(SMOKE_LR), loss=chosen)
-            for _ in range(steps):
-                value = clone.train_on_batch(x, y)
-                losses.append(float(np.ravel(np.asarray(value, dtype=np.float64))[0]))
-                if not math.isfinite(losses[-1]):
-                    break
-        except Exception as exc:  # whatever Keras raises is the finding: one line of it
-            stats["error"] = _first_line(exc)
+        for rate in SMOKE_RATES:
+            losses, error = _fit_one_batch(keras_model, chosen, rate, x, y, steps)
+            attempts.append({"learning_rate": rate, "steps": len(losses),
+                             "ratio": _ratio(losses)})
+            stats["learning_rate"] = rate
+            if error is not None:
+                stats["error"] = error
+                break
+            if _fell(losses):
+                break
+    stats["attempts"] = attempts
     stats["losses"] = [round(v, 6) if math.isfinite(v) else str(v) for v in losses]
     keras_warnings = list(dict.fromkeys(str(w.message).splitlines()[0][:200] for w in caught
                                         if "keras" in str(w.filename)))
     if keras_warnings:
         stats["keras_warnings"] = keras_warnings[:5]
-    return _judge(stats, losses, n, steps, next(iter(data.labels))), stats
+    return _judge(stats, losses, n, len(losses), next(iter(data.labels))), stats
+
+
+def _fell(losses: list[float]) -> bool:
+    return bool(losses) and math.isfinite(losses[-1]) and losses[0] > 0 \
+        and losses[-1] <= MUST_FALL_TO * losses[0]
+
+
+def _ratio(losses: list[float]) -> float | None:
+    if not losses or not losses[0] or not math.isfinite(losses[-1]):
+        return None
+    return round(losses[-1] / losses[0], 4)
+
+
+def _fit_one_batch(keras_model: Any, loss: Any, rate: float, x: Any, y: Any,
+                   steps: int) -> tuple[list[float], str | None]:
+    """Losses of a fresh clone trained ``steps`` steps on (x, y) (fewer if the loss turns
+    non-finite). Returns Keras' error as one line, if any."""
+    import keras
+
+    losses: list[float] = []
+    try:
+        clone = keras.models.clone_model(keras_model)
+        clone.compile(optimizer=keras.optimizers.Adam(rate), loss=loss)
+        for _ in range(steps):
+            value = clone.train_on_batch(x, y)
+            losses.append(float(np.ravel(np.asarray(value, dtype=np.float64))[0]))
+            if not math.isfinite(losses[-1]):
+                break
+    except Exception as exc:  # whatever Keras raises is the finding: one line of it
+        return losses, _first_line(exc)
+    return losses, None
 
 
 def _judge(stats: dict[str, Any], losses: list[float], n: int, steps: int,
@@ -117,7 +154,8 @@ def _judge(stats: dict[str, Any], losses: list[float], n: int, steps: int,
     return [Violation(
         "not_learning", name,
         f"{name}: not_learning: the loss went {first:.4g} -> {last:.4g} in {steps} steps on one "
-        f"batch of {n}; a model that cannot overfit one batch has a bug in the data or the "
+        f"batch of {n}, and no learning rate tried ({', '.join(f'{r:g}' for r in SMOKE_RATES)}) "
+        "did better; a model that cannot overfit one batch has a bug in the data or the "
         "wiring (labels, loss, final activation, input scale).",
         observed={"first": first, "last": last}, expected=f"last <= {MUST_FALL_TO} x first",
         where=where)]
