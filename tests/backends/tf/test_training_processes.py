@@ -80,3 +80,32 @@ def test_collect_mode_abandoned_mid_epoch_exits_cleanly_every_time():
         result = _run(DIGITS, script, timeout=60)
         assert result.returncode == 0 and "abandoned-ok" in result.stdout, (
             attempt, result.returncode, result.stderr[-2000:])
+
+
+def test_keras_on_the_jax_backend_trains_on_a_validated_tf_data_pipeline():
+    pytest.importorskip("jax")
+    result = _run("""
+        import os
+        os.environ["KERAS_BACKEND"] = "jax"
+        """, DIGITS, """
+        assert keras.backend.backend() == "jax"
+        x[[5, 900]] *= 16
+        ds = tf.data.Dataset.from_tensor_slices((x, y)).filter(lambda a, b: True).batch(64)
+        dropped = dc.validate(ds, "digits", on_error="drop")
+        model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(),
+                                  keras.layers.Dense(10, activation="softmax")])
+        model.compile("adam", "sparse_categorical_crossentropy")
+        history = model.fit(dropped, epochs=2, verbose=0)
+        assert len(history.history["loss"]) == 2
+        stats = dropped.report().stats
+        complete = [p for p in stats["passes"] if p["complete"]]
+        assert len(complete) >= 2 and all(p["dropped_indices"] == [5, 900] for p in complete)
+        assert all(p["kept"] == len(x) - 2 for p in complete), stats
+        try:
+            with dc.translate_errors():
+                model.fit(dc.validate(ds, "digits"), epochs=2, verbose=0)
+        except dc.ValidationError as exc:
+            assert "batch 0, element 5" in exc.violations[0].where, exc.violations[0].where
+            print("jax-ok")
+        """)
+    assert "jax-ok" in result.stdout, result.stderr[-3000:]
