@@ -70,8 +70,10 @@ def guess_columns(table: Any, readable: tuple[str, ...]) -> dict[str, Any]:
 
 def open_manifest(path: Path, mask: Path | None, batch_size: int) -> Source:
     """Every row's file(s) as one element, with the row's label under the label column's name."""
-    from datacheck.infer.files import openers, suffix_of
-    from datacheck.readers.manifest import manifest_root, read_manifest, resolve_entry
+    from datacheck.infer.files import openers
+    from datacheck.infer.volumes import open_nifti
+    from datacheck.readers.gate import confine
+    from datacheck.readers.manifest import manifest_root, read_manifest, resolve_entry, shown_path
 
     known = {k: v for k, v in openers().items() if k in (".nii", ".nii.gz")}
     table = read_manifest(path)
@@ -83,6 +85,8 @@ def open_manifest(path: Path, mask: Path | None, batch_size: int) -> Source:
         entry = resolve_entry(root, value)
         if entry is None:
             return None
+        # The gate refuses a path escaping the root before anything is opened.
+        confine(str(value).strip(), root, f"{path}: line {line}: {shown_path(value)}")
         if not entry[1].is_file():
             raise DataError(f"{path}: line {line}: {value} does not exist (under {root}). Fix "
                             "the manifest or the dataset root before inferring a schema.")
@@ -97,7 +101,8 @@ def open_manifest(path: Path, mask: Path | None, batch_size: int) -> Source:
                 continue
             mask_path = resolve(record[spec["mask_column"]], line) if "mask_column" in spec \
                 else None
-            for batch in known[suffix_of(image)](image, mask_path, 1).batches:
+            # Only NIfTI rows are read (``known``), each inside the dataset root.
+            for batch in open_nifti(image, mask_path, 1, root=root).batches:
                 if label_column is not None and record[label_column] == record[label_column]:
                     batch.arrays[label_column] = np.asarray([record[label_column]])
                 batch.source = f"{path} line {line}: {batch.source}"

@@ -42,19 +42,21 @@ def as_element(data: np.ndarray) -> np.ndarray:
     return data[..., None] if data.ndim == 3 else data
 
 
-def open_nifti(path: Path, mask: Path | None, batch_size: int) -> Source:
+def open_nifti(path: Path, mask: Path | None, batch_size: int,
+               root: Path | None = None) -> Source:
+    """A volume (and its mask) as one element; with ``root``, both are read inside it."""
     from datacheck.readers.nifti import read_nifti
 
     names = ["volume"] + (["mask"] if mask is not None else [])
 
     def batches() -> Iterator[Batch]:
-        volume = read_nifti(path)
+        volume = read_nifti(path, root=root)
         arrays = {"volume": as_element(volume.data)[None]}
         headers = {"volume": nifti_headers(volume.header)}
         if mask is not None:
             from datacheck.scan.volume import mask_label_counts
 
-            masked = read_nifti(mask)
+            masked = read_nifti(mask, root=root)
             arrays["mask"] = as_element(masked.data)[None]
             headers["mask"] = nifti_headers(masked.header)
             counts = mask_label_counts(masked.data).counts

@@ -16,6 +16,9 @@ from typing import IO, Any
 from datacheck.errors import DataError
 from datacheck.schema.medical import DEFAULT_MAX_BYTES, DEFAULT_MAX_VOXELS
 
+#: Default bound on the rows of one archive: 50 million (ImageNet-1k has 1.3 million).
+DEFAULT_MAX_ROWS = 50_000_000
+
 
 class TooLargeError(DataError):
     """The input declares more voxels or bytes than the configured limit (code ``too_large``)."""
@@ -23,7 +26,7 @@ class TooLargeError(DataError):
 
 @dataclass(frozen=True)
 class Limits:
-    """Largest volume (or HDF5 row) a reader may allocate.
+    """Largest volume (or HDF5 row) a reader may allocate, and most rows an archive may declare.
 
     >>> Limits(max_bytes=1024).max_bytes
     1024
@@ -31,6 +34,8 @@ class Limits:
 
     max_bytes: int = DEFAULT_MAX_BYTES
     max_voxels: int = DEFAULT_MAX_VOXELS
+    #: Rows an archive may declare in all (each row costs scan time even when tiny).
+    max_rows: int = DEFAULT_MAX_ROWS
 
     def describe(self) -> str:
         return f"{human_bytes(self.max_bytes)} / {self.max_voxels:,} voxels"

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from datacheck.errors import DataError
+from datacheck.readers.gate import descriptor_path, file_size, open_file
 from datacheck.readers.guards import Limits, check_declared, human_bytes
 
 #: What h5py raises for corrupt metadata, link loops and types it cannot map
@@ -52,21 +53,38 @@ def _detail(exc: BaseException) -> str:
     return (str(exc).splitlines() or [""])[0] or type(exc).__name__
 
 
-def open_h5(path: str | os.PathLike[str], source: str | None = None) -> Any:
+def open_h5(path: str | os.PathLike[str], source: str | None = None,
+            root: str | os.PathLike[str] | None = None) -> Any:
     """Open an HDF5 file read-only, with one clear line when it is not one.
+
+    The file is opened once through the gate (a regular file, inside ``root`` if
+    given) and HDF5 opens that descriptor's file, not the path again.
 
     >>> with open_h5("train.h5") as f: ...  # doctest: +SKIP
     """
     import h5py
 
     label = source or str(path)
-    if os.path.isfile(path) and os.path.getsize(path) == 0:
-        raise DataError(f"{label}: empty file (0 bytes); re-export it with h5py.")
+    handle = open_file(path, root=root, label=label)
     try:
-        return h5py.File(path, "r")
-    except H5_ERRORS as exc:
-        raise DataError(f"{label}: not a readable HDF5 file ({_detail(exc)}); a truncated copy "
-                        "or another format renamed to .h5? Re-copy or re-export it.") from None
+        if file_size(handle) == 0:
+            raise DataError(f"{label}: empty file (0 bytes); re-export it with h5py.")
+        # /proc/self/fd/N reopens the very file behind the checked descriptor; elsewhere
+        # h5py reads through the Python file object (slower, but the same bytes).
+        named = descriptor_path(handle)
+        try:
+            if named is not None:
+                return h5py.File(named, "r")
+            opened = h5py.File(handle, "r")
+            handle = None  # type: ignore[assignment]  # h5py reads through it: keep it open
+            return opened
+        except H5_ERRORS as exc:
+            raise DataError(f"{label}: not a readable HDF5 file ({_detail(exc)}); a truncated "
+                            "copy or another format renamed to .h5? Re-copy or re-export it.") \
+                from None
+    finally:
+        if handle is not None:
+            handle.close()
 
 
 def describe(handle: Any, inner: str, source: str | None = None) -> H5Info | None:

@@ -26,6 +26,7 @@ import numpy as np
 from numpy.lib import format as npy_format
 
 from datacheck.errors import DataError
+from datacheck.readers.gate import open_file
 from datacheck.readers.guards import Limits, TooLargeError, check_declared, human_bytes
 from datacheck.schema.model import Schema
 
@@ -60,20 +61,66 @@ def read_npz(path: str | Path, schema: Schema, limits: Limits | None = None) -> 
     return dict(zip(names, arrays.values(), strict=False))
 
 
-def open_npz(path: str | Path, limits: Limits | None = None) -> dict[str, Any]:
-    """The members of an .npz by key (as np.load names them), headers checked, data not read."""
+def open_npz(path: str | Path, limits: Limits | None = None,
+             root: str | Path | None = None) -> dict[str, Any]:
+    """The members of an .npz by key (as np.load names them), headers checked, data not read.
+
+    The archive is opened once through the gate and every member reads from that
+    descriptor, so the file cannot be swapped between the checks and the reads.
+    """
     limits = limits or Limits()
     source = str(path)
+    handle = open_file(path, root=root, label=source)
     try:
-        with zipfile.ZipFile(path) as archive:
+        archive = zipfile.ZipFile(handle)
+        try:
             members = [_member(archive, info, source, limits)
                        for info in archive.infolist() if not info.is_dir()]
+        except BaseException:
+            archive.close()
+            raise
     except _ZIP_ERRORS as exc:
+        handle.close()
         raise DataError(f"{source}: not a readable .npz archive ({_reason(exc)}). "
                         f"{_RESAVE}") from None
-    rows = [NpzRows(source, m, limits) for m in members]
+    except BaseException:
+        handle.close()
+        raise
+    try:
+        _unique_keys(members, source)
+        _total_rows(members, source, limits)
+    except DataError:
+        archive.close()
+        handle.close()
+        raise
+    rows = [NpzRows(source, m, limits, archive) for m in members]
     # Members without data (0-d, or no rows) are read at once: plain arrays for every caller.
     return {r.member.key: r if r.ndim and r.member.nbytes else r.read_all() for r in rows}
+
+
+def _unique_keys(members: list[NpyMember], source: str) -> None:
+    """Refuse two members that np.load names alike (``image`` and ``image.npy``, or one name
+    twice in the zip directory): datacheck would validate one while ``np.load(f)["image"]``
+    hands the model the other."""
+    seen: dict[str, str] = {}
+    for member in members:
+        other = seen.setdefault(member.key, member.name)
+        if other is not member.name:
+            both = (f"{other!r} and {member.name!r} are both read as {member.key!r}"
+                    if other != member.name else f"{other!r} appears twice in the zip directory")
+            raise DataError(f"{source}: duplicate member: {both}; which one a loader gets is "
+                            "undefined, so neither is checked. Remove one and re-save the "
+                            "archive.")
+
+
+def _total_rows(members: list[NpyMember], source: str, limits: Limits) -> None:
+    """Bound the rows the scan walks: every row costs time even when it costs no memory, so
+    a small archive declaring billions of tiny rows is refused before any is read."""
+    total = sum(m.shape[0] for m in members if m.shape)
+    if total > limits.max_rows:
+        raise TooLargeError(f"{source}: too_large: members declare {total:,} rows in all, over "
+                            f"the limit of {limits.max_rows:,} rows; refused before reading. "
+                            "Split the archive, or raise max_rows.")
 
 
 @dataclass(frozen=True)
@@ -184,11 +231,14 @@ class NpzRows:
     (32, 8, 8, 1)
     """
 
-    def __init__(self, source: str, member: NpyMember, limits: Limits) -> None:
+    def __init__(self, source: str, member: NpyMember, limits: Limits,
+                 archive: zipfile.ZipFile) -> None:
         self.source = source
         self.member = member
         self.limits = limits
-        self._archive: zipfile.ZipFile | None = None
+        # Shared by the archive's members and opened once (through the gate): reopening
+        # reads the member again from the same descriptor, never from the path.
+        self._archive = archive
         self._stream: IO[bytes] | None = None
         self._row = 0  # where the open stream stands
         self._whole: np.ndarray | None = None  # a Fortran-order member, once read
@@ -251,11 +301,10 @@ class NpzRows:
         return data
 
     def close(self) -> None:
-        """Close the member stream (reading again reopens it)."""
-        for handle in (self._stream, self._archive):
-            if handle is not None:
-                handle.close()
-        self._archive = self._stream = None
+        """Close the member stream (reading again reopens it from the open archive)."""
+        if self._stream is not None:
+            self._stream.close()
+        self._stream = None
         self._row = 0
 
     def _guard(self, shape: tuple[int, ...], what: str, fix: str) -> None:
@@ -294,7 +343,6 @@ class NpzRows:
         """The member's stream positioned at ``row``, continuing the open one when it can."""
         if self._stream is None or row < self._row:
             self.close()
-            self._archive = zipfile.ZipFile(self.source)
             self._stream = self._archive.open(self.member.info)
             self._skip(self._stream, self.member.offset)
         self._skip(self._stream, (row - self._row) * self.member.row_bytes)

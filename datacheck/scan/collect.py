@@ -20,6 +20,7 @@ from datacheck.backends.numpy.views import SummaryView
 from datacheck.report.report import Report
 from datacheck.report.violation import Violation
 from datacheck.rules.judge import static_checks, value_checks
+from datacheck.schema.model import Schema
 from datacheck.summary import LabelSummary, TensorSummary
 
 #: Codes about one input each; never capped, so every unreadable input keeps its reason.
@@ -44,6 +45,12 @@ class ScanResult:
     summaries: dict[str, TensorSummary | LabelSummary] = field(default_factory=dict)
     batches: int = 0
     elements: int = 0
+    #: Small middle-slice thumbnails of flagged volumes, so the HTML report reads no file.
+    thumbnails: dict[str, list[dict[str, object]]] = field(default_factory=dict)
+
+
+#: Flagged volumes whose thumbnails a report keeps (the HTML montage shows as many).
+MAX_THUMBNAILS = 12
 
 
 class ScanCollector(Collector):
@@ -53,6 +60,10 @@ class ScanCollector(Collector):
     >>> col.add_element("volume", (64, 64, 30, 1), "float32", summary, "a.nii.gz")
     []
     """
+
+    def __init__(self, schema: Schema, report: Report | None = None) -> None:
+        super().__init__(schema, report)
+        self.thumbnails: dict[str, list[dict[str, object]]] = {}
 
     def add(self, violations: list[Violation]) -> None:
         # One reason per unreadable input: these are not capped like repeated findings.
@@ -78,7 +89,7 @@ class ScanCollector(Collector):
     def result(self, index: int, inputs: dict[str, str]) -> ScanResult:
         return ScanResult(index, inputs, list(self.report.violations),
                           Counter(self.occurrences), dict(self.summaries), self.batches,
-                          self.elements)
+                          self.elements, dict(self.thumbnails))
 
 
 def has_error(violations: Iterable[Violation]) -> bool:
@@ -104,4 +115,8 @@ def merge_results(collector: Collector, results: Iterable[ScanResult]) -> Report
             collector.report.mark_input(name, status)
         collector.batches += result.batches
         collector.elements += result.elements
+        for name, slices in result.thumbnails.items():
+            kept = collector.report.stats.setdefault("thumbnails", {})
+            if len(kept) < MAX_THUMBNAILS:
+                kept[name] = slices
     return collector.finish()

@@ -112,6 +112,10 @@ def _run_nifti(unit: Unit, schema: Schema, options: Options, collector: ScanColl
         found += collector.add_element(name, shape, dtype_name(volume.data),
                                        summarize_element(volume.data, shape), unit.name)
     header = volume.header
+    if has_error(found):  # the HTML montage draws these; it never reads the file again
+        from datacheck.scan.volume import thumbnails
+
+        collector.thumbnails[unit.name] = thumbnails(volume.data)
     del volume  # free the image before the mask is read
     inputs[unit.name] = "violating" if has_error(found) else "ok"
     if unit.mask is None or unit.mask_name is None:
