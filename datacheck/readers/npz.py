@@ -42,7 +42,8 @@ _STREAM_ERRORS = tuple(e for e in _ZIP_ERRORS if e is not ValueError)
 _SKIP_CHUNK = 1 << 20
 
 
-def read_npz(path: str | Path, schema: Schema, limits: Limits | None = None) -> dict[str, Any]:
+def read_npz(path: str | Path, schema: Schema, limits: Limits | None = None,
+             root: str | Path | None = None) -> dict[str, Any]:
     """Bind the arrays of an .npz to schema names; values are arrays or :class:`NpzRows`.
 
     Keys that match schema names bind by name; otherwise the arrays bind in
@@ -50,7 +51,7 @@ def read_npz(path: str | Path, schema: Schema, limits: Limits | None = None) -> 
     A member with rows comes back as NpzRows (slice it, or ``np.asarray`` it
     when it fits the limits); a 0-d or empty member as its array.
     """
-    arrays = open_npz(path, limits)
+    arrays = open_npz(path, limits, root)
     names = schema.names()
     if any(key in names for key in arrays):
         return arrays

@@ -46,7 +46,7 @@ def scan_h5(unit: Unit, schema: Schema, options: Options, collector: ScanCollect
     spec = schema.hdf5 or HDF5Spec()
     found: list[Violation] = []
     status = "ok"
-    with open_h5(unit.path, unit.name) as handle:
+    with open_h5(unit.at(unit.path), unit.name, unit.root) as handle:
         batched: dict[str, H5Info] = {}
         single: dict[str, H5Info] = {}
         for name, ds in dataset_map(schema).items():

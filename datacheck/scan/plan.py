@@ -41,14 +41,16 @@ class Plan:
         self.violations.append(violation)
         self.inputs[name] = status
 
-    def add(self, kind: str, path: Path, mask: Path | None = None) -> None:
+    def add(self, kind: str, path: Path, mask: Path | None = None,
+            root: Path | None = None) -> None:
         key = os.fspath(path)
         if key in self.seen:
             return
         self.seen.add(key)
         self.units.append(Unit(len(self.units), kind, key, display(path),
                                None if mask is None else os.fspath(mask),
-                               None if mask is None else display(mask)))
+                               None if mask is None else display(mask),
+                               None if root is None else os.fspath(root)))
 
 
 def display(path: Path | str) -> str:
@@ -182,4 +184,4 @@ def _plan_manifest(plan: Plan, path: Path, schema: Schema, kinds: dict[str, str]
                 f"{', '.join(sorted(kinds))}.", where=image))
             continue
         mask = entry.mask if kinds[suffix] == "nifti" else None
-        plan.add(kinds[suffix], entry.image, mask)
+        plan.add(kinds[suffix], entry.image, mask, root)

@@ -34,6 +34,12 @@ class Unit:
     name: str
     mask: str | None = None
     mask_name: str | None = None
+    #: The dataset root of a manifest row: its files are opened only inside it (the gate).
+    root: str | None = None
+
+    def at(self, path: str) -> str:
+        """``path`` as the gate takes it: absolute when confined (relative would mean the root)."""
+        return os.path.join(os.getcwd(), path) if self.root is not None else path
 
 
 @dataclass(frozen=True)
@@ -104,7 +110,8 @@ def _run_nifti(unit: Unit, schema: Schema, options: Options, collector: ScanColl
     spec = schema.nifti or NiftiSpec()
     limits = _limits(schema, options)
     name = volume_feature(schema)
-    volume = read_nifti(unit.path, limits, spec.scaling, source=unit.name)
+    volume = read_nifti(unit.at(unit.path), limits, spec.scaling, source=unit.name,
+                        root=unit.root)
     found = nifti_header_violations(spec, volume.header, name or "nifti")
     collector.add(found)
     if name is not None:
@@ -125,7 +132,8 @@ def _run_nifti(unit: Unit, schema: Schema, options: Options, collector: ScanColl
 
     pairs = schema.pairs or PairSpec()
     try:
-        mask = read_nifti(unit.mask, limits, spec.scaling, source=unit.mask_name)
+        mask = read_nifti(unit.at(unit.mask), limits, spec.scaling, source=unit.mask_name,
+                          root=unit.root)
     except Exception as exc:
         collector.add([unreadable(unit.mask_name, exc)])
         inputs[unit.mask_name] = "unreadable"
@@ -144,7 +152,7 @@ def _run_npz(unit: Unit, schema: Schema, options: Options, collector: ScanCollec
              inputs: dict[str, str]) -> None:
     from datacheck.readers.npz import read_npz
 
-    arrays = read_npz(Path(unit.path), schema, _limits(schema, options))
+    arrays = read_npz(unit.at(unit.path), schema, _limits(schema, options), root=unit.root)
     bad, offset = False, 0
     for index, batch in enumerate(iter_batches(arrays, options.batch_size)):
         bad |= has_error(collector.add_batch(batch, index, offset, source=unit.name))

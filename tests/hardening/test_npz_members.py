@@ -1,0 +1,67 @@
+""".npz archives that would make datacheck validate one array while a loader gets another."""
+
+from __future__ import annotations
+
+import io
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import datacheck as dc
+from datacheck.errors import DataError
+from datacheck.readers.guards import Limits, TooLargeError
+from datacheck.readers.npz import open_npz
+
+
+def _npy(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+def _archive(path: Path, members: list[tuple[str, np.ndarray]]) -> Path:
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, array in members:
+            archive.writestr(name, _npy(array))
+    return path
+
+
+def test_image_and_image_npy_are_refused_naming_both(tmp_path):
+    good = np.zeros((4, 8, 8, 1), np.float32)
+    bad = np.full((4, 8, 8, 1), 255.0, np.float32)
+    path = _archive(tmp_path / "twins.npz", [("image.npy", good), ("image", bad),
+                                             ("label.npy", np.arange(4))])
+    # What a training script would get: np.load's choice, not necessarily the one checked.
+    assert np.load(path)["image"].shape == (4, 8, 8, 1)
+    start = time.monotonic()
+    report = dc.check(path, "digits")
+    assert time.monotonic() - start < 5
+    assert not report.ok and report.counts() == {"ok": 0, "violating": 0, "unreadable": 1,
+                                                 "total": 1}
+    (violation,) = report.violations
+    assert violation.code == "unreadable"
+    assert "'image.npy' and 'image'" in violation.message and "duplicate member" in violation.message
+
+
+def test_one_name_twice_in_the_zip_directory_is_refused(tmp_path):
+    path = tmp_path / "dup.npz"
+    with pytest.warns(UserWarning, match="Duplicate name"):
+        _archive(path, [("image.npy", np.zeros((2, 2))), ("image.npy", np.ones((2, 2)))])
+    with pytest.raises(DataError, match="'image.npy' appears twice"):
+        open_npz(path)
+
+
+def test_the_row_guard_bounds_the_total_declared_rows(tmp_path):
+    path = _archive(tmp_path / "rows.npz", [("image.npy", np.zeros((600, 1), np.uint8)),
+                                            ("label.npy", np.zeros(600, np.uint8))])
+    assert len(open_npz(path, Limits(max_rows=1200))["image"]) == 600
+    start = time.monotonic()
+    with pytest.raises(TooLargeError, match="too_large: members declare 1,200 rows in all, over "
+                                            "the limit of 1,000 rows"):
+        open_npz(path, Limits(max_rows=1000))
+    assert time.monotonic() - start < 5
+    report = dc.check(path, "digits", limits=Limits(max_rows=1000))
+    assert [v.code for v in report.violations] == ["too_large"]
