@@ -65,13 +65,14 @@ def _pick(item: Any, feature: str | int | None, where: str) -> Any:
 
 
 def _nifti(path: Path) -> Iterator[Part]:
-    nib = require("nibabel", "medical", "Reading NIfTI files")
+    require("nibabel", "medical", "Reading NIfTI files")
+    from datacheck.readers.nifti import read_nifti
+
+    # Through the gate and the size guards, like every reader (scaling applied, as get_fdata).
     try:
-        image = nib.load(str(path))
-        volume = np.asarray(image.get_fdata(dtype=np.float32))
-    except Exception as exc:  # nibabel raises many kinds; all mean "cannot read"
-        raise DataError(f"{path}: unreadable: {exc}. Check that the file is a complete "
-                        "NIfTI image.") from exc
+        volume = np.asarray(read_nifti(path).data, dtype=np.float32)
+    except DataError as exc:
+        raise DataError(f"{path}: unreadable: {exc}") from None
     if volume.ndim == 3:
         volume = volume[..., None]
     if volume.ndim != 4:
@@ -81,11 +82,13 @@ def _nifti(path: Path) -> Iterator[Part]:
 
 
 def _hdf5(path: Path, key: str | None) -> Iterator[Part]:
-    h5py = require("h5py", "medical", "Reading HDF5 files")
+    require("h5py", "medical", "Reading HDF5 files")
+    from datacheck.readers.hdf5 import open_h5
+
     try:
-        handle = h5py.File(str(path), "r")
-    except Exception as exc:  # h5py raises OSError subclasses with low-level text
-        raise DataError(f"{path}: unreadable: {exc}. Check that the file is HDF5.") from exc
+        handle = open_h5(path)
+    except DataError as exc:
+        raise DataError(f"{path}: unreadable: {exc}") from None
     with handle:
         names: list[str] = []
         handle.visititems(lambda n, obj: names.append(n) if hasattr(obj, "shape") else None)
@@ -107,13 +110,20 @@ def _file(path: Path, key: str | None) -> Iterator[Part]:
     elif name.endswith(HDF5_SUFFIXES):
         yield from _hdf5(path, key)
     elif name.endswith(".npy"):
-        yield from _slices(np.load(path, mmap_mode="r", allow_pickle=False), None, str(path))
+        from datacheck.readers.npy import read_npy
+
+        yield from _slices(read_npy(path), None, str(path))
     elif name.endswith(".npz"):
-        with np.load(path, allow_pickle=False) as archive:
-            keys = list(archive.keys())
-            if key is None and len(keys) != 1:
-                raise DataError(f"{path}: holds arrays {keys}; pass key=<name> to pick one.")
-            yield from _slices(archive[key or keys[0]], None, f"{path}:{key or keys[0]}")
+        from datacheck.readers.npz import open_npz
+
+        archive = open_npz(path)  # members inflate slice by slice, never unpickled
+        keys = list(archive)
+        if key is None and len(keys) != 1:
+            raise DataError(f"{path}: holds arrays {keys}; pass key=<name> to pick one.")
+        if (key or keys[0]) not in archive:
+            raise DataError(f"{path}: has no array {key!r} (it has {keys}). Pass one of those "
+                            "as key=.")
+        yield from _slices(archive[key or keys[0]], None, f"{path}:{key or keys[0]}")
     else:
         raise DataError(f"{path}: cannot fit statistics on this file type; use .nii, .nii.gz, "
                         ".h5, .hdf5, .npy or .npz, or pass arrays.")

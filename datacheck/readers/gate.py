@@ -141,3 +141,25 @@ def descriptor_path(handle: IO[bytes]) -> str | None:
 def file_size(handle: IO[bytes]) -> int:
     """Size of the open file, from its descriptor."""
     return os.fstat(handle.fileno()).st_size
+
+
+#: Largest text file (schema, statistics, profile) read whole.
+MAX_TEXT_BYTES = 64 * 1024**2
+
+
+def read_text(path: str | os.PathLike[str], limit: int = MAX_TEXT_BYTES,
+              label: str | None = None) -> str:
+    """A small UTF-8 text file, read through the gate (a regular file, at most ``limit``).
+
+    >>> read_text("schema.yaml")  # doctest: +SKIP
+    """
+    shown = label or _shown(os.fspath(path))
+    with open_file(path, label=shown) as handle:
+        if file_size(handle) > limit:
+            raise DataError(f"{shown}: too_large: over {limit:,} bytes; not a file datacheck "
+                            "reads whole.")
+        data = handle.read(limit + 1)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{shown}: not UTF-8 text (byte {exc.start}).") from None
