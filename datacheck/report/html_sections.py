@@ -56,8 +56,9 @@ def tensor_section(name: str, summary: dict[str, Any], histogram: Any) -> str:
         b64 = histogram_png(edges, histogram.counts.tolist(), f"{name}: intensity histogram")
         out += _img(b64, f"{name} intensity histogram, {histogram.channels} channel(s)")
         if "histogram" in summary:
-            out += ("<p class='muted'>Drawn from a fixed sample of each element's values (at "
-                    "most 4,096 per element), stored in the report at check time.</p>")
+            out += ("<p class='muted'>Drawn from a fixed sample of each element's values (all "
+                    "of a small element, at least 256 and about one in 1,024 of a large one), "
+                    "stored in the report at check time.</p>")
     else:
         out += "<p class='muted'>No intensity histogram (see Notes).</p>"
     return out

@@ -13,14 +13,18 @@ from datacheck.summary.moments import Moments
 
 #: Observed shapes beyond this many distinct ones are folded into a count.
 MAX_DISTINCT_SHAPES = 32
-#: Values per element drawn into the stored histogram (the HTML report's picture).
-HISTOGRAM_SAMPLE = 4096
+#: Values per element drawn into the stored histogram (the HTML report's picture): all of a
+#: small element, else at least this many and one in SAMPLE_EVERY of a large one.
+HISTOGRAM_SAMPLE = 256
+SAMPLE_EVERY = 1024
 
 
 def _stride(size: int, dims: tuple[int, ...]) -> int:
-    """Smallest step >= size / HISTOGRAM_SAMPLE sharing no factor with any axis length, so
-    the sample walks every row and column of a volume instead of one plane."""
-    step = max(1, -(-size // HISTOGRAM_SAMPLE))
+    """Step through one element's values: from its size alone (so batches merge exactly),
+    sharing no factor with any axis length so the sample walks every row and column of a
+    volume instead of one plane."""
+    target = max(HISTOGRAM_SAMPLE, size // SAMPLE_EVERY)
+    step = max(1, -(-size // target))
     while step > 1 and any(math.gcd(step, d) != 1 for d in dims if d > 1):
         step += 1
     return step
@@ -37,9 +41,14 @@ def sample_histogram(batch: np.ndarray) -> Any:
     arr = np.asarray(batch)
     if arr.dtype.kind not in "biuf" or not arr.size:
         return None
-    rows = arr.reshape(arr.shape[0] if arr.ndim else 1, -1)
-    step = _stride(rows.shape[1], tuple(int(d) for d in arr.shape[1:]))
-    return ChannelHistogram.of(rows[:, ::step].reshape(-1, 1))
+    count = arr.shape[0] if arr.ndim else 1
+    step = _stride(arr.size // max(count, 1), tuple(int(d) for d in arr.shape[1:]))
+    if count == 1:
+        # One volume: ravel(order="K") is a view of a C- or Fortran-ordered array, no copy.
+        sample = np.ravel(arr, order="K")[::step]
+    else:
+        sample = arr.reshape(count, -1)[:, ::step].reshape(-1)
+    return ChannelHistogram.of(sample[:, None])
 
 
 def _merge_histograms(a: TensorSummary, b: TensorSummary) -> Any:
