@@ -43,6 +43,14 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", "-q", action="store_true", help="print only the verdict")
 
 
+def add_limits(parser: argparse.ArgumentParser) -> None:
+    """--max-bytes/--max-voxels: the readers' size limits (refused inputs are too_large)."""
+    parser.add_argument("--max-bytes", type=int, metavar="N",
+                        help="refuse volumes whose header declares more than N bytes (too_large)")
+    parser.add_argument("--max-voxels", type=int, metavar="N",
+                        help="refuse volumes whose header declares more than N voxels")
+
+
 def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
     parser = _Parser(prog="datacheck", description="Prove the data going into a model is what "
                      "the model expects.")

@@ -18,7 +18,7 @@ from typing import IO, Any
 
 from datacheck.errors import DataError
 from datacheck.readers.gate import file_size, open_file
-from datacheck.readers.guards import Limits, human_bytes
+from datacheck.readers.guards import Limits, active_limits, human_bytes
 
 #: Manifest suffixes datacheck reads.
 MANIFEST_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq")
@@ -56,7 +56,7 @@ def read_manifest(path: str | os.PathLike[str], limits: Limits | None = None,
     """
     import pandas as pd
 
-    limits = limits or Limits()
+    limits = limits or active_limits()
     label = source or str(path)
     suffix = Path(path).suffix.lower()
     # Opened once through the gate; both passes (wide rows, pandas) read this descriptor.

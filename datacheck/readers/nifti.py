@@ -26,6 +26,7 @@ from datacheck.readers.guards import (
     GzipStream,
     Limits,
     TooLargeError,
+    active_limits,
     check_declared,
     human_bytes,
 )
@@ -97,7 +98,7 @@ def read_nifti_header(path: str | os.PathLike[str], limits: Limits | None = None
     >>> read_nifti_header("sub-01_T1w.nii.gz").shape  # doctest: +SKIP
     (256, 256, 180)
     """
-    limits = limits or Limits()
+    limits = limits or active_limits()
     label = source or str(path)
     with _open(path, label, limits, root) as stream:
         return _parse_header(stream, label, limits)
@@ -114,7 +115,7 @@ def read_nifti(path: str | os.PathLike[str], limits: Limits | None = None,
     >>> vol = read_nifti("sub-01_T1w.nii.gz"); vol.data.shape  # doctest: +SKIP
     (256, 256, 180)
     """
-    limits = limits or Limits()
+    limits = limits or active_limits()
     label = source or str(path)
     with _open(path, label, limits, root) as stream:
         header = _parse_header(stream, label, limits)

@@ -27,7 +27,13 @@ from numpy.lib import format as npy_format
 
 from datacheck.errors import DataError
 from datacheck.readers.gate import open_file
-from datacheck.readers.guards import Limits, TooLargeError, check_declared, human_bytes
+from datacheck.readers.guards import (
+    Limits,
+    TooLargeError,
+    active_limits,
+    check_declared,
+    human_bytes,
+)
 from datacheck.schema.model import Schema
 
 _RESAVE = "Re-save it with np.savez(f, image=x, label=y)."
@@ -69,7 +75,7 @@ def open_npz(path: str | Path, limits: Limits | None = None,
     The archive is opened once through the gate and every member reads from that
     descriptor, so the file cannot be swapped between the checks and the reads.
     """
-    limits = limits or Limits()
+    limits = limits or active_limits()
     source = str(path)
     handle = open_file(path, root=root, label=source)
     try:

@@ -243,3 +243,14 @@ def test_a_folder_swapped_on_the_way_is_caught_by_the_descriptor(tmp_path, monke
     monkeypatch.setattr(gate, "confine", swap_after_check)
     with pytest.raises(RefusedPathError, match="swapped for a path outside"):
         open_file("sub/a.bin", root=root)
+
+
+@pytest.mark.parametrize("command", ["infer", "diff"])
+def test_infer_and_diff_apply_max_bytes_to_every_read(hostile, capsys, command):
+    root, _, _ = hostile
+    volume = str(root / "a.nii.gz")
+    argv = [command, volume] + ([volume, "-q"] if command == "diff" else []) \
+        + ["--max-bytes", "100"]
+    code, err = _run(argv, capsys)
+    assert code == 2 and "too_large: header declares 8x8x8 = 512 voxels" in err
+    assert "over the limit of 100 B" in err
