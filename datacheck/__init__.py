@@ -14,20 +14,28 @@ from __future__ import annotations
 from typing import Any
 
 from datacheck.api import check, validate
+from datacheck.backends.tf.errors import from_tf_error, translate_errors
 
 # Eager on purpose: the package datacheck.doctor would otherwise shadow the function once
 # imported. It imports no TensorFlow or Keras until it runs.
 from datacheck.doctor import doctor
-from datacheck.errors import DatacheckError, DataError, SchemaError, ValidationError
+from datacheck.errors import (
+    DatacheckError,
+    DataError,
+    DropLimitError,
+    SchemaError,
+    ValidationError,
+)
 from datacheck.report import Report, Violation
 from datacheck.schema import Feature, Label, Schema, load_schema
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "DataError", "DatacheckError", "Feature", "Label", "Report", "Schema", "SchemaError",
-    "ValidationError", "Violation", "__version__", "check", "doctor", "infer_schema",
-    "load_schema", "validate",
+    "DataError", "DatacheckError", "DropLimitError", "Feature", "Label", "Report", "Schema",
+    "SchemaError",
+    "ValidationError", "Violation", "__version__", "check", "doctor", "from_tf_error",
+    "infer_schema", "load_schema", "translate_errors", "validate",
 ]
 
 

@@ -58,17 +58,22 @@ def check(data: Any, schema: str | Path | dict[str, Any] | Schema, *,
 
 def validate(dataset: Any, schema: str | Path | dict[str, Any] | Schema, *,
              on_error: str = "raise", batched: bool | None = None,
-             log: str | None = None, warn_first: int = 10) -> Any:
+             log: str | None = None, warn_first: int = 10,
+             max_drop_fraction: float = 0.5) -> Any:
     """Return ``dataset`` with every batch checked in graph as it flows.
 
     ``on_error``: ``"raise"`` (stop with the datacheck message), ``"warn"``
     (log, rate-limited), ``"drop"`` (remove violating elements; each is logged
     with its index) or ``"collect"`` (accumulate a Report, see ``.report()``).
     The static ``element_spec`` is checked now, before any data is read.
+    In drop mode every pass (epoch, repetition, worker share) is counted in
+    graph; a pass that drops more than ``max_drop_fraction`` of its elements
+    stops with ``dc.DropLimitError``. Wrap training in ``dc.translate_errors()``
+    to get datacheck errors back from ``model.fit``.
 
     >>> ds = dc.validate(ds.batch(128), "cifar10", on_error="raise")  # doctest: +SKIP
     """
     from datacheck.backends.tf.validate import validate as tf_validate
 
     return tf_validate(dataset, load_schema(schema), on_error=on_error, batched=batched,
-                       log=log, warn_first=warn_first)
+                       log=log, warn_first=warn_first, max_drop_fraction=max_drop_fraction)

@@ -51,6 +51,14 @@ class ValidationError(DatacheckError):
         super().__init__(f"{prefix}{head}{more}")
 
 
+class DropLimitError(DatacheckError):
+    """Drop mode removed more than ``max_drop_fraction`` of the elements of one pass.
+
+    Raised instead of letting training go on with (almost) no data, where Keras
+    would fail later with ``KeyError: 'loss'`` or train on a biased remainder.
+    """
+
+
 def require(module: str, extra: str, purpose: str):  # type: ignore[no-untyped-def]
     """Import an optional dependency or raise MissingDependencyError naming the extra."""
     import importlib

@@ -11,7 +11,7 @@ tf = pytest.importorskip("tensorflow")
 
 import datacheck as dc  # noqa: E402
 from datacheck.backends.tf.errors import from_tf_error  # noqa: E402
-from datacheck.backends.tf.validated import read_drop_log  # noqa: E402
+from datacheck.backends.tf.droplog import read_drop_log  # noqa: E402
 from tests.service.conftest import consume  # noqa: E402
 
 BATCH = 32

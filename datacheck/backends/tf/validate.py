@@ -10,16 +10,18 @@ from __future__ import annotations
 import logging
 import sys
 import tempfile
+import uuid
 from typing import Any
 
 import tensorflow as tf
 
 from datacheck.backends.numpy.check import Collector
 from datacheck.backends.numpy.evaluate import evaluate
-from datacheck.backends.tf import graph
-from datacheck.backends.tf.errors import END, MARKER
+from datacheck.backends.tf import graph, passes
+from datacheck.backends.tf.droplog import DROP_TAG, start_log
+from datacheck.backends.tf.errors import RECORDS
 from datacheck.backends.tf.structure import detect_batched, namer, specs_by_name
-from datacheck.backends.tf.validated import DROP_TAG, ValidatedDataset
+from datacheck.backends.tf.validated import ValidatedDataset
 from datacheck.backends.tf.views import tf_dtype_name
 from datacheck.errors import DatacheckError, ValidationError
 from datacheck.report.violation import Violation
@@ -58,9 +60,12 @@ def static_violations(schema: Schema, specs: dict[str, tf.TensorSpec],
 
 def validate(dataset: tf.data.Dataset, schema: Schema, *, on_error: str = "raise",
              batched: bool | None = None, log: str | None = None,
-             warn_first: int = 10) -> ValidatedDataset:
+             warn_first: int = 10, max_drop_fraction: float = 0.5) -> ValidatedDataset:
     if on_error not in MODES:
         raise DatacheckError(f"on_error must be one of {', '.join(MODES)}; got {on_error!r}")
+    if not 0.0 <= max_drop_fraction <= 1.0:
+        raise DatacheckError("max_drop_fraction must be between 0 and 1; "
+                             f"got {max_drop_fraction!r}")
     if not isinstance(dataset, tf.data.Dataset):
         raise DatacheckError(f"validate() needs a tf.data.Dataset, got {type(dataset).__name__}; "
                              "use dc.check() for arrays and files")
@@ -79,16 +84,42 @@ def validate(dataset: tf.data.Dataset, schema: Schema, *, on_error: str = "raise
         if collector is not None:
             collector.add(static)
     log_path = log
-    if on_error == "drop" and log_path is None:
+    temporary = on_error == "drop" and log_path is None
+    if temporary:
         handle = tempfile.NamedTemporaryFile(prefix="datacheck-drop-", suffix=".log", delete=False)
         handle.close()
         log_path = handle.name
+    elif log_path is not None and on_error in ("drop", "warn"):
+        start_log(log_path)
+    run_id = uuid.uuid4().hex[:12]
     builder = _Builder(schema, to_named, is_batched, on_error, log_path, warn_first, collector)
-    return ValidatedDataset(builder.build(dataset), schema, on_error, static, collector, log_path)
+    builder.run_id, builder.max_drop_fraction = run_id, max_drop_fraction
+
+    def as_drop() -> ValidatedDataset:
+        return validate(dataset, schema, on_error="drop", batched=is_batched,
+                        max_drop_fraction=1.0)
+
+    return ValidatedDataset(builder.build(dataset), schema, on_error, static, collector, log_path,
+                            run_id, temporary_log=temporary, as_drop=as_drop)
 
 
 def log_warning(message: str) -> None:
     log.warning("datacheck: %s", message)
+
+
+def assertion_message(schema_name: str, checks: list[Any], index: tf.Tensor,
+                      offset: tf.Tensor) -> tf.Tensor:
+    """A message that reads well inside TF's C-escaped assertion text, with exact records.
+
+    TF escapes newlines, tabs, quotes and backslashes of an assertion's data; the
+    readable part has none of them, the exact records travel base64-encoded.
+    """
+    readable = graph.records(checks, index, offset, human=True)
+    for pattern, replacement in (("\\\\", "/"), ("['\"]", "`"), ("\t", " "), ("\n", " | ")):
+        readable = tf.strings.regex_replace(readable, pattern, replacement)
+    name = "".join(c if c.isprintable() and c not in "'\"\\" else "`" for c in schema_name)
+    return tf.strings.join([f"datacheck: schema `{name}`: ", readable, " ", RECORDS,
+                            tf.io.encode_base64(graph.records(checks, index, offset)), "]"])
 
 
 class _Builder:
@@ -103,6 +134,8 @@ class _Builder:
         self.log_path = log_path
         self.warn_first = warn_first
         self.collector = collector
+        self.run_id = ""
+        self.max_drop_fraction = 0.5
         self.stream: Any = f"file://{log_path}" if log_path and mode == "warn" else sys.stderr
 
     def named(self, element: Any) -> dict[str, tf.Tensor]:
@@ -127,12 +160,20 @@ class _Builder:
                 "runs": {n: (tf.zeros([], _class_dtype(specs[n], self.batched)),
                              tf.constant(0, tf.int64))
                          for n in run_labels}}
+        # Drop mode counts per pass in graph: a pass id, and an end marker after the data.
+        counting = self.mode == "drop"
+        if counting:
+            init.update(passes.initial_state())
+            dataset = passes.with_end_marker(dataset)
 
         @tf.autograph.experimental.do_not_convert
-        def scan_fn(state: dict[str, Any], element: Any) -> tuple[Any, Any]:
+        def scan_fn(state: dict[str, Any], marked: Any) -> tuple[Any, Any]:
+            end, element = marked if counting else (None, marked)
             named = self.named(element)
             size = tf.cast(tf.shape(next(iter(named.values())))[0], tf.int64) if named \
                 else tf.constant(0, tf.int64)
+            if end is not None:
+                size = tf.where(end, tf.constant(0, tf.int64), size)
             runs = {}
             for name in run_labels:
                 last, run = state["runs"][name]
@@ -143,19 +184,23 @@ class _Builder:
                 runs[name] = (key, run)
             meta = {"index": state["index"] + 1, "offset": state["offset"] + state["size"],
                     "size": size, "runs": runs}
+            if end is not None:
+                meta.update(passes.advance(state, end))
             return meta, (meta, element)
 
         scanned = dataset.scan(init, scan_fn)
         if self.mode == "collect":
             return scanned.map(self.collect_fn, num_parallel_calls=None)
-        mapped = scanned.map(self.check_fn, num_parallel_calls=tf.data.AUTOTUNE,
-                             deterministic=True)
+        mapped = scanned.map(self.drop_fn if counting else self.check_fn,
+                             num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         if self.mode != "drop":
             return mapped
+        counted = passes.count_drops(mapped, self.schema.name, self.log_path or "",
+                                     self.run_id, self.max_drop_fraction)
         if self.batched:
-            return mapped.map(_apply_keep, num_parallel_calls=tf.data.AUTOTUNE,
-                              deterministic=True).filter(_non_empty)
-        return mapped.filter(lambda keep, element: keep[0]).map(lambda keep, element: element)
+            return counted.map(_apply_keep, num_parallel_calls=tf.data.AUTOTUNE,
+                               deterministic=True).filter(_non_empty)
+        return counted.filter(lambda keep, element: keep[0]).map(lambda keep, element: element)
 
     def checks(self, meta: dict[str, Any], element: Any, exact: bool = True) -> list[Any]:
         runs = {name: (run, key) for name, (key, run) in meta["runs"].items()}
@@ -163,39 +208,50 @@ class _Builder:
 
     @tf.autograph.experimental.do_not_convert
     def check_fn(self, meta: dict[str, Any], element: Any) -> Any:
-        # Every batch gets the one-pass verdict; True proves it holds. Only when it is
-        # False are the exact checks and the diagnostics built and run (graph.lazy_cond).
+        """raise and warn. Every batch gets the one-pass verdict; True proves it holds.
+
+        Only when it is False are the exact checks and the diagnostics built and
+        run (graph.lazy_cond). Drop mode is ``drop_fn``.
+        """
         fast = graph.verdict(self.checks(meta, element, exact=False))
         index, offset = meta["index"], meta["offset"]
         if self.mode == "raise":
             def judge() -> tuple[tf.Tensor, tf.Tensor]:
                 checks = self.checks(meta, element)
-                message = tf.strings.join([f"schema {self.schema.name!r}: ", MARKER,
-                                           graph.records(checks, index, offset), END], "\n")
-                return graph.verdict(checks), message
+                return graph.verdict(checks), assertion_message(self.schema.name, checks,
+                                                                index, offset)
 
             ok, message = graph.lazy_cond(fast, lambda: (tf.constant(True), tf.constant("")),
                                           judge)
             with tf.control_dependencies([tf.debugging.Assert(ok, [message], summarize=1)]):
                 return tf.nest.map_structure(tf.identity, element)
-        loud = tf.logical_or(index < self.warn_first,
+        loud = self.loud(index)
+
+        def warn() -> tf.Tensor:
+            checks = self.checks(meta, element)
+
+            def say() -> tf.Tensor:
+                text = graph.records(checks, index, offset, human=True)
+                line = tf.strings.join(["datacheck warning: ", text])
+                with tf.control_dependencies([tf.print(line, output_stream=self.stream)]):
+                    return tf.constant(True)
+
+            return tf.cond(graph.verdict(checks), lambda: tf.constant(True), say)
+
+        done = graph.lazy_cond(tf.logical_or(fast, tf.logical_not(loud)),
+                               lambda: tf.constant(True), warn)
+        with tf.control_dependencies([done]):
+            return tf.nest.map_structure(tf.identity, element)
+
+    def loud(self, index: tf.Tensor) -> tf.Tensor:
+        """Rate limit of printed messages: the first ``warn_first`` batches, then powers of 2."""
+        return tf.logical_or(index < self.warn_first,
                              tf.equal(tf.bitwise.bitwise_and(index, index - 1), 0))
-        if self.mode == "warn":
-            def warn() -> tf.Tensor:
-                checks = self.checks(meta, element)
 
-                def say() -> tf.Tensor:
-                    text = graph.records(checks, index, offset, human=True)
-                    line = tf.strings.join(["datacheck warning: ", text])
-                    with tf.control_dependencies([tf.print(line, output_stream=self.stream)]):
-                        return tf.constant(True)
-
-                return tf.cond(graph.verdict(checks), lambda: tf.constant(True), say)
-
-            done = graph.lazy_cond(tf.logical_or(fast, tf.logical_not(loud)),
-                                   lambda: tf.constant(True), warn)
-            with tf.control_dependencies([done]):
-                return tf.nest.map_structure(tf.identity, element)
+    def check_drop(self, meta: dict[str, Any], element: Any) -> Any:
+        fast = graph.verdict(self.checks(meta, element, exact=False))
+        index, offset = meta["index"], meta["offset"]
+        loud = self.loud(index)
         size = tf.cast(meta["size"], tf.int32)
 
         def drop() -> tf.Tensor:
@@ -207,7 +263,8 @@ class _Builder:
                 indices = tf.strings.reduce_join(tf.strings.as_string(dropped + offset),
                                                  separator=",")
                 text = graph.records(checks, index, offset)
-                line = tf.strings.join([DROP_TAG, tf.strings.as_string(index),
+                line = tf.strings.join([DROP_TAG, self.run_id, meta["pass"],
+                                        tf.strings.as_string(index),
                                         tf.strings.as_string(meta["size"]), indices], "\t")
                 human = graph.records(checks, index, offset, human=True)
                 # A single string tensor is printed verbatim (several would be quoted).
@@ -230,7 +287,14 @@ class _Builder:
 
         failed = graph.lazy_cond(fast, lambda: tf.ones([0], tf.bool), drop)
         keep = tf.cond(fast, lambda: tf.ones([size], tf.bool), lambda: failed)
-        return keep, element
+        return keep, meta, element
+
+    @tf.autograph.experimental.do_not_convert
+    def drop_fn(self, meta: dict[str, Any], element: Any) -> Any:
+        # The end marker is never judged (its zeros could break a declared range) nor kept.
+        rows = passes.rows(element, self.batched)
+        return tf.cond(meta["end"], lambda: (tf.zeros([rows], tf.bool), meta, element),
+                       lambda: self.check_drop(meta, element))
 
     @tf.autograph.experimental.do_not_convert
     def collect_fn(self, meta: dict[str, Any], element: Any) -> Any:

@@ -1,0 +1,107 @@
+"""Per-pass accounting of drop mode, in graph: a pass id, an end marker, exact counts.
+
+Each iterator over the validated stage is one *pass*. The scan gives it an id
+when its first element arrives; an end marker (an all-zero element flagged as
+the end) follows the data, so the graph knows when a pass is complete and
+writes how many elements it saw and dropped to the drop log (see ``droplog``).
+Nothing depends on who consumes the dataset: prefetch, repeat, Keras,
+tf.distribute and tf.data service workers all run this same graph.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import tensorflow as tf
+
+from datacheck.backends.tf.droplog import PASS_TAG
+from datacheck.backends.tf.errors import DROP_LIMIT
+from datacheck.errors import DataError
+
+
+def initial_state() -> dict[str, tf.Tensor]:
+    return {"pass": tf.constant(""), "end": tf.constant(False)}
+
+
+def advance(state: dict[str, Any], end: tf.Tensor) -> dict[str, tf.Tensor]:
+    """The pass id (made at the first element of an iterator) and the end flag."""
+    def new_id() -> tf.Tensor:
+        # Start time first, so ids sort by pass; the random part separates passes that
+        # start in the same microsecond (a fixed global seed repeats it, the time does not).
+        started = tf.strings.as_string(tf.timestamp(), precision=6)
+        salt = tf.strings.as_string(tf.random.uniform([], 0, 2**31 - 1, tf.int64))
+        return tf.strings.join([started, salt], "-")
+
+    pass_id = tf.cond(state["index"] < 0, new_id, lambda: state["pass"])
+    return {"pass": pass_id, "end": end}
+
+
+def _zeros(spec: Any) -> Any:
+    if isinstance(spec, tf.TensorSpec):
+        shape = [0 if d is None else d for d in spec.shape.as_list()] \
+            if spec.shape.rank is not None else [0]
+        if spec.dtype == tf.string:
+            return tf.fill(shape, "")
+        return tf.zeros(shape, spec.dtype)
+    raise DataError(f"drop mode cannot count passes of elements holding {type(spec).__name__} "
+                    "components; convert them to dense tensors before validate().")
+
+
+def with_end_marker(dataset: tf.data.Dataset) -> tf.data.Dataset:
+    """``(False, element)`` for every element, then one ``(True, zeros)`` end marker."""
+    spec = dataset.element_spec
+    marker = tf.data.Dataset.from_tensors((True, tf.nest.map_structure(_zeros, spec)))
+    if isinstance(spec, tuple):
+        marked = dataset.map(lambda *element: (False, tuple(element)))
+    else:
+        marked = dataset.map(lambda element: (False, element))
+    try:
+        return marked.concatenate(marker)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"drop mode cannot build an end marker for elements {spec}: {exc}. "
+                        "Give the dataset dense tensors of fixed rank.") from None
+
+
+def rows(element: Any, batched: bool) -> tf.Tensor:
+    """Number of elements in a batch (1 for an unbatched element)."""
+    if not batched:
+        return tf.constant(1)
+    first = tf.nest.flatten(element)[0]
+    return tf.shape(first)[0]
+
+
+def count_drops(mapped: tf.data.Dataset, schema_name: str, log_path: str, run_id: str,
+                max_fraction: float) -> tf.data.Dataset:
+    """Count kept and dropped per pass; at the end marker log the totals and apply the limit."""
+    zero = tf.constant(0, tf.int64)
+
+    @tf.autograph.experimental.do_not_convert
+    def step(dropped: tf.Tensor, item: Any) -> tuple[tf.Tensor, Any]:
+        keep, meta, element = item
+        in_batch = meta["size"] - tf.math.count_nonzero(keep, dtype=tf.int64)
+        total = tf.where(meta["index"] == 0, zero, dropped) + in_batch
+        elements = meta["offset"]  # the end marker's offset is the pass's element count
+
+        def finish() -> tf.Tensor:
+            record = tf.strings.join([PASS_TAG, run_id, meta["pass"],
+                                      tf.strings.as_string(elements),
+                                      tf.strings.as_string(total)], "\t")
+            over = tf.cast(total, tf.float64) > max_fraction * tf.cast(elements, tf.float64)
+            over = tf.logical_and(over, elements > 0)
+            message = tf.strings.join([
+                DROP_LIMIT, " drop mode removed ", tf.strings.as_string(total), " of ",
+                tf.strings.as_string(elements), f" elements of one pass (schema `{schema_name}`), "
+                f"more than max_drop_fraction={max_fraction:g}. Fix the data (the drop log "
+                f"{log_path} names every element and its reason) or raise max_drop_fraction."])
+            printed = tf.print(record, output_stream=f"file://{log_path}")
+            with tf.control_dependencies([printed]):
+                checked = tf.debugging.Assert(tf.logical_not(over), [message], summarize=1)
+            with tf.control_dependencies([checked]):
+                return tf.constant(True)
+
+        done = tf.cond(meta["end"], finish, lambda: tf.constant(True))
+        with tf.control_dependencies([done]):
+            keep = tf.identity(keep)
+        return total, (keep, element)
+
+    return mapped.scan(zero, step)
