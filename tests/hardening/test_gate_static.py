@@ -24,7 +24,7 @@ CALLS = re.compile(r"\bopen \(|\bnib(abel)? \. load \(|\bh5py \. File \(|"
 
 #: (module, call) -> why it is not a read of a user's data path.
 ALLOWED = {
-    ("backends/tf/validated.py", "open ("): "reads the drop log datacheck itself wrote",
+    ("backends/tf/droplog.py", "open ("): "creates and reads the drop log datacheck writes",
     ("cli/cmd_infer.py", "open ("): "writes --output",
     ("schema/io.py", ". read_text ("): "reads a bundled schema from the package",
 }
