@@ -66,3 +66,16 @@ def test_the_row_guard_bounds_the_total_declared_rows(tmp_path):
     assert time.monotonic() - start < 5
     report = dc.check(path, "digits", limits=Limits(max_rows=1000))
     assert [v.code for v in report.violations] == ["too_large"]
+
+
+@pytest.mark.parametrize("method", [zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA], ids=["bzip2", "lzma"])
+def test_members_without_an_output_bound_are_refused_unread(tmp_path, method):
+    header = _npy(np.zeros(10, np.uint8))
+    path = tmp_path / "bomb.npz"
+    with zipfile.ZipFile(path, "w", compression=method) as archive:
+        archive.writestr("image.npy", header + b"\0" * (64 << 20))  # 64 MiB past the header
+    assert path.stat().st_size < 200_000
+    start = time.monotonic()
+    with pytest.raises(DataError, match="compressed, which datacheck does not inflate"):
+        open_npz(path)
+    assert time.monotonic() - start < 1
