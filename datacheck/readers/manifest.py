@@ -70,9 +70,11 @@ def read_manifest(path: str | os.PathLike[str], limits: Limits | None = None,
                             "max_bytes.")
         try:
             if suffix in (".parquet", ".pq"):
+                _parquet_rows(handle, label, limits)
                 table = pd.read_parquet(handle)
             else:
-                table = _read_text_table(handle, "\t" if suffix == ".tsv" else ",", label)
+                table = _read_text_table(handle, "\t" if suffix == ".tsv" else ",", label,
+                                         limits)
         except DataError:
             raise
         except UnicodeDecodeError as exc:
@@ -161,7 +163,26 @@ def _os_reason(exc: BaseException) -> str:
     return f"cannot check the file ({strerror or type(exc).__name__})"
 
 
-def _read_text_table(handle: IO[bytes], sep: str, label: str) -> Any:
+def _row_limit(rows: int, label: str, limits: Limits) -> None:
+    if rows > limits.max_rows:
+        raise DataError(f"{label}: too_large: manifest holds {rows:,} rows, over the limit of "
+                        f"{limits.max_rows:,}; refused before parsing. Split it, or raise "
+                        "max_rows.")
+
+
+def _parquet_rows(handle: IO[bytes], label: str, limits: Limits) -> None:
+    """Refuse a Parquet file declaring more rows than the limit, from its footer alone (a few
+    KB of run-length-encoded columns can declare millions of rows)."""
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        return  # pandas reads it with another engine; the row count comes after
+    rows = pq.ParquetFile(handle).metadata.num_rows
+    handle.seek(0)
+    _row_limit(int(rows), label, limits)
+
+
+def _read_text_table(handle: IO[bytes], sep: str, label: str, limits: Limits) -> Any:
     """pandas.read_csv, leaving out rows wider than the header (listed in ``attrs``).
 
     pandas would turn the extra cells of a wide first row into the index (shifting every
@@ -170,6 +191,7 @@ def _read_text_table(handle: IO[bytes], sep: str, label: str) -> Any:
     import pandas as pd
 
     skip, wide, data_rows = _wide_rows(handle, sep, label)
+    _row_limit(data_rows, label, limits)
     handle.seek(0)
     # index_col=False: never take a column as the index, even where the scan missed a row.
     table = pd.read_csv(handle, sep=sep, encoding="utf-8", skipinitialspace=True,

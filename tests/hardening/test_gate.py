@@ -254,3 +254,25 @@ def test_infer_and_diff_apply_max_bytes_to_every_read(hostile, capsys, command):
     code, err = _run(argv, capsys)
     assert code == 2 and "too_large: header declares 8x8x8 = 512 voxels" in err
     assert "over the limit of 100 B" in err
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_manifest_rows_over_the_limit_are_refused_before_parsing(tmp_path, suffix):
+    import pandas as pd
+
+    from datacheck.readers.guards import Limits
+    from datacheck.readers.manifest import read_manifest
+
+    table = pd.DataFrame({"image": ["a.nii.gz"] * 5000, "label": [0] * 5000})
+    path = tmp_path / f"m{suffix}"
+    if suffix == ".csv":
+        table.to_csv(path, index=False)
+    else:
+        pytest.importorskip("pyarrow")
+        table.to_parquet(path)
+    assert len(read_manifest(path, Limits(max_rows=5000))) == 5000
+    start = time.monotonic()
+    with pytest.raises(DataError, match="too_large: manifest holds 5,000 rows, over the limit of "
+                                        "4,999"):
+        read_manifest(path, Limits(max_rows=4999))
+    assert time.monotonic() - start < 5
