@@ -74,9 +74,12 @@ def open_h5(path: str | os.PathLike[str], source: str | None = None,
         named = descriptor_path(handle)
         try:
             if named is not None:
-                return h5py.File(named, "r")
-            opened = h5py.File(handle, "r")
-            handle = None  # type: ignore[assignment]  # h5py reads through it: keep it open
+                opened = h5py.File(named, "r")
+            else:
+                opened = h5py.File(handle, "r")
+                handle = None  # type: ignore[assignment]  # h5py reads through it: keep it
+            # Messages name the file, not /proc/self/fd/N (see describe).
+            opened.datacheck_label = label
             return opened
         except H5_ERRORS as exc:
             raise DataError(f"{label}: not a readable HDF5 file ({_detail(exc)}); a truncated "
@@ -97,7 +100,8 @@ def describe(handle: Any, inner: str, source: str | None = None) -> H5Info | Non
     >>> describe(f, "/train/images").shape  # doctest: +SKIP
     (5000, 64, 64, 1)
     """
-    label = source or str(getattr(handle, "filename", "HDF5 file"))
+    label = source or str(getattr(handle, "datacheck_label", None)
+                          or getattr(handle, "filename", "HDF5 file"))
     try:
         _refuse_external_links(handle, inner, label)
         obj = handle.get(inner)  # a missing path (or a dangling link) is None, not an error
