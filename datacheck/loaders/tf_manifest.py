@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -142,6 +143,11 @@ def _shape(feature: Feature) -> list[int | None] | None:
     return None if rank is None else [None] * rank
 
 
+def _at(entry: ManifestEntry, path: Path) -> str:
+    """``path`` as the gate takes it: absolute, so it is not read as relative to the root."""
+    return os.path.join(os.getcwd(), path) if entry.root is not None else os.fspath(path)
+
+
 class _ElementLoader:
     """Reads and judges one manifest row; returns (volume, target, ok)."""
 
@@ -189,9 +195,10 @@ class _ElementLoader:
         source = str(entry.image)
         header = None
         if entry.image.name.lower().endswith((".h5", ".hdf5")):
-            data, found = self._read_h5(entry.image)
+            data, found = self._read_h5(entry.image, entry)
         else:
-            volume = read_nifti(entry.image, self.limits, spec.scaling, source=source)
+            volume = read_nifti(_at(entry, entry.image), self.limits, spec.scaling,
+                                source=source, root=entry.root)
             found = nifti_header_violations(spec, volume.header, self.name)
             data, header = volume.data, volume.header
         shape = element_shape(data.shape, feature)
@@ -205,14 +212,15 @@ class _ElementLoader:
             y = 0
         if entry.mask is not None and header is not None:
             pairs = self.schema.pairs or PairSpec()
-            mask = read_nifti(entry.mask, self.limits, spec.scaling, source=str(entry.mask))
+            mask = read_nifti(_at(entry, entry.mask), self.limits, spec.scaling,
+                              source=str(entry.mask), root=entry.root)
             found += pair_violations(pairs, header, mask.header,
                                      mask_label_counts(mask.data), pairs.feature or "mask")
             if self.target == "mask" and pairs.feature is not None:
                 y = to_layout(mask.data, self.schema.features[pairs.feature])
         return to_layout(data, feature), y, found
 
-    def _read_h5(self, path: Path) -> tuple[np.ndarray, list[Violation]]:
+    def _read_h5(self, path: Path, entry: ManifestEntry) -> tuple[np.ndarray, list[Violation]]:
         from datacheck.readers.guards import check_declared
         from datacheck.readers.hdf5 import describe, open_h5, read_rows
         from datacheck.rules.medical import h5_dataset_violations
@@ -221,7 +229,7 @@ class _ElementLoader:
         ds = dataset_map(self.schema).get(self.name)
         if ds is None:
             raise DatacheckError(f"{path}: hdf5.datasets has no entry for {self.name!r}")
-        with open_h5(path) as handle:
+        with open_h5(_at(entry, path), str(path), entry.root) as handle:
             info = describe(handle, ds.path)
             found = h5_dataset_violations(str(path), self.name, ds, info)
             if info is None or not info.dataset:

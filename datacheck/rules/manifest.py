@@ -39,6 +39,8 @@ class ManifestEntry:
     mask: Path | None = None
     label: Any = None
     split: Any = None
+    #: The dataset root: readers reopening the row's files (every epoch) stay confined to it.
+    root: Path | None = None
 
 
 @dataclass
@@ -236,7 +238,7 @@ def _path_verdicts(spec: ManifestSpec, schema: Schema, table: Any, source: str, 
                 position, f"{source} {where(index)}", image,
                 paths.get(spec.mask_column) if spec.mask_column else None,
                 None if labels is None else labels[position],
-                None if splits is None else splits[position]))
+                None if splits is None else splits[position], root))
     verdict.violations += [_path_violation(column, kind, items, source, root)
                            for (column, kind), items in found.items()]
 
