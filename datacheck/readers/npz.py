@@ -111,10 +111,11 @@ def _unique_keys(members: list[NpyMember], source: str) -> None:
     """Refuse two members that np.load names alike (``image`` and ``image.npy``, or one name
     twice in the zip directory): datacheck would validate one while ``np.load(f)["image"]``
     hands the model the other."""
-    seen: dict[str, str] = {}
+    seen: dict[str, NpyMember] = {}
     for member in members:
-        other = seen.setdefault(member.key, member.name)
-        if other is not member.name:
+        first = seen.setdefault(member.key, member)
+        if first is not member:
+            other = first.name
             both = (f"{other!r} and {member.name!r} are both read as {member.key!r}"
                     if other != member.name else f"{other!r} appears twice in the zip directory")
             raise DataError(f"{source}: duplicate member: {both}; which one a loader gets is "

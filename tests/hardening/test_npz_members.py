@@ -53,6 +53,11 @@ def test_one_name_twice_in_the_zip_directory_is_refused(tmp_path):
         _archive(path, [("image.npy", np.zeros((2, 2))), ("image.npy", np.ones((2, 2)))])
     with pytest.raises(DataError, match=r"'image\.npy' appears twice"):
         open_npz(path)
+    short = tmp_path / "short.npz"  # one-character names are one (cached) string object
+    with pytest.warns(UserWarning, match="Duplicate name"):
+        _archive(short, [("x", np.zeros((2, 2))), ("x", np.ones((2, 2)))])
+    with pytest.raises(DataError, match="'x' appears twice"):
+        open_npz(short)
 
 
 def test_the_row_guard_bounds_the_total_declared_rows(tmp_path):
