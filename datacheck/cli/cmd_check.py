@@ -35,6 +35,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.workers < 1:
         raise DatacheckError(f"--workers must be >= 1, got {args.workers}")
+    if args.batch_size < 1:
+        raise DatacheckError(f"--batch-size must be >= 1, got {args.batch_size}")
     from datacheck.readers.guards import Limits
 
     schema = load_schema(args.schema)

@@ -31,6 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", metavar="PATH", help="write the report as JSON to PATH")
     parser.add_argument("--html", metavar="PATH", help="also write a self-contained HTML report")
     parser.add_argument("--quiet", "-q", action="store_true", help="print only the verdict")
+    from datacheck.cli.main import add_limits
+
+    add_limits(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,7 +45,12 @@ def run(args: argparse.Namespace) -> int:
         raise DatacheckError(f"--max-distance must be >= 0, got {args.max_distance}")
     if args.batch_size < 1:
         raise DatacheckError(f"--batch-size must be >= 1, got {args.batch_size}")
-    report = diff(args.a, args.b, args.schema, dedup=args.dedup, max_distance=args.max_distance,
-                  method=args.hash, batch_size=args.batch_size, save_a=args.save_a,
-                  save_b=args.save_b, split_a=args.split_a, split_b=args.split_b)
+    from datacheck.readers.guards import limits_with, use_limits
+
+    # Every reader diff calls (files, manifest rows, .npz members) applies these limits.
+    with use_limits(limits_with(args.max_bytes, args.max_voxels)):
+        report = diff(args.a, args.b, args.schema, dedup=args.dedup,
+                      max_distance=args.max_distance, method=args.hash,
+                      batch_size=args.batch_size, save_a=args.save_a, save_b=args.save_b,
+                      split_a=args.split_a, split_b=args.split_b)
     return emit(report, args)

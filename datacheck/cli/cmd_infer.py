@@ -29,9 +29,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "report to PATH")
     parser.add_argument("--hashes", action="store_true",
                         help="store element hashes in the profile (for `datacheck diff --dedup`)")
+    from datacheck.cli.main import add_limits
+
+    add_limits(parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    from datacheck.readers.guards import limits_with, use_limits
+
+    # Every reader infer calls (files, manifest rows, .npz members) applies these limits.
+    with use_limits(limits_with(args.max_bytes, args.max_voxels)):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from datacheck.errors import DatacheckError
     from datacheck.infer.schema import infer, inference_from_profile
 

@@ -46,6 +46,14 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", "-q", action="store_true", help="print only the verdict")
 
 
+def add_limits(parser: argparse.ArgumentParser) -> None:
+    """--max-bytes/--max-voxels: the readers' size limits (refused inputs are too_large)."""
+    parser.add_argument("--max-bytes", type=int, metavar="N",
+                        help="refuse volumes whose header declares more than N bytes (too_large)")
+    parser.add_argument("--max-voxels", type=int, metavar="N",
+                        help="refuse volumes whose header declares more than N voxels")
+
+
 def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
     parser = _Parser(prog="datacheck", description="Prove the data going into a model is what "
                      "the model expects.")
@@ -76,6 +84,22 @@ def _version() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (0 ok, 1 violations, 2 usage/config)."""
+    import warnings
+
+    with warnings.catch_warnings():  # restores the usual display when main returns
+        warnings.showwarning = _one_line_warning
+        return _main(argv)
+
+
+def _one_line_warning(message: Warning | str, category: type[Warning], filename: str,
+                      lineno: int, file: object = None, line: str | None = None) -> None:
+    # A warning from the command line is one line on stderr, like its errors.
+    print(f"datacheck: warning: {str(message).splitlines()[0] if str(message) else ''}",
+          file=sys.stderr)
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     selected = next((a for a in args_list if a in COMMANDS), None)
     try:
@@ -94,6 +118,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except OSError as exc:  # stdout on a full disk (/dev/full), a dead terminal...
+        import errno
+
+        _drop_stdout()
+        writing = exc.errno in (errno.ENOSPC, errno.EIO, errno.EFBIG, errno.EDQUOT)
+        what = "cannot write the output" if writing else type(exc).__name__
+        print(f"datacheck: error: {what}: {str(exc.strerror or exc)[:300]}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _drop_stdout() -> None:
+    """Point stdout at /dev/null so that the flush at exit cannot fail a second time."""
+    import os
+
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 if __name__ == "__main__":

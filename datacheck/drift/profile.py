@@ -109,10 +109,12 @@ class Profile:
 
     @classmethod
     def read(cls, path: str | Path) -> Profile:
-        try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise DataError(f"{path}: cannot read profile ({exc})") from None
+        from datacheck.readers.gate import read_text
+
+        try:  # through the gate: a regular file of bounded size
+            data = json.loads(read_text(path))
+        except (OSError, json.JSONDecodeError, RecursionError) as exc:
+            raise DataError(f"{path}: cannot read profile ({str(exc)[:200]})") from None
         if not isinstance(data, dict):
             raise DataError(f"{path}: not a datacheck profile (a JSON {type(data).__name__})")
         return cls.from_dict(data, str(path))

@@ -87,8 +87,10 @@ def open_manifest(path: Path, mask: Path | None, batch_size: int,
     ``split`` keeps only the rows whose split column (guessed: split, fold,
     set...) holds that value.
     """
-    from datacheck.infer.files import openers, suffix_of
-    from datacheck.readers.manifest import manifest_root, read_manifest, resolve_entry
+    from datacheck.infer.files import openers
+    from datacheck.infer.volumes import open_nifti
+    from datacheck.readers.gate import confine
+    from datacheck.readers.manifest import manifest_root, read_manifest, resolve_entry, shown_path
 
     known = {k: v for k, v in openers().items() if k in (".nii", ".nii.gz")}
     table = read_manifest(path)
@@ -110,6 +112,8 @@ def open_manifest(path: Path, mask: Path | None, batch_size: int,
         entry = resolve_entry(root, value)
         if entry is None:
             return None
+        # The gate refuses a path escaping the root before anything is opened.
+        confine(str(value).strip(), root, f"{path}: line {line}: {shown_path(value)}")
         if not entry[1].is_file():
             raise DataError(f"{path}: line {line}: {value} does not exist (under {root}). Fix "
                             "the manifest or the dataset root before inferring a schema.")
@@ -133,7 +137,8 @@ def open_manifest(path: Path, mask: Path | None, batch_size: int,
                 name = display(image)
                 mask_path = resolve(record[spec["mask_column"]], line) \
                     if "mask_column" in spec else None
-                found = list(known[suffix_of(image)](image, mask_path, 1).batches)
+                # Only NIfTI rows are read (``known``), each inside the dataset root.
+                found = list(open_nifti(image, mask_path, 1, root=root).batches)
             except Exception as exc:  # one bad row must never stop inference: noted, skipped
                 problems[name] = unreadable(name, exc)
                 inputs[name] = "unreadable"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from typing import Any
 
@@ -32,7 +33,14 @@ def nifti_section(name: str, obs: Observation, notes: list[str]) -> dict[str, An
                      + "): none declared; reorient them to one and declare it")
     spacings = _facts(obs, "spacing")
     if len(spacings) == 1:
-        section["spacing"] = [float(v) for v in next(iter(spacings)).split("x")]
+        spacing = [float(v) for v in next(iter(spacings)).split("x")]
+        # A schema declares 3 (or 4) finite, positive sizes; a header with NaN, zero or one
+        # axis (a 1-D image) describes none worth declaring.
+        if len(spacing) in (3, 4) and all(math.isfinite(v) and v > 0 for v in spacing):
+            section["spacing"] = spacing
+        else:
+            notes.append(f"voxel spacing {next(iter(spacings))} mm is not 3 finite positive "
+                         "sizes: none declared; fix the header's pixdim")
     elif spacings:
         notes.append("voxel spacings differ between files ("
                      + ", ".join(f"{k} mm: {v}" for k, v in spacings.most_common(5))

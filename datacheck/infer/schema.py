@@ -131,7 +131,10 @@ def from_observations(seen: dict[str, Observation], order: list[str], label_name
     defaults = DriftConfig()
     fields["drift"] = DriftConfig(js_divergence=defaults.js_divergence, linf=defaults.linf,
                                   label_linf=defaults.label_linf)
-    schema = Schema.model_validate(fields)
+    from datacheck.schema.io import schema_from_dict
+
+    # Any fact the headers make unrepresentable is one SchemaError line, never a traceback.
+    schema = schema_from_dict(fields, origin=f"schema inferred from {description}")
     return Inference(schema, notes, seen, batches, description)
 
 

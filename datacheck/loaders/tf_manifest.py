@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -185,6 +186,11 @@ def _shape(feature: Feature) -> list[int | None] | None:
     return None if rank is None else [None] * rank
 
 
+def _at(entry: ManifestEntry, path: Path) -> str:
+    """``path`` as the gate takes it: absolute, so it is not read as relative to the root."""
+    return os.path.join(os.getcwd(), path) if entry.root is not None else os.fspath(path)
+
+
 class _ElementLoader:
     """Reads and judges one manifest row; returns (volume, target, ok) in the training dtypes."""
 
@@ -254,9 +260,10 @@ class _ElementLoader:
         source = str(entry.image)
         header = None
         if entry.image.name.lower().endswith((".h5", ".hdf5")):
-            data, found = self._read_h5(entry.image)
+            data, found = self._read_h5(entry.image, entry)
         else:
-            volume = read_nifti(entry.image, self.limits, spec.scaling, source=source)
+            volume = read_nifti(_at(entry, entry.image), self.limits, spec.scaling,
+                                source=source, root=entry.root)
             found = nifti_header_violations(spec, volume.header, self.name)
             if any(v.code == "intent" for v in found):  # not an image volume: nothing to feed
                 return np.zeros((0,), np.float32), 0, found
@@ -277,7 +284,8 @@ class _ElementLoader:
             y = 0
         if entry.mask is not None and header is not None:
             pairs = self.schema.pairs or PairSpec()
-            mask = read_nifti(entry.mask, self.limits, spec.scaling, source=str(entry.mask))
+            mask = read_nifti(_at(entry, entry.mask), self.limits, spec.scaling,
+                              source=str(entry.mask), root=entry.root)
             coverage = mask_coverage(foreground(data), mask.data) \
                 if pairs.min_mask_coverage > 0 else None
             found += pair_violations(pairs, header, mask.header,
@@ -297,7 +305,8 @@ class _ElementLoader:
         found: list[Violation] = []
         channels = [data]
         for column, path in entry.others.items():
-            other = read_nifti(path, self.limits, spec.scaling, source=str(path))
+            other = read_nifti(_at(entry, path), self.limits, spec.scaling, source=str(path),
+                               root=entry.root)
             found += nifti_header_violations(spec, other.header, column)
             found += consistency_violations(header, other.header, spec.affine_tolerance, column,
                                             f"row ({entry.where})")
@@ -306,7 +315,7 @@ class _ElementLoader:
             return np.zeros((0,), np.float32), found
         return np.stack(channels, axis=-1), found
 
-    def _read_h5(self, path: Path) -> tuple[np.ndarray, list[Violation]]:
+    def _read_h5(self, path: Path, entry: ManifestEntry) -> tuple[np.ndarray, list[Violation]]:
         from datacheck.readers.guards import check_declared
         from datacheck.readers.hdf5 import describe, open_h5, read_rows
         from datacheck.rules.medical import h5_dataset_violations
@@ -315,7 +324,7 @@ class _ElementLoader:
         ds = dataset_map(self.schema).get(self.name)
         if ds is None:
             raise DatacheckError(f"{path}: hdf5.datasets has no entry for {self.name!r}")
-        with open_h5(path) as handle:
+        with open_h5(_at(entry, path), str(path), entry.root) as handle:
             info = describe(handle, ds.path)
             found = h5_dataset_violations(str(path), self.name, ds, info)
             if info is None or not info.dataset:

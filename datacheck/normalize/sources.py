@@ -90,9 +90,11 @@ def _nifti(path: Path, mask_path: Path | None = None) -> Iterator[Part]:
 
 
 def _read(path: Path) -> np.ndarray:
+    require("nibabel", "medical", "Reading NIfTI files")
     from datacheck.errors import DatacheckError
     from datacheck.readers.nifti import read_nifti
 
+    # Through the gate and the size guards, like every reader (scaling applied, as get_fdata).
     try:
         return read_nifti(path).data
     except DatacheckError as exc:  # the reader's one line names the file and the problem
@@ -117,11 +119,13 @@ def mask_of(path: Path, suffix: str = "_mask") -> Path:
 
 
 def _hdf5(path: Path, key: str | None) -> Iterator[Part]:
-    h5py = require("h5py", "medical", "Reading HDF5 files")
+    require("h5py", "medical", "Reading HDF5 files")
+    from datacheck.readers.hdf5 import open_h5
+
     try:
-        handle = h5py.File(str(path), "r")
-    except Exception as exc:  # h5py raises OSError subclasses with low-level text
-        raise DataError(f"{path}: unreadable: {exc}. Check that the file is HDF5.") from exc
+        handle = open_h5(path)
+    except DataError as exc:
+        raise DataError(f"{path}: unreadable: {exc}") from None
     with handle:
         names: list[str] = []
         handle.visititems(lambda n, obj: names.append(n) if hasattr(obj, "shape") else None)
@@ -144,13 +148,20 @@ def _file(path: Path, key: str | None, paired: bool = False,
     elif name.endswith(HDF5_SUFFIXES):
         yield from _hdf5(path, key)
     elif name.endswith(".npy"):
-        yield from _slices(np.load(path, mmap_mode="r", allow_pickle=False), None, str(path))
+        from datacheck.readers.npy import read_npy
+
+        yield from _slices(read_npy(path), None, str(path))
     elif name.endswith(".npz"):
-        with np.load(path, allow_pickle=False) as archive:
-            keys = list(archive.keys())
-            if key is None and len(keys) != 1:
-                raise DataError(f"{path}: holds arrays {keys}; pass key=<name> to pick one.")
-            yield from _slices(archive[key or keys[0]], None, f"{path}:{key or keys[0]}")
+        from datacheck.readers.npz import open_npz
+
+        archive = open_npz(path)  # members inflate slice by slice, never unpickled
+        keys = list(archive)
+        if key is None and len(keys) != 1:
+            raise DataError(f"{path}: holds arrays {keys}; pass key=<name> to pick one.")
+        if (key or keys[0]) not in archive:
+            raise DataError(f"{path}: has no array {key!r} (it has {keys}). Pass one of those "
+                            "as key=.")
+        yield from _slices(archive[key or keys[0]], None, f"{path}:{key or keys[0]}")
     else:
         raise DataError(f"{path}: cannot fit statistics on this file type; use .nii, .nii.gz, "
                         ".h5, .hdf5, .npy or .npz, or pass arrays.")

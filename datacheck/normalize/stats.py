@@ -255,10 +255,13 @@ class NormStats:
                             "fit_stats(...).save(path).")
         import yaml  # YAML is a superset of JSON, so one parser reads both
 
+        from datacheck.readers.gate import read_text
+        from datacheck.schema.yamlsafe import load_yaml
+
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = load_yaml(read_text(path))
         except yaml.YAMLError as exc:
-            raise DataError(f"{path}: unreadable: not valid YAML/JSON ({exc}).") from exc
+            raise DataError(f"{path}: unreadable: not valid YAML/JSON ({exc}).") from None
         return cls.from_dict(data, source=str(path))
 
 

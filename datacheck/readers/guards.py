@@ -10,11 +10,17 @@ from __future__ import annotations
 
 import math
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import IO, Any
 
 from datacheck.errors import DataError
 from datacheck.schema.medical import DEFAULT_MAX_BYTES, DEFAULT_MAX_VOXELS
+
+#: Default bound on the rows of one archive: 50 million (ImageNet-1k has 1.3 million).
+DEFAULT_MAX_ROWS = 50_000_000
 
 
 class TooLargeError(DataError):
@@ -23,7 +29,7 @@ class TooLargeError(DataError):
 
 @dataclass(frozen=True)
 class Limits:
-    """Largest volume (or HDF5 row) a reader may allocate.
+    """Largest volume (or HDF5 row) a reader may allocate, and most rows an archive may declare.
 
     >>> Limits(max_bytes=1024).max_bytes
     1024
@@ -31,9 +37,57 @@ class Limits:
 
     max_bytes: int = DEFAULT_MAX_BYTES
     max_voxels: int = DEFAULT_MAX_VOXELS
+    #: Rows an archive may declare in all (each row costs scan time even when tiny).
+    max_rows: int = DEFAULT_MAX_ROWS
 
     def describe(self) -> str:
         return f"{human_bytes(self.max_bytes)} / {self.max_voxels:,} voxels"
+
+
+#: Limits of the command running now (``--max-bytes`` on infer/diff), for readers called
+#: without explicit limits; None means the defaults.
+_ACTIVE: ContextVar[Limits | None] = ContextVar("datacheck_limits", default=None)
+
+
+def active_limits() -> Limits:
+    """The limits a reader applies when its caller passes none: the command's, else defaults.
+
+    >>> active_limits().max_bytes == Limits().max_bytes
+    True
+    """
+    return _ACTIVE.get() or Limits()
+
+
+@contextmanager
+def use_limits(limits: Limits) -> Iterator[Limits]:
+    """Apply ``limits`` to every reader called inside the block without explicit limits.
+
+    >>> with use_limits(Limits(max_bytes=1024)): active_limits().max_bytes
+    1024
+    """
+    token = _ACTIVE.set(limits)
+    try:
+        yield limits
+    finally:
+        _ACTIVE.reset(token)
+
+
+def limits_with(max_bytes: int | None = None, max_voxels: int | None = None,
+                base: Limits | None = None) -> Limits:
+    """``base`` (default: the defaults) with the values a person gave; each must be >= 1.
+
+    >>> limits_with(max_bytes=10).max_bytes
+    10
+    """
+    import dataclasses
+
+    overrides = {}
+    for name, value in (("max_bytes", max_bytes), ("max_voxels", max_voxels)):
+        if value is not None:
+            if value < 1:
+                raise DataError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
+            overrides[name] = int(value)
+    return dataclasses.replace(base or Limits(), **overrides)
 
 
 def human_bytes(n: float) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from datacheck.errors import DataError
+from datacheck.readers.gate import descriptor_path, file_size, open_file
 from datacheck.readers.guards import Limits, check_declared, human_bytes
 
 #: What h5py raises for corrupt metadata, link loops and types it cannot map
@@ -52,21 +53,41 @@ def _detail(exc: BaseException) -> str:
     return (str(exc).splitlines() or [""])[0] or type(exc).__name__
 
 
-def open_h5(path: str | os.PathLike[str], source: str | None = None) -> Any:
+def open_h5(path: str | os.PathLike[str], source: str | None = None,
+            root: str | os.PathLike[str] | None = None) -> Any:
     """Open an HDF5 file read-only, with one clear line when it is not one.
+
+    The file is opened once through the gate (a regular file, inside ``root`` if
+    given) and HDF5 opens that descriptor's file, not the path again.
 
     >>> with open_h5("train.h5") as f: ...  # doctest: +SKIP
     """
     import h5py
 
     label = source or str(path)
-    if os.path.isfile(path) and os.path.getsize(path) == 0:
-        raise DataError(f"{label}: empty file (0 bytes); re-export it with h5py.")
+    handle = open_file(path, root=root, label=label)
     try:
-        return h5py.File(path, "r")
-    except H5_ERRORS as exc:
-        raise DataError(f"{label}: not a readable HDF5 file ({_detail(exc)}); a truncated copy "
-                        "or another format renamed to .h5? Re-copy or re-export it.") from None
+        if file_size(handle) == 0:
+            raise DataError(f"{label}: empty file (0 bytes); re-export it with h5py.")
+        # /proc/self/fd/N reopens the very file behind the checked descriptor; elsewhere
+        # h5py reads through the Python file object (slower, but the same bytes).
+        named = descriptor_path(handle)
+        try:
+            if named is not None:
+                opened = h5py.File(named, "r")
+            else:
+                opened = h5py.File(handle, "r")
+                handle = None  # type: ignore[assignment]  # h5py reads through it: keep it
+            # Messages name the file, not /proc/self/fd/N (see describe).
+            opened.datacheck_label = label
+            return opened
+        except H5_ERRORS as exc:
+            raise DataError(f"{label}: not a readable HDF5 file ({_detail(exc)}); a truncated "
+                            "copy or another format renamed to .h5? Re-copy or re-export it.") \
+                from None
+    finally:
+        if handle is not None:
+            handle.close()
 
 
 def describe(handle: Any, inner: str, source: str | None = None) -> H5Info | None:
@@ -79,8 +100,10 @@ def describe(handle: Any, inner: str, source: str | None = None) -> H5Info | Non
     >>> describe(f, "/train/images").shape  # doctest: +SKIP
     (5000, 64, 64, 1)
     """
-    label = source or str(getattr(handle, "filename", "HDF5 file"))
+    label = source or str(getattr(handle, "datacheck_label", None)
+                          or getattr(handle, "filename", "HDF5 file"))
     try:
+        _refuse_external_links(handle, inner, label)
         obj = handle.get(inner)  # a missing path (or a dangling link) is None, not an error
     except H5_ERRORS as exc:
         raise DataError(f"{label}: cannot open dataset '{inner}': the link loops or the file's "
@@ -94,6 +117,41 @@ def describe(handle: Any, inner: str, source: str | None = None) -> H5Info | Non
         raise DataError(f"{label}: cannot read the metadata of '{inner}': it is corrupt or uses "
                         f"a type numpy cannot hold (h5py: {_detail(exc)}). Re-copy the file, or "
                         "re-export it with standard dtypes.") from None
+
+
+#: Soft links followed while looking for an external link on the way to a dataset.
+_MAX_HOPS = 32
+
+
+def _refuse_external_links(handle: Any, inner: str, label: str) -> None:
+    """Refuse a path that passes through an external link (soft links followed, bounded).
+
+    An external link names another file by path, resolved on the reading machine:
+    it would read outside the dataset root (or block on a FIFO), unseen by the gate.
+    """
+    import h5py
+
+    parts = [p for p in inner.split("/") if p]
+    done: list[str] = []
+    hops = 0
+    while parts:
+        here = "/" + "/".join([*done, parts[0]])
+        link = handle.get(here, getlink=True)
+        if isinstance(link, h5py.ExternalLink):
+            raise DataError(f"{label}: dataset '{inner}' goes through an external link at "
+                            f"'{here}' to {link.filename!r}:{link.path!r}; datacheck reads only "
+                            "data stored in the file it was given. Copy the data in (h5copy, or "
+                            "rewrite the file without external links).")
+        if isinstance(link, h5py.SoftLink) and hops < _MAX_HOPS:
+            hops += 1
+            target = link.path if link.path.startswith("/") else \
+                "/" + "/".join([*done, link.path])
+            parts = [p for p in target.split("/") if p] + parts[1:]
+            done = []
+            continue
+        if link is None:
+            return  # missing: describe reports it
+        done.append(parts.pop(0))
 
 
 def _describe(obj: Any, inner: str, label: str) -> H5Info:
@@ -178,12 +236,17 @@ def storage_refusal(dataset: Any, inner: str) -> str:
     contiguous dataset is allocated whole or not at all. Both calls walk the
     chunk index the file really stores (about 0.06 s per 300,000 chunks), never
     the declared grid. Data in external raw files is refused too: those are
-    paths on the reading machine (a device or pipe would never end). Compact and
-    virtual datasets are not judged here.
+    paths on the reading machine (a device or pipe would never end), and so is a
+    virtual dataset (its sources are other files, named by path). Compact
+    datasets are not judged here.
     """
     import h5py
 
     plist = dataset.id.get_create_plist()
+    if plist.get_layout() == h5py.h5d.VIRTUAL:
+        return (f"dataset '{inner}' is a virtual dataset: its data is mapped from other files "
+                "by name, outside what datacheck was given; copy the data into a plain dataset "
+                "(h5py: f.create_dataset(name, data=vds[...])).")
     if plist.get_external_count():
         return (f"dataset '{inner}' keeps its data in external raw files outside the HDF5 file; "
                 "datacheck reads data stored in the file only: copy it in (h5repack, or "

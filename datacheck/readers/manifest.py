@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import csv
 import errno
+import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from datacheck.errors import DataError
-from datacheck.readers.guards import Limits, human_bytes
+from datacheck.readers.gate import file_size, open_file
+from datacheck.readers.guards import Limits, active_limits, human_bytes
 
 #: Manifest suffixes datacheck reads.
 MANIFEST_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq")
@@ -46,7 +48,7 @@ class BadPathError(DataError):
 
 
 def read_manifest(path: str | os.PathLike[str], limits: Limits | None = None,
-                  source: str | None = None) -> Any:
+                  source: str | None = None, root: str | os.PathLike[str] | None = None) -> Any:
     """Read a manifest table into a pandas DataFrame (one clear line when it cannot).
 
     >>> read_manifest("dataset/manifest.csv").columns.tolist()  # doctest: +SKIP
@@ -54,31 +56,33 @@ def read_manifest(path: str | os.PathLike[str], limits: Limits | None = None,
     """
     import pandas as pd
 
-    limits = limits or Limits()
+    limits = limits or active_limits()
     label = source or str(path)
     suffix = Path(path).suffix.lower()
-    try:
-        size = os.path.getsize(path)
-    except OSError as exc:
-        raise DataError(f"{label}: cannot open ({exc.strerror})") from None
-    if size == 0:
-        raise DataError(f"{label}: empty file (0 bytes); a manifest needs a header row.")
-    if size > limits.max_bytes:
-        raise DataError(f"{label}: too_large: manifest is {human_bytes(size)}, over the limit of "
-                        f"{human_bytes(limits.max_bytes)}; split it or raise max_bytes.")
-    try:
-        if suffix in (".parquet", ".pq"):
-            table = pd.read_parquet(path)
-        else:
-            table = _read_text_table(path, "\t" if suffix == ".tsv" else ",", label)
-    except DataError:
-        raise
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{label}: not UTF-8 text (byte {exc.start}); save the manifest as "
-                        "UTF-8.") from None
-    except Exception as exc:  # pandas/pyarrow raise many types for malformed tables
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise DataError(f"{label}: unreadable manifest ({reason}).") from None
+    # Opened once through the gate; both passes (wide rows, pandas) read this descriptor.
+    with open_file(path, root=root, label=label) as handle:
+        size = file_size(handle)
+        if size == 0:
+            raise DataError(f"{label}: empty file (0 bytes); a manifest needs a header row.")
+        if size > limits.max_bytes:
+            raise DataError(f"{label}: too_large: manifest is {human_bytes(size)}, over the "
+                            f"limit of {human_bytes(limits.max_bytes)}; split it or raise "
+                            "max_bytes.")
+        try:
+            if suffix in (".parquet", ".pq"):
+                _parquet_rows(handle, label, limits)
+                table = pd.read_parquet(handle)
+            else:
+                table = _read_text_table(handle, "\t" if suffix == ".tsv" else ",", label,
+                                         limits)
+        except DataError:
+            raise
+        except UnicodeDecodeError as exc:
+            raise DataError(f"{label}: not UTF-8 text (byte {exc.start}); save the manifest as "
+                            "UTF-8.") from None
+        except Exception as exc:  # pandas/pyarrow raise many types for malformed tables
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise DataError(f"{label}: unreadable manifest ({reason}).") from None
     table.columns = [str(c).strip() for c in table.columns]
     return table
 
@@ -159,7 +163,26 @@ def _os_reason(exc: BaseException) -> str:
     return f"cannot check the file ({strerror or type(exc).__name__})"
 
 
-def _read_text_table(path: str | os.PathLike[str], sep: str, label: str) -> Any:
+def _row_limit(rows: int, label: str, limits: Limits) -> None:
+    if rows > limits.max_rows:
+        raise DataError(f"{label}: too_large: manifest holds {rows:,} rows, over the limit of "
+                        f"{limits.max_rows:,}; refused before parsing. Split it, or raise "
+                        "max_rows.")
+
+
+def _parquet_rows(handle: IO[bytes], label: str, limits: Limits) -> None:
+    """Refuse a Parquet file declaring more rows than the limit, from its footer alone (a few
+    KB of run-length-encoded columns can declare millions of rows)."""
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        return  # pandas reads it with another engine; the row count comes after
+    rows = pq.ParquetFile(handle).metadata.num_rows
+    handle.seek(0)
+    _row_limit(int(rows), label, limits)
+
+
+def _read_text_table(handle: IO[bytes], sep: str, label: str, limits: Limits) -> Any:
     """pandas.read_csv, leaving out rows wider than the header (listed in ``attrs``).
 
     pandas would turn the extra cells of a wide first row into the index (shifting every
@@ -167,9 +190,11 @@ def _read_text_table(path: str | os.PathLike[str], sep: str, label: str) -> Any:
     """
     import pandas as pd
 
-    skip, wide, data_rows = _wide_rows(path, sep, label)
+    skip, wide, data_rows = _wide_rows(handle, sep, label)
+    _row_limit(data_rows, label, limits)
+    handle.seek(0)
     # index_col=False: never take a column as the index, even where the scan missed a row.
-    table = pd.read_csv(path, sep=sep, encoding="utf-8", skipinitialspace=True,
+    table = pd.read_csv(handle, sep=sep, encoding="utf-8", skipinitialspace=True,
                         index_col=False, skiprows=skip or None)
     if wide:
         left_out = {row.index for row in wide}
@@ -180,8 +205,7 @@ def _read_text_table(path: str | os.PathLike[str], sep: str, label: str) -> Any:
     return table
 
 
-def _wide_rows(path: str | os.PathLike[str], sep: str,
-               label: str) -> tuple[set[int], list[WideRow], int]:
+def _wide_rows(raw: IO[bytes], sep: str, label: str) -> tuple[set[int], list[WideRow], int]:
     """(records for pandas' skiprows, the wide rows, number of non-blank data rows).
 
     Counts records the way pandas' C parser does: quoted cells may span lines, and blank
@@ -192,7 +216,8 @@ def _wide_rows(path: str | os.PathLike[str], sep: str,
     header: int | None = None
     data_rows = 0
     try:
-        with open(path, encoding="utf-8", newline="") as handle:
+        handle = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+        try:
             for number, record in enumerate(csv.reader(handle, delimiter=sep,
                                                        skipinitialspace=True)):
                 if not record or (len(record) == 1 and not record[0].strip()):
@@ -204,6 +229,8 @@ def _wide_rows(path: str | os.PathLike[str], sep: str,
                     skip.add(number)
                     wide.append(WideRow(data_rows, len(record), header))
                 data_rows += 1
+        finally:
+            handle.detach()  # the descriptor stays open for pandas' pass
     except UnicodeDecodeError:
         return set(), [], 0  # pandas reports it, naming the byte
     except csv.Error as exc:  # in practice: a cell over csv.field_size_limit() characters

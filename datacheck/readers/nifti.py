@@ -12,7 +12,6 @@ from __future__ import annotations
 import gzip
 import math
 import os
-import stat
 import struct
 import zlib
 from dataclasses import dataclass, field
@@ -21,11 +20,13 @@ from typing import IO, Any
 import numpy as np
 
 from datacheck.errors import DataError
+from datacheck.readers.gate import file_size, open_file
 from datacheck.readers.guards import (
     CappedReader,
     GzipStream,
     Limits,
     TooLargeError,
+    active_limits,
     check_declared,
     human_bytes,
 )
@@ -95,35 +96,37 @@ class NiftiVolume:
 
 
 def read_nifti_header(path: str | os.PathLike[str], limits: Limits | None = None,
-                      source: str | None = None) -> NiftiHeader:
+                      source: str | None = None,
+                      root: str | os.PathLike[str] | None = None) -> NiftiHeader:
     """Read and interpret only the header (the voxels stay on disk).
 
     >>> read_nifti_header("sub-01_T1w.nii.gz").shape  # doctest: +SKIP
     (256, 256, 180)
     """
-    limits = limits or Limits()
+    limits = limits or active_limits()
     label = source or str(path)
-    with _open(path, label, limits) as stream:
+    with _open(path, label, limits, root) as stream:
         return _parse_header(stream, label, limits)
 
 
 def read_nifti(path: str | os.PathLike[str], limits: Limits | None = None,
-               scaling: str = "apply", source: str | None = None) -> NiftiVolume:
+               scaling: str = "apply", source: str | None = None,
+               root: str | os.PathLike[str] | None = None) -> NiftiVolume:
     """Read a volume: header, size guard, then the voxels (one allocation, within limits).
 
     ``scaling="apply"`` applies scl_slope/scl_inter like nibabel; ``"raw"``
-    returns stored values.
+    returns stored values. With ``root``, a path escaping it is refused unopened.
 
     >>> vol = read_nifti("sub-01_T1w.nii.gz"); vol.data.shape  # doctest: +SKIP
     (256, 256, 180)
     """
-    limits = limits or Limits()
+    limits = limits or active_limits()
     label = source or str(path)
-    with _open(path, label, limits) as stream:
+    with _open(path, label, limits, root) as stream:
         header = _parse_header(stream, label, limits)
         end = header.vox_offset + header.nbytes
         if not stream.compressed:
-            size = os.stat(path).st_size
+            size = stream.size
             if size < end:
                 raise DataError(f"{label}: truncated: header declares {human_bytes(header.nbytes)}"
                                 f" of voxel data at offset {header.vox_offset}, the file holds "
@@ -146,9 +149,10 @@ def read_nifti(path: str | os.PathLike[str], limits: Limits | None = None,
 class _Stream:
     """An open (possibly gzip) file behind a CappedReader; knows whether it decompresses."""
 
-    def __init__(self, reader: CappedReader, compressed: bool) -> None:
+    def __init__(self, reader: CappedReader, compressed: bool, size: int) -> None:
         self.reader = reader
         self.compressed = compressed
+        self.size = size  # of the file on disk, from the descriptor that is read
 
     def __enter__(self) -> _Stream:
         return self
@@ -157,25 +161,20 @@ class _Stream:
         self.reader.close()
 
 
-def _open(path: str | os.PathLike[str], label: str, limits: Limits) -> _Stream:
-    try:
-        info = os.stat(path)
-    except OSError as exc:
-        raise DataError(f"{label}: cannot open ({exc.strerror})") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise DataError(f"{label}: not a regular file (a folder, device or pipe); pass files.")
-    if info.st_size == 0:
+def _open(path: str | os.PathLike[str], label: str, limits: Limits,
+          root: str | os.PathLike[str] | None = None) -> _Stream:
+    # The gate opens once and checks the descriptor (a regular file; inside root if given).
+    raw: IO[bytes] = open_file(path, root=root, label=label)
+    size = file_size(raw)
+    if size == 0:
+        raw.close()
         raise DataError(f"{label}: empty file (0 bytes). {_FIX}")
-    try:
-        raw: IO[bytes] = open(path, "rb")
-    except OSError as exc:
-        raise DataError(f"{label}: cannot open ({exc.strerror})") from None
     compressed = raw.read(2) == _GZIP_MAGIC
     raw.seek(0)
     if compressed:
         raw = GzipStream(raw)  # type: ignore[assignment]
     # Until the header is parsed, allow only the header itself plus the voxel budget.
-    return _Stream(CappedReader(raw, limits.max_bytes + 1024, label), compressed)
+    return _Stream(CappedReader(raw, limits.max_bytes + 1024, label), compressed, size)
 
 
 def _read(stream: _Stream, n: int, label: str, what: str) -> bytes:

@@ -26,7 +26,14 @@ import numpy as np
 from numpy.lib import format as npy_format
 
 from datacheck.errors import DataError
-from datacheck.readers.guards import Limits, TooLargeError, check_declared, human_bytes
+from datacheck.readers.gate import open_file
+from datacheck.readers.guards import (
+    Limits,
+    TooLargeError,
+    active_limits,
+    check_declared,
+    human_bytes,
+)
 from datacheck.schema.model import Schema
 
 _RESAVE = "Re-save it with np.savez(f, image=x, label=y)."
@@ -39,9 +46,12 @@ _ZIP_ERRORS = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, st
 #: ValueError can also come from parsing a .npy header).
 _STREAM_ERRORS = tuple(e for e in _ZIP_ERRORS if e is not ValueError)
 _SKIP_CHUNK = 1 << 20
+#: Compression methods whose output datacheck bounds (zlib's max_length); the others are refused.
+_BOUNDED_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
 
 
-def read_npz(path: str | Path, schema: Schema, limits: Limits | None = None) -> dict[str, Any]:
+def read_npz(path: str | Path, schema: Schema, limits: Limits | None = None,
+             root: str | Path | None = None) -> dict[str, Any]:
     """Bind the arrays of an .npz to schema names; values are arrays or :class:`NpzRows`.
 
     Keys that match schema names bind by name; otherwise the arrays bind in
@@ -49,7 +59,7 @@ def read_npz(path: str | Path, schema: Schema, limits: Limits | None = None) -> 
     A member with rows comes back as NpzRows (slice it, or ``np.asarray`` it
     when it fits the limits); a 0-d or empty member as its array.
     """
-    arrays = open_npz(path, limits)
+    arrays = open_npz(path, limits, root)
     names = schema.names()
     if any(key in names for key in arrays):
         return arrays
@@ -60,20 +70,67 @@ def read_npz(path: str | Path, schema: Schema, limits: Limits | None = None) -> 
     return dict(zip(names, arrays.values(), strict=False))
 
 
-def open_npz(path: str | Path, limits: Limits | None = None) -> dict[str, Any]:
-    """The members of an .npz by key (as np.load names them), headers checked, data not read."""
-    limits = limits or Limits()
+def open_npz(path: str | Path, limits: Limits | None = None,
+             root: str | Path | None = None) -> dict[str, Any]:
+    """The members of an .npz by key (as np.load names them), headers checked, data not read.
+
+    The archive is opened once through the gate and every member reads from that
+    descriptor, so the file cannot be swapped between the checks and the reads.
+    """
+    limits = limits or active_limits()
     source = str(path)
+    handle = open_file(path, root=root, label=source)
     try:
-        with zipfile.ZipFile(path) as archive:
+        archive = zipfile.ZipFile(handle)
+        try:
             members = [_member(archive, info, source, limits)
                        for info in archive.infolist() if not info.is_dir()]
+        except BaseException:
+            archive.close()
+            raise
     except _ZIP_ERRORS as exc:
+        handle.close()
         raise DataError(f"{source}: not a readable .npz archive ({_reason(exc)}). "
                         f"{_RESAVE}") from None
-    rows = [NpzRows(source, m, limits) for m in members]
+    except BaseException:
+        handle.close()
+        raise
+    try:
+        _unique_keys(members, source)
+        _total_rows(members, source, limits)
+    except DataError:
+        archive.close()
+        handle.close()
+        raise
+    rows = [NpzRows(source, m, limits, archive) for m in members]
     # Members without data (0-d, or no rows) are read at once: plain arrays for every caller.
     return {r.member.key: r if r.ndim and r.member.nbytes else r.read_all() for r in rows}
+
+
+def _unique_keys(members: list[NpyMember], source: str) -> None:
+    """Refuse two members that np.load names alike (``image`` and ``image.npy``, or one name
+    twice in the zip directory): datacheck would validate one while ``np.load(f)["image"]``
+    hands the model the other."""
+    seen: dict[str, NpyMember] = {}
+    for member in members:
+        first = seen.setdefault(member.key, member)
+        if first is not member:
+            other = first.name
+            both = (f"{other!r} and {member.name!r} are both read as {member.key!r}"
+                    if other != member.name else f"{other!r} appears twice in the zip directory")
+            raise DataError(f"{source}: duplicate member: {both}; which one a loader gets is "
+                            "undefined, so neither is checked. Remove one and re-save the "
+                            "archive.")
+
+
+def _total_rows(members: list[NpyMember], source: str, limits: Limits) -> None:
+    """Bound the rows the scan walks: every row costs time even when it costs no memory, so
+    a small archive declaring billions of tiny rows is refused before any is read."""
+    total = sum(m.shape[0] for m in members if m.shape)
+    if total > limits.max_rows:
+        raise TooLargeError(f"{source}: too_large: members declare {total:,} rows in all, over "
+                            f"the limit of {limits.max_rows:,} rows; refused before reading. "
+                            "Split the archive, or raise max_rows.")
 
 
 @dataclass(frozen=True)
@@ -107,6 +164,14 @@ class NpyMember:
 def _member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, source: str,
             limits: Limits) -> NpyMember:
     label = f"{source}: member {info.filename!r}"
+    if info.compress_type not in _BOUNDED_METHODS:
+        # zipfile inflates bzip2/LZMA input chunks with no output bound (a 552-byte member
+        # took 1.2 GB and 4.5 s); numpy writes only stored and deflate members.
+        method = {zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "LZMA"}.get(
+            info.compress_type, f"method {info.compress_type}")
+        raise DataError(f"{label} is {method}-compressed, which datacheck does not inflate (no "
+                        "output bound); np.savez and np.savez_compressed write stored or deflate "
+                        f"members. {_RESAVE}")
     with archive.open(info) as stream:
         member = _parse_header(stream, info, label)
     if member.dtype.hasobject:
@@ -184,11 +249,14 @@ class NpzRows:
     (32, 8, 8, 1)
     """
 
-    def __init__(self, source: str, member: NpyMember, limits: Limits) -> None:
+    def __init__(self, source: str, member: NpyMember, limits: Limits,
+                 archive: zipfile.ZipFile) -> None:
         self.source = source
         self.member = member
         self.limits = limits
-        self._archive: zipfile.ZipFile | None = None
+        # Shared by the archive's members and opened once (through the gate): reopening
+        # reads the member again from the same descriptor, never from the path.
+        self._archive = archive
         self._stream: IO[bytes] | None = None
         self._row = 0  # where the open stream stands
         self._whole: np.ndarray | None = None  # a Fortran-order member, once read
@@ -251,11 +319,10 @@ class NpzRows:
         return data
 
     def close(self) -> None:
-        """Close the member stream (reading again reopens it)."""
-        for handle in (self._stream, self._archive):
-            if handle is not None:
-                handle.close()
-        self._archive = self._stream = None
+        """Close the member stream (reading again reopens it from the open archive)."""
+        if self._stream is not None:
+            self._stream.close()
+        self._stream = None
         self._row = 0
 
     def _guard(self, shape: tuple[int, ...], what: str, fix: str) -> None:
@@ -294,7 +361,6 @@ class NpzRows:
         """The member's stream positioned at ``row``, continuing the open one when it can."""
         if self._stream is None or row < self._row:
             self.close()
-            self._archive = zipfile.ZipFile(self.source)
             self._stream = self._archive.open(self.member.info)
             self._skip(self._stream, self.member.offset)
         self._skip(self._stream, (row - self._row) * self.member.row_bytes)

@@ -44,9 +44,10 @@ def _e(value: Any) -> str:
 def write_html(report: Report, path: str | Path, *, data: Any = None) -> None:
     """Write ``report`` as one self-contained HTML file.
 
-    ``data`` (optional) is the data that was checked, to draw intensity
-    histograms when the report carries none; otherwise readable input files
-    are re-read (at most ``html_sections.MAX_HISTOGRAM_FILES``).
+    Only what the report holds is drawn: histograms stored in its summaries,
+    thumbnails of flagged volumes stored at check time. No file the report
+    names is opened. ``data`` (optional) is the data that was checked, to draw
+    intensity histograms the report does not store.
 
     >>> write_html(dc.check((x, y), "mnist"), "report.html", data=(x, y))  # doctest: +SKIP
     """
@@ -77,9 +78,10 @@ def render_html(report: Report, *, data: Any = None) -> str:
         _montage(report, notes),
         _inputs(report),
     ]
-    if report.stats:
+    stats = {k: v for k, v in report.to_dict()["stats"].items() if k != "thumbnails"}
+    if stats:
         parts.append("<h2>Statistics</h2><details><summary>raw statistics (JSON)</summary><pre>"
-                     + _e(json.dumps(report.to_dict()["stats"], indent=2)) + "</pre></details>")
+                     + _e(json.dumps(stats, indent=2)) + "</pre></details>")
     if notes:
         parts.append("<h2>Notes</h2><ul>" + "".join(f"<li>{_e(n)}</li>" for n in notes)
                      + "</ul>")
@@ -161,13 +163,14 @@ def _features(report: Report, data: Any, notes: list[str]) -> str:
 def _montage(report: Report, notes: list[str]) -> str:
     from datacheck.report import html_sections as sections
 
+    b64, stored = sections.montage(report, notes, MAX_MONTAGE)
     flagged = [p for p, s in report.inputs.items() if s == "violating"
                and p.lower().endswith((".nii", ".nii.gz"))]
-    if not flagged:
-        return ""
-    b64 = sections.montage(flagged[:MAX_MONTAGE], notes)
     if b64 is None:
+        if flagged and not stored:
+            notes.append(f"No slice montage for the {len(flagged)} flagged volume(s): the report "
+                         "stores no thumbnails of them, and no file it names is read.")
         return ""
-    more = (f" (first {MAX_MONTAGE} of {len(flagged)})" if len(flagged) > MAX_MONTAGE else "")
+    more = f" (first {MAX_MONTAGE} of {stored})" if stored > MAX_MONTAGE else ""
     return (f"<h2>Flagged volumes{_e(more)}</h2><p>Middle slices of each flagged file "
             "(axial, coronal, sagittal).</p>" + _img(b64, "middle slices of flagged volumes"))

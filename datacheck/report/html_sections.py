@@ -14,8 +14,8 @@ from datacheck.report.report import Report
 
 #: Classes drawn as bars per label (the most frequent ones).
 MAX_CLASSES = 60
-#: Files re-read to draw histograms of a report that carries none.
-MAX_HISTOGRAM_FILES = 64
+#: Largest stored histogram drawn (channels x bins); a report is untrusted input.
+MAX_HISTOGRAM_CELLS = 64 * 4096
 
 
 def _e(value: Any) -> str:
@@ -55,8 +55,12 @@ def tensor_section(name: str, summary: dict[str, Any], histogram: Any) -> str:
         edges = histogram.edges().tolist()
         b64 = histogram_png(edges, histogram.counts.tolist(), f"{name}: intensity histogram")
         out += _img(b64, f"{name} intensity histogram, {histogram.channels} channel(s)")
+        if "histogram" in summary:
+            out += ("<p class='muted'>Drawn from a fixed sample of each element's values (all "
+                    "of a small element, at least 256 and about one in 1,024 of a large one), "
+                    "stored in the report at check time.</p>")
     else:
-        out += "<p class='muted'>No intensity histogram: the data could not be re-read.</p>"
+        out += "<p class='muted'>No intensity histogram (see Notes).</p>"
     return out
 
 
@@ -120,34 +124,37 @@ def drift_section(name: str, summary: dict[str, Any], stats: dict[str, Any]) -> 
 
 
 def histograms_for(report: Report, data: Any, notes: list[str]) -> dict[str, Any]:
-    """Per-name ChannelHistograms: from the summaries, else from ``data`` or re-read inputs."""
+    """Per-name ChannelHistograms: those stored in the summaries, else drawn from ``data``.
+
+    Never from the files a report names: a report (perhaps someone else's JSON) is
+    rendered from what it holds, so it cannot make datacheck read a path.
+    """
     from datacheck.drift.histogram import ChannelHistogram
 
     found: dict[str, Any] = {}
     for name, summary in report.summaries.items():
         hist = summary.get("histogram") if isinstance(summary, dict) else None
         if isinstance(hist, dict) and "counts" in hist and "exp" in hist:
-            found[name] = ChannelHistogram.from_dict(hist)
+            try:
+                histogram = ChannelHistogram.from_dict(hist)
+                if histogram.counts.size > MAX_HISTOGRAM_CELLS:
+                    raise ValueError("too many bins")
+                found[name] = histogram
+            except (TypeError, ValueError, OverflowError):
+                notes.append(f"Histogram of {name} not drawn: the report's counts are malformed.")
     wanted = [n for n, s in report.summaries.items()
               if isinstance(s, dict) and s.get("kind") == "tensor" and n not in found]
     if not wanted:
         return found
-    source: Any = data
-    if source is None:
-        files = [p for p, s in report.inputs.items() if s != "unreadable" and Path(p).is_file()]
-        if not files:
-            if any(not p.startswith("<") for p in report.inputs):
-                notes.append("Histograms not drawn: the report's input files are not found "
-                             "from here (render it where the check ran).")
-            return found
-        if len(files) > MAX_HISTOGRAM_FILES:
-            notes.append(f"Histograms drawn from the first {MAX_HISTOGRAM_FILES} of {len(files)} "
-                         "inputs.")
-        source = files[:MAX_HISTOGRAM_FILES]
+    if data is None:
+        notes.append(f"No intensity histogram for {', '.join(wanted[:10])}: the report does not "
+                     "store one (HDF5 data, or a report from an older datacheck). Reports are "
+                     "drawn from what they hold; no file they name is read.")
+        return found
     try:
         from datacheck.drift.profile import build_profile
 
-        profile = build_profile(source)
+        profile = build_profile(data)
     except (DatacheckError, ValueError, OSError) as exc:
         notes.append(f"Histograms skipped: {exc}")
         return found
@@ -162,21 +169,49 @@ def histograms_for(report: Report, data: Any, notes: list[str]) -> dict[str, Any
     return found
 
 
-def montage(paths: list[str], notes: list[str]) -> str | None:
-    """Middle slices of each volume in ``paths``; unreadable ones are noted and skipped."""
-    from datacheck.report.html_figures import middle_slices, montage_png
+def montage(report: Report, notes: list[str], limit: int) -> tuple[str | None, int]:
+    """Middle slices of the flagged volumes whose thumbnails the report stores.
 
-    try:
-        from datacheck.readers.nifti import read_nifti
-    except ImportError:
-        notes.append("Montage skipped: this build has no NIfTI reader.")
-        return None
+    Returns (base64 PNG or None, number of flagged volumes with thumbnails).
+    """
+    from datacheck.report.html_figures import montage_png
+
+    stored = report.stats.get("thumbnails")
+    if not isinstance(stored, dict) or not stored:
+        return None, 0
     rows = []
-    for path in paths:
-        try:
-            volume = read_nifti(path)
-        except DatacheckError as exc:
-            notes.append(f"Montage: {exc}")
+    for name, slices in list(stored.items())[:limit]:
+        images = [_thumbnail(s) for s in slices] if isinstance(slices, list) else [None]
+        drawn = [i for i in images if i is not None]
+        if not drawn or len(drawn) != len(images):
+            notes.append(f"Montage: the thumbnails of {name} are malformed; not drawn.")
             continue
-        rows.append((Path(path).name, middle_slices(volume.data)))
-    return montage_png(rows) if rows else None
+        rows.append((Path(str(name)).name, drawn))
+    return (montage_png(rows) if rows else None), len(stored)
+
+
+#: Largest thumbnail side read back from a report (the scan stores 64).
+_MAX_SIDE = 256
+
+
+def _thumbnail(entry: Any) -> Any:
+    """A stored thumbnail as a uint8 array, or None when it is not a well-formed one."""
+    import base64
+    import binascii
+
+    import numpy as np
+
+    if not isinstance(entry, dict):
+        return None
+    height, width, data = entry.get("height"), entry.get("width"), entry.get("data")
+    if not (isinstance(height, int) and isinstance(width, int) and isinstance(data, str)
+            and 0 < height <= _MAX_SIDE and 0 < width <= _MAX_SIDE
+            and len(data) <= 4 * (_MAX_SIDE * _MAX_SIDE // 3 + 1)):
+        return None
+    try:
+        pixels = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    if len(pixels) != height * width:
+        return None
+    return np.frombuffer(pixels, np.uint8).reshape(height, width)

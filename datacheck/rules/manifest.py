@@ -42,6 +42,8 @@ class ManifestEntry:
     index: Any = None  # the table index label, as named in a violation's extra["rows"]
     others: dict[str, Path] = field(default_factory=dict)  # other_image_columns -> path
     subject: Any = None
+    #: The dataset root: readers reopening the row's files (every epoch) stay confined to it.
+    root: Path | None = None
 
 
 @dataclass
@@ -271,7 +273,7 @@ def _path_verdicts(spec: ManifestSpec, schema: Schema, table: Any, source: str, 
                 None if labels is None else labels[position],
                 None if splits is None else splits[position], index,
                 {c: p for c in spec.other_image_columns if (p := paths.get(c)) is not None},
-                None if subjects is None else subjects[position]))
+                None if subjects is None else subjects[position], root))
     for (column, kind), items in found.items():
         finding = _path_violation(column, kind, items, source, root, rows[column, kind])
         verdict.violations.append(finding)

@@ -51,6 +51,12 @@ class ScanResult:
     scan_stats: dict[str, dict[str, float]] = field(default_factory=dict)
     element_counts: Counter[tuple[str, str]] = field(default_factory=Counter)
     element_indices: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    #: Small middle-slice thumbnails of flagged volumes, so the HTML report reads no file.
+    thumbnails: dict[str, list[dict[str, object]]] = field(default_factory=dict)
+
+
+#: Flagged volumes whose thumbnails a report keeps (the HTML montage shows as many).
+MAX_THUMBNAILS = 12
 
 
 class ScanCollector(Collector):
@@ -65,6 +71,7 @@ class ScanCollector(Collector):
                  input: str | None = None) -> None:
         super().__init__(schema, report, input=input)
         self.scan_stats: dict[str, dict[str, float]] = {}
+        self.thumbnails: dict[str, list[dict[str, object]]] = {}
 
     def add(self, violations: list[Violation], input: str | None = None) -> None:
         owner = input if input is not None else self.input
@@ -100,7 +107,8 @@ class ScanCollector(Collector):
                           Counter(self.occurrences), dict(self.summaries), self.batches,
                           self.elements, scan_stats=dict(self.scan_stats),
                           element_counts=Counter(self.element_counts),
-                          element_indices={k: list(v) for k, v in self.element_indices.items()})
+                          element_indices={k: list(v) for k, v in self.element_indices.items()},
+                          thumbnails=dict(self.thumbnails))
 
 
 def has_error(violations: Iterable[Violation]) -> bool:
@@ -153,6 +161,10 @@ def merge_results(collector: Collector, results: Iterable[ScanResult],
             collector.element_indices.setdefault(element_key,
                                                  result.element_indices.get(element_key, []))
             collector.element_inputs[element_key] += 1
+        for name, slices in result.thumbnails.items():
+            kept = collector.report.stats.setdefault("thumbnails", {})
+            if len(kept) < MAX_THUMBNAILS:
+                kept[name] = slices
     for group, summaries in groups.items():  # a split is a dataset of its own, owned by no file
         collector.add_dataset(dataset_violations(collector.schema, summaries, group))
     collector.report.extend(_outliers(collector.schema, scan_stats))

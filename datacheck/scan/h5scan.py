@@ -51,7 +51,7 @@ def scan_h5(unit: Unit, schema: Schema, options: Options, collector: ScanCollect
 
     status = "ok"
     found: list[Violation] = []
-    with open_h5(unit.path, unit.name) as handle:
+    with open_h5(unit.at(unit.path), unit.name, unit.root) as handle:
         for group, datasets in dataset_groups(handle, schema, dataset_map(schema)):
             group_status, group_found = _scan_group(handle, unit, schema, options, collector,
                                                     datasets, group)

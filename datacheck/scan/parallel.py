@@ -102,12 +102,25 @@ def _context() -> Any:
     return context
 
 
+def _check_scheme(address: str) -> None:
+    """Refuse an unknown scheme before a Client exists: a failed Client lingers and prints a
+    traceback from its finalizer at exit, 20 s later."""
+    from distributed.comm.registry import backends
+
+    scheme = address.split("://", 1)[0] if "://" in address else "tcp"
+    if scheme not in backends:
+        raise DatacheckError(
+            f"--scheduler {address[:200]!r}: unknown address scheme {scheme[:40]!r} (known: "
+            f"{', '.join(sorted(backends))}). Use e.g. tcp://host:8786.")
+
+
 def _on_dask(units: Sequence[Unit], schema: Schema, options: Options,
              address: str) -> Iterator[ScanResult]:
     try:
         from distributed import Client
     except ImportError:
         raise MissingDependencyError("distributed", "dask", "--scheduler") from None
+    _check_scheme(address)
     try:
         client = Client(address, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:

@@ -67,13 +67,14 @@ class Plan:
         self.skipped[self.name(path)] = reason
 
     def add(self, kind: str, path: Path, mask: Path | None = None,
-            group: str | None = None) -> None:
+            group: str | None = None, root: Path | None = None) -> None:
         key = (os.fspath(path), None if mask is None else os.fspath(mask))
         if key in self.seen:
             return
         self.seen.add(key)
         self.units.append(Unit(len(self.units), kind, key[0], self.name(path), key[1],
-                               None if mask is None else self.name(mask), group))
+                               None if mask is None else self.name(mask), group,
+                               None if root is None else os.fspath(root)))
 
 
 def display(path: Path | str) -> str:
@@ -303,10 +304,10 @@ def _plan_manifest(plan: Plan, path: Path, schema: Schema, kinds: dict[str, str]
         mask = entry.mask if kinds[suffix] == "nifti" else None
         split = None if entry.split is None or entry.split != entry.split else \
             f"{name} split {printable(str(entry.split))}"
-        plan.add(kinds[suffix], entry.image, mask, split)
+        plan.add(kinds[suffix], entry.image, mask, split, root)
         for other in entry.others.values():  # T2w, FLAIR...: volumes of the same example
             if (kind := suffix_of(other.name, list(kinds))) is not None:
-                plan.add(kinds[kind], other, None, split)
+                plan.add(kinds[kind], other, None, split, root)
     # Files of refused rows (the mask of a missing image) are still accounted for.
     used = {u.path for u in plan.units} | {u.mask for u in plan.units if u.mask}
     for path, reason in verdict.unchecked.items():

@@ -9,6 +9,7 @@ row, for coregistered datasets.
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 from datacheck.errors import DatacheckError
@@ -39,11 +40,11 @@ def subject_violations(entries: list[ManifestEntry], schema: Schema,
     out: list[Violation] = []
     first_of: dict[Any, NiftiHeader] = {}
     for entry in entries:
-        reference = _header(entry.image, limits)
+        reference = _header(entry.image, limits, entry.root)
         if reference is None:
             continue
         for column, path in entry.others.items():
-            other = _header(path, limits)
+            other = _header(path, limits, entry.root)
             if other is not None:
                 out += consistency_violations(reference, other, tolerance, column,
                                               f"row ({entry.where})")
@@ -55,13 +56,15 @@ def subject_violations(entries: list[ManifestEntry], schema: Schema,
     return out
 
 
-def _header(path: Any, limits: Limits | None) -> NiftiHeader | None:
+def _header(path: Any, limits: Limits | None, root: Any = None) -> NiftiHeader | None:
     from datacheck.readers.nifti import read_nifti_header
     from datacheck.scan.plan import display
 
     if not str(path).lower().endswith((".nii", ".nii.gz")):
         return None
+    # Opened only inside the row's root (the gate); absolute, so not read relative to the root.
+    at = os.path.join(os.getcwd(), path) if root is not None else path
     try:  # named as the report names the input
-        return read_nifti_header(path, limits, source=display(path))
+        return read_nifti_header(at, limits, source=display(path), root=root)
     except DatacheckError:
         return None

@@ -36,6 +36,12 @@ class Unit:
     mask_name: str | None = None
     #: The split this unit belongs to (e.g. "manifest.csv split train"), for per-split rules.
     group: str | None = None
+    #: The dataset root of a manifest row: its files are opened only inside it (the gate).
+    root: str | None = None
+
+    def at(self, path: str) -> str:
+        """``path`` as the gate takes it: absolute when confined (relative would mean the root)."""
+        return os.path.join(os.getcwd(), path) if self.root is not None else path
 
 
 @dataclass(frozen=True)
@@ -119,7 +125,8 @@ def _run_nifti(unit: Unit, schema: Schema, options: Options, collector: ScanColl
     spec = schema.nifti or NiftiSpec()
     limits = _limits(schema, options)
     name = volume_feature(schema)
-    volume = read_nifti(unit.path, limits, spec.scaling, source=unit.name)
+    volume = read_nifti(unit.at(unit.path), limits, spec.scaling, source=unit.name,
+                        root=unit.root)
     found = nifti_header_violations(spec, volume.header, name or "nifti")
     collector.add(found)
     if any(v.code == "intent" for v in found):
@@ -138,6 +145,10 @@ def _run_nifti(unit: Unit, schema: Schema, options: Options, collector: ScanColl
         found += collector.add_element(name, shape, dtype_name(volume.data),
                                        summarize_element(volume.data, shape), unit.name)
     header = volume.header
+    if has_error(found):  # the HTML montage draws these; it never reads the file again
+        from datacheck.scan.volume import thumbnails
+
+        collector.thumbnails[unit.name] = thumbnails(volume.data)
     del volume  # free the image before the mask is read
     inputs[unit.name] = "violating" if has_error(found) else "ok"
     if unit.mask is None or unit.mask_name is None:
@@ -146,7 +157,8 @@ def _run_nifti(unit: Unit, schema: Schema, options: Options, collector: ScanColl
     from datacheck.scan.volume import mask_coverage, mask_label_counts
 
     try:
-        mask = read_nifti(unit.mask, limits, spec.scaling, source=unit.mask_name)
+        mask = read_nifti(unit.at(unit.mask), limits, spec.scaling, source=unit.mask_name,
+                          root=unit.root)
     except Exception as exc:
         collector.add([unreadable(unit.mask_name, exc)], input=unit.mask_name)
         inputs[unit.mask_name] = "unreadable"
@@ -167,7 +179,7 @@ def _run_npz(unit: Unit, schema: Schema, options: Options, collector: ScanCollec
              inputs: dict[str, str]) -> None:
     from datacheck.readers.npz import read_npz
 
-    arrays = read_npz(Path(unit.path), schema, _limits(schema, options))
+    arrays = read_npz(unit.at(unit.path), schema, _limits(schema, options), root=unit.root)
     bad, offset = False, 0
     for index, batch in enumerate(iter_batches(arrays, options.batch_size)):
         bad |= has_error(collector.add_batch(batch, index, offset, source=unit.name))

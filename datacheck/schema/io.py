@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -23,8 +24,17 @@ def bundled_names() -> list[str]:
     return sorted(p.name.rsplit(".", 1)[0] for p in root.iterdir() if p.name.endswith(".yaml"))
 
 
+class SchemaNameWarning(UserWarning):
+    """A bare schema name that is both a bundled schema and a file in the working directory."""
+
+
 def load_schema(source: str | Path | dict[str, Any] | Schema) -> Schema:
     """Load a schema from a bundled name, a .yaml/.json path, a dict, or pass one through.
+
+    A bare name (no folder separator, no suffix) is a bundled schema; a file of
+    that name in the working directory neither replaces it silently nor stops
+    it (one warning line names both; pass ``./NAME`` for the file). Paths need
+    a separator or a ``.yaml``/``.yml``/``.json`` suffix.
 
     >>> load_schema("mnist").name
     'mnist'
@@ -35,32 +45,64 @@ def load_schema(source: str | Path | dict[str, Any] | Schema) -> Schema:
         return schema_from_dict(source, origin="<dict>")
     text_source = str(source)
     path = Path(text_source)
-    looks_like_path = path.suffix.lower() in (".yaml", ".yml", ".json") or path.exists() \
-        or "/" in text_source
+    looks_like_path = isinstance(source, Path) or any(sep in text_source for sep in _SEPS) \
+        or path.suffix.lower() in (".yaml", ".yml", ".json")
     if not looks_like_path:
+        local = _local_file(text_source)
         if text_source in bundled_names():
+            if local:
+                import warnings
+
+                warnings.warn(f"schema {text_source!r} is the bundled schema; the file "
+                              f"./{_short(text_source)} in the working directory is not used "
+                              f"(pass ./{_short(text_source)} to use it).", SchemaNameWarning,
+                              stacklevel=2)
             text = resources.files(BUNDLED_PACKAGE).joinpath(f"{text_source}.yaml").read_text(
                 encoding="utf-8")
             return schema_from_text(text, origin=f"bundled schema {text_source!r}", fmt="yaml")
         close = difflib.get_close_matches(text_source, bundled_names(), n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
+        if local:
+            name = _short(text_source)
+            raise SchemaError(
+                f"no bundled schema named {name!r}; the file ./{name} is not taken as a schema "
+                f"path without a folder separator or a .yaml/.json suffix: pass ./{name}.{hint}")
         raise SchemaError(
-            f"no bundled schema named {text_source!r} and no such file.{hint} "
+            f"no bundled schema named {_short(text_source)!r} and no such file.{hint} "
             f"Bundled: {', '.join(bundled_names())}; or pass a path to a .yaml/.json file."
         )
+    from datacheck.errors import DataError
+    from datacheck.readers.gate import read_text
+
     try:
-        if not path.is_file():
-            raise SchemaError(f"schema file {text_source} does not exist (or is not a file)")
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        if not path.exists():
+            raise SchemaError(f"schema file {_short(text_source)} does not exist (or is not a "
+                              "file)")
+        # Through the gate: a FIFO or device is refused, not read forever.
+        text = read_text(path, label=_short(text_source))
+    except DataError as exc:
+        raise SchemaError(f"cannot read schema file {exc}") from None
+    except (OSError, ValueError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
         raise SchemaError(f"cannot read schema file {_short(text_source)}: {reason}") from None
     fmt = "json" if path.suffix.lower() == ".json" else "yaml"
     return schema_from_text(text, origin=text_source, fmt=fmt)
 
 
+#: Folder separators that make a schema argument a path.
+_SEPS = tuple({"/", os.sep, os.altsep or "/"})
+
+
+def _local_file(name: str) -> bool:
+    """Whether the working directory holds an entry called ``name`` (errors mean no)."""
+    try:
+        return os.path.lexists(name)
+    except (OSError, ValueError):
+        return False
+
+
 def schema_from_text(text: str, origin: str, fmt: str = "yaml") -> Schema:
-    """Parse YAML (safe_load only) or JSON text into a Schema."""
+    """Parse YAML (safe tags; size, depth, alias and duplicate-key limits) or JSON text."""
     if fmt == "json":
         try:
             data = json.loads(text)
@@ -71,8 +113,10 @@ def schema_from_text(text: str, origin: str, fmt: str = "yaml") -> Schema:
     else:
         import yaml
 
+        from datacheck.schema.yamlsafe import load_yaml
+
         try:
-            data = yaml.safe_load(text)
+            data = load_yaml(text)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -39,6 +39,8 @@ DTYPE_KINDS: dict[str, tuple[str, ...]] = {
     "bool": ("bool",),
 }
 KNOWN_DTYPES = frozenset(d for group in DTYPE_KINDS.values() for d in group)
+#: Most classes a label may declare (extreme classification stays below this).
+MAX_CLASSES = 1_000_000
 
 
 class _Strict(BaseModel):
@@ -210,7 +212,8 @@ class Label(_Strict):
     encoding: Encoding = Field(
         "sparse", description="sparse ints, one_hot, multi_hot, string, or label_map (one class "
         "id per pixel/voxel, for segmentation).")
-    num_classes: int | None = Field(None, ge=1, description="Number of classes.")
+    # Rules walk the class domain (missing classes, balance): bound it like any other size.
+    num_classes: int | None = Field(None, ge=1, le=MAX_CLASSES, description="Number of classes.")
     classes: list[int | str] | None = Field(
         None, description="Allowed label values (ints or strings); names the classes."
     )

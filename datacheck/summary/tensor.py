@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,6 +13,50 @@ from datacheck.summary.moments import Moments
 
 #: Observed shapes beyond this many distinct ones are folded into a count.
 MAX_DISTINCT_SHAPES = 32
+#: Values per element drawn into the stored histogram (the HTML report's picture): all of a
+#: small element, else at least this many and one in SAMPLE_EVERY of a large one.
+HISTOGRAM_SAMPLE = 256
+SAMPLE_EVERY = 1024
+
+
+def _stride(size: int, dims: tuple[int, ...]) -> int:
+    """Step through one element's values: from its size alone (so batches merge exactly),
+    sharing no factor with any axis length so the sample walks every row and column of a
+    volume instead of one plane."""
+    target = max(HISTOGRAM_SAMPLE, size // SAMPLE_EVERY)
+    step = max(1, -(-size // target))
+    while step > 1 and any(math.gcd(step, d) != 1 for d in dims if d > 1):
+        step += 1
+    return step
+
+
+def sample_histogram(batch: np.ndarray) -> Any:
+    """ChannelHistogram of a fixed per-element sample of ``batch`` (first axis = elements).
+
+    The sample depends only on each element's shape, never on how elements were
+    batched, so histograms of batches merge to the histogram of the dataset.
+    """
+    from datacheck.drift.histogram import ChannelHistogram
+
+    arr = np.asarray(batch)
+    if arr.dtype.kind not in "biuf" or not arr.size:
+        return None
+    count = arr.shape[0] if arr.ndim else 1
+    step = _stride(arr.size // max(count, 1), tuple(int(d) for d in arr.shape[1:]))
+    if count == 1:
+        # One volume: ravel(order="K") is a view of a C- or Fortran-ordered array, no copy.
+        sample = np.ravel(arr, order="K")[::step]
+    else:
+        sample = arr.reshape(count, -1)[:, ::step].reshape(-1)
+    return ChannelHistogram.of(sample[:, None])
+
+
+def _merge_histograms(a: TensorSummary, b: TensorSummary) -> Any:
+    # A histogram of part of the data would pass for the whole: keep one only if every part
+    # holding values carried one.
+    if a.histogram is None or b.histogram is None:
+        return (a.histogram if not b.values else b.histogram if not a.values else None)
+    return a.histogram.merge(b.histogram)
 
 
 @dataclass
@@ -36,6 +81,8 @@ class TensorSummary:
     dtypes: Counter[str] = field(default_factory=Counter)
     constant_batches: int = 0
     batches: int = 0
+    #: ChannelHistogram of a per-element sample of the values (see ``sample_histogram``).
+    histogram: Any = None
 
     @classmethod
     def from_array(cls, batch: np.ndarray) -> TensorSummary:
@@ -56,6 +103,7 @@ class TensorSummary:
             summary.moments = Moments.of(values)
             summary.constant_batches = int(summary.values > 1 and summary.min == summary.max
                                            and summary.nonfinite == 0)
+            summary.histogram = sample_histogram(arr if arr.ndim else arr.reshape(1))
         return summary
 
     def merge(self, other: TensorSummary) -> TensorSummary:
@@ -73,6 +121,7 @@ class TensorSummary:
             dtypes=self.dtypes + other.dtypes,
             constant_batches=self.constant_batches + other.constant_batches,
             batches=self.batches + other.batches,
+            histogram=_merge_histograms(self, other),
         )
 
     @property
@@ -84,6 +133,7 @@ class TensorSummary:
         return float(self.moments.std) if self.moments.count > 0 else float("nan")
 
     def to_dict(self) -> dict[str, Any]:
+        extra = {} if self.histogram is None else {"histogram": self.histogram.to_dict()}
         return {
             "kind": "tensor",
             "elements": self.elements,
@@ -99,6 +149,7 @@ class TensorSummary:
             "dtypes": dict(self.dtypes),
             "batches": self.batches,
             "constant_batches": self.constant_batches,
+            **extra,
         }
 
     @classmethod
@@ -117,4 +168,11 @@ class TensorSummary:
             shapes=shapes, dtypes=Counter(data.get("dtypes", {})),
             batches=int(data.get("batches", 0)),
             constant_batches=int(data.get("constant_batches", 0)),
+            histogram=_histogram_from(data.get("histogram")),
         )
+
+
+def _histogram_from(data: Any) -> Any:
+    from datacheck.drift.histogram import ChannelHistogram
+
+    return ChannelHistogram.from_dict(data) if isinstance(data, dict) else None

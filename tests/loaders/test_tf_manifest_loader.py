@@ -248,3 +248,17 @@ def test_other_image_columns_become_channels_on_one_grid(tmp_path: Path, write_n
                                      report=report).as_numpy_iterator())
         assert len(kept) == 1 and report.codes() == [code]
         assert bad in report.violations[0].message
+
+
+def test_a_file_swapped_for_a_link_outside_after_planning_is_not_read(dataset: Path,
+                                                                    tmp_path_factory) -> None:
+    # The loader reopens rows every epoch: each open goes through the gate, inside the root.
+    outside = tmp_path_factory.mktemp("outside") / "secret.nii.gz"
+    outside.write_bytes((dataset.parent / "s4.nii.gz").read_bytes())
+    report = Report(schema="loader")
+    ds = manifest_dataset(dataset, SCHEMA, split="val", on_error="drop", report=report)
+    (dataset.parent / "s4.nii.gz").unlink()
+    (dataset.parent / "s4.nii.gz").symlink_to(outside)  # swapped in after the table was judged
+    assert list(ds.as_numpy_iterator()) == []
+    (violation,) = report.violations
+    assert violation.code == "unreadable" and "escapes the dataset root" in violation.message
