@@ -8,6 +8,7 @@ their batched datasets slab by slab, never whole.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,11 @@ def nifti_headers(header: Any) -> dict[tuple[str, str], int]:
     from datacheck.rules.medical import affine_sane, axcodes, effective_ndim
 
     ndim = effective_ndim(header.shape)
-    spacing = spacing_mm(header) or [abs(float(z)) for z in header.zooms[:3]]
+    zooms = [abs(float(z)) for z in header.zooms[:3]]
+    # A header without 3 finite positive pixdims (NaN, a 1-D image) declares no spacing: its
+    # raw pixdims are recorded, and infer notes them instead of declaring the affine's.
+    sane = len(zooms) == 3 and all(math.isfinite(z) and z > 0 for z in zooms)
+    spacing = (spacing_mm(header) if sane else None) or zooms
     facts = {("dtype", header.dtype): 1, ("ndim", str(ndim)): 1,
              ("spacing", "x".join(f"{z:.6g}" for z in spacing)): 1}
     if affine_sane(header):
@@ -48,19 +53,21 @@ def as_element(data: np.ndarray) -> np.ndarray:
     return data[..., None] if data.ndim == 3 else data
 
 
-def open_nifti(path: Path, mask: Path | None, batch_size: int) -> Source:
+def open_nifti(path: Path, mask: Path | None, batch_size: int,
+               root: Path | None = None) -> Source:
+    """A volume (and its mask) as one element; with ``root``, both are read inside it."""
     from datacheck.readers.nifti import read_nifti
 
     names = ["volume"] + (["mask"] if mask is not None else [])
 
     def batches() -> Iterator[Batch]:
-        volume = read_nifti(path)
+        volume = read_nifti(path, root=root)
         arrays = {"volume": as_element(volume.data)[None]}
         headers = {"volume": nifti_headers(volume.header)}
         if mask is not None:
             from datacheck.scan.volume import mask_label_counts
 
-            masked = read_nifti(mask)
+            masked = read_nifti(mask, root=root)
             arrays["mask"] = as_element(masked.data)[None]
             headers["mask"] = nifti_headers(masked.header)
             counts = mask_label_counts(masked.data).counts

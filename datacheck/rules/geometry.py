@@ -163,7 +163,8 @@ def spacing_violations(spec: NiftiSpec, header: NiftiHeader, feature: str) -> li
     coded = header.qform_code > 0 or header.sform_code > 0
     if coded and affine_sane(header) and len(pixdim) == 3:
         norms = [v / factor for v in spacing]
-        if any(abs(p - n) > PIXDIM_RELATIVE_TOLERANCE * max(n, 1e-12)
+        # "not <=" so a NaN pixdim disagrees too (nibabel's zooms would be NaN).
+        if any(not abs(p - n) <= PIXDIM_RELATIVE_TOLERANCE * max(n, 1e-12)
                for p, n in zip(pixdim, norms, strict=True)):
             which = "sform" if header.sform is not None else "qform"
             add("spacing", f"pixdim says ({', '.join(fmt_num(p) for p in pixdim)}) {unit} but "

@@ -100,8 +100,9 @@ def test_check_with_html_opens_nothing_outside_the_root(hostile, tmp_path, capsy
     escaped = [v for v in report["violations"] if v["code"] == "manifest"
                and "escape the dataset root" in v["message"]]
     assert len(escaped) == 1 and "3 paths escape" in escaped[0]["message"]
-    assert report["counts"]["unreadable"] == 3 and report["inputs"][display(root / "a.nii.gz")] \
-        in ("ok", "violating")
+    # Inputs carry their status with codes and reason (issue 15's per-input accounting).
+    assert report["counts"]["unreadable"] == 3 and \
+        report["inputs"][display(root / "a.nii.gz")]["status"] in ("ok", "violating")
 
 
 def display(path: Path) -> str:
@@ -111,13 +112,22 @@ def display(path: Path) -> str:
 
 
 @pytest.mark.parametrize("command", ["infer", "diff"])
-def test_infer_and_diff_refuse_rows_escaping_the_root(hostile, capsys, command):
+def test_infer_and_diff_refuse_rows_escaping_the_root(hostile, tmp_path, capsys, command):
     _, outside, manifest = hostile
-    argv = [command, str(manifest)] + ([str(manifest), "-q"] if command == "diff" else [])
+    saved = tmp_path / "diff.json"
+    argv = [command, str(manifest)] + ([str(manifest), "-q", "--json", str(saved)]
+                                       if command == "diff" else [])
     with _watching() as opened:
         code, err = _run(argv, capsys)
-    assert code == 2
-    assert "line 3: ../outside/secret.nii.gz: escapes the dataset root" in err
+    # infer and diff never abort on one bad row (issue 15): each escaping row is named with
+    # the gate's reason, the rest is used, exit 1.
+    assert code == 1
+    said = err if command == "infer" else \
+        "\n".join(v["message"] for v in json.loads(saved.read_text())["violations"])
+    assert "line 3: ../outside/secret.nii.gz: escapes the dataset root" in said
+    for line in (4, 5):
+        assert f"line {line}: " in said
+    assert said.count("escapes the dataset root") >= 3
     assert _outside(opened, outside) == []
 
 
