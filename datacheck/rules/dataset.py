@@ -82,8 +82,9 @@ def _fmt(value: float | None) -> str:
 
 
 #: Codes that already explain why no element arrived (unreadable inputs, skipped manifest
-#: rows, an empty file): the data is unknown or accounted for, not silently empty.
-_EXPLAINED = frozenset({"unreadable", "too_large", "missing_file", "manifest", "empty"})
+#: rows, an empty file, a file refused as no image volume): the data is unknown or
+#: accounted for, not silently empty.
+_EXPLAINED = frozenset({"unreadable", "too_large", "missing_file", "manifest", "empty", "intent"})
 
 
 def empty_violation(schema: Schema, elements: int, where: str,

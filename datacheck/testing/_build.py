@@ -8,7 +8,7 @@ afterwards (string labels, a transposed layout).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -110,11 +110,19 @@ def element_shape(feature: Feature, rng: np.random.Generator,
 
 
 def new_draft(schema: Schema, rng: np.random.Generator, *, batch: int, style: str, scale: float,
-              max_values: int = DEFAULT_MAX_VALUES, min_size: int = 1) -> Draft:
-    """A valid draft: shapes, dtypes, a batch size that fits every class, balanced classes."""
+              max_values: int = DEFAULT_MAX_VALUES, min_size: int = 1,
+              dtypes: Mapping[str, str] | None = None,
+              label_shapes: Mapping[str, str] | None = None) -> Draft:
+    """A valid draft: shapes, dtypes, a batch size that fits every class, balanced classes.
+
+    ``dtypes`` pins the dtype of some names and ``label_shapes`` a sparse label's
+    shape (``"flat"`` or ``"column"``); values are generated in that dtype.
+    """
+    dtypes, label_shapes = dtypes or {}, label_shapes or {}
     draft = Draft(schema, rng, style, scale, max_values)
     for name, feature in schema.features.items():
-        draft.specs[name] = draft.pick(feasible_specs(feature, name))
+        draft.specs[name] = draft.pick(_pinned(feasible_specs(feature, name), name, dtypes,
+                                               lambda spec: spec.dtype))
         draft.shapes[name] = element_shape(feature, rng)
         if feature.optional and rng.random() < 0.2:
             draft.omit.add(name)
@@ -122,8 +130,11 @@ def new_draft(schema: Schema, rng: np.random.Generator, *, batch: int, style: st
     for name, label in schema.labels.items():
         values, known = lab.domain(label)
         draft.label_values[name] = values
-        draft.label_dtypes[name] = draft.pick(lab.label_dtypes(label, name, values))
+        draft.label_dtypes[name] = draft.pick(_pinned(lab.label_dtypes(label, name, values),
+                                                      name, dtypes, str))
         draft.column[name] = label.encoding == "sparse" and bool(rng.random() < 0.3)
+        if name in label_shapes:
+            draft.column[name] = label_shapes[name] == "column"
         if known:
             fewest = max(fewest, len(values))
             if label.min_class_fraction is not None:
@@ -141,6 +152,20 @@ def new_draft(schema: Schema, rng: np.random.Generator, *, batch: int, style: st
     for name in schema.labels:
         assign_labels(draft, name)
     return draft
+
+
+def _pinned(options: list[Any], name: str, dtypes: Mapping[str, str],
+            dtype_of: Callable[[Any], str]) -> list[Any]:
+    """The options whose dtype is the pinned one for ``name`` (all of them if none is pinned)."""
+    if name not in dtypes:
+        return options
+    wanted = np.dtype(dtypes[name])
+    kept = [o for o in options if dtype_of(o) != "string" and np.dtype(dtype_of(o)) == wanted]
+    if not kept:
+        allowed = ", ".join(dtype_of(o) for o in options)
+        raise Infeasible(f"{name}: pinned dtype {wanted.name} is not one the schema allows for "
+                         f"valid values ({allowed})")
+    return kept
 
 
 def assign_labels(draft: Draft, name: str, counts: np.ndarray | None = None,

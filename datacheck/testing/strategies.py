@@ -7,6 +7,7 @@ feeds it to ``dc.check`` (or to your loader) tests the rules for real.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -56,10 +57,12 @@ def _knobs(draw: Any, max_batch: int) -> dict[str, Any]:
 
 
 def _make(schema: Schema, knobs: dict[str, Any], max_values: int, code: str | None = None,
-          name: str | None = None) -> Batch:
+          name: str | None = None, pins: dict[str, dict[str, str]] | None = None) -> Batch:
     rng = np.random.default_rng(knobs["seed"])
     draft = new_draft(schema, rng, batch=knobs["batch"], style=knobs["style"],
-                      scale=knobs["scale"], max_values=max_values)
+                      scale=knobs["scale"], max_values=max_values,
+                      dtypes=(pins or {}).get("dtypes"),
+                      label_shapes=(pins or {}).get("label_shapes"))
     if code is None or name is None:
         return materialize(draft)
     PLANTS[code](draft, name)
@@ -67,14 +70,15 @@ def _make(schema: Schema, knobs: dict[str, Any], max_values: int, code: str | No
 
 
 def _probe(schema: Schema, max_values: int, code: str | None = None,
-           name: str | None = None) -> Infeasible | None:
+           name: str | None = None, pins: dict[str, dict[str, str]] | None = None
+           ) -> Infeasible | None:
     """Try a few fixed draws now, so an impossible request fails here and not as 'Unsatisfiable'."""
     failure: Infeasible | None = None
     for seed in range(_PROBES):
         knobs = {"seed": seed, "batch": 1 + seed, "style": STYLES[seed % len(STYLES)],
                  "scale": 1.0}
         try:
-            _make(schema, knobs, max_values, code, name)
+            _make(schema, knobs, max_values, code, name, pins)
             return None
         except Infeasible as exc:
             failure = exc
@@ -82,19 +86,29 @@ def _probe(schema: Schema, max_values: int, code: str | None = None,
 
 
 def batches(schema: SchemaLike, *, max_batch: int = 8,
-            max_values: int = DEFAULT_MAX_VALUES) -> st.SearchStrategy[Batch]:
+            max_values: int = DEFAULT_MAX_VALUES, dtypes: Mapping[str, str] | None = None,
+            label_shapes: Mapping[str, str] | None = None) -> st.SearchStrategy[Batch]:
     """Batches (dicts of numpy arrays keyed by schema name) that satisfy every rule of ``schema``.
 
     Values touch the declared bounds, hold as few as two distinct values,
     and meet declared means/stds; every class is present when the batch can
     hold them all. Raises SchemaError now when no valid batch exists.
 
+    ``dtypes`` pins the numpy dtype of some names (the schema must allow it) and
+    ``label_shapes`` pins a sparse label's shape to ``"flat"`` (``[B]``) or
+    ``"column"`` (``[B, 1]``), so the batches feed ``model.train_on_batch``
+    directly instead of drawing every dtype and shape the schema accepts.
+
     >>> from hypothesis import given
-    >>> @given(batches("mnist"))
-    ... def test_loader_accepts(batch): my_loader(batch)  # doctest: +SKIP
+    >>> @given(batches("mnist", dtypes={"image": "float32", "label": "int64"},
+    ...                label_shapes={"label": "flat"}))
+    ... def test_loader_accepts(batch): model.train_on_batch(batch["image"], batch["label"])
+    ...  # doctest: +SKIP
     """
     resolved = load_schema(schema)
-    failure = _probe(resolved, max_values)
+    pins = {"dtypes": dict(dtypes or {}), "label_shapes": dict(label_shapes or {})}
+    _check_pin_names(resolved, pins["dtypes"], pins["label_shapes"])
+    failure = _probe(resolved, max_values, pins=pins)
     if failure is not None:
         raise SchemaError(f"batches(): cannot build valid data for schema {resolved.name!r}: "
                           f"{failure}")
@@ -102,12 +116,33 @@ def batches(schema: SchemaLike, *, max_batch: int = 8,
     @st.composite
     def build(draw: Any) -> Batch:
         try:
-            return _make(resolved, _knobs(draw, max_batch), max_values)
+            return _make(resolved, _knobs(draw, max_batch), max_values, pins=pins)
         except Infeasible:
             assume(False)
             raise  # pragma: no cover - assume() raised already
 
     return build()
+
+
+def _check_pin_names(schema: Schema, dtypes: Mapping[str, str],
+                     label_shapes: Mapping[str, str]) -> None:
+    for name, dtype in dtypes.items():
+        if name not in schema.names():
+            raise SchemaError(f"batches(): dtypes names {name!r}, which schema {schema.name!r} "
+                              f"does not declare ({', '.join(schema.names())})")
+        try:
+            np.dtype(dtype)
+        except TypeError:
+            raise SchemaError(f"batches(): dtypes[{name!r}] = {dtype!r} is not a numpy dtype") \
+                from None
+    for name, kind in label_shapes.items():
+        label = schema.labels.get(name)
+        if label is None or label.encoding not in ("sparse", "string") or \
+                kind not in ("flat", "column"):
+            raise SchemaError(f"batches(): label_shapes takes sparse or string labels of the "
+                              f"schema with 'flat' or 'column'; got {name!r}: {kind!r}")
+
+
 
 
 def violations(schema: SchemaLike, code: str, *, feature: str | None = None,

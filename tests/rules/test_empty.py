@@ -29,7 +29,8 @@ def test_an_empty_npz_file_is_named_and_the_good_one_passes(tmp_path, digits):
     np.savez(good, image=x, label=y)
     np.savez(empty, image=x[:0], label=y[:0])
     report = dc.check([str(good), str(empty)], "digits")
-    assert report.counts() == {"ok": 1, "violating": 1, "unreadable": 0, "total": 2}
+    assert report.counts() == {"ok": 1, "violating": 1, "unreadable": 0, "total": 2,
+                               "skipped": 0}
     (v,) = report.violations
     assert v.code == "empty" and v.where == str(empty)
     assert dc.check([str(good), str(empty)], _allowing("digits")).ok

@@ -85,3 +85,31 @@ def test_graph_does_not_call_a_batch_with_a_subnormal_constant():
     x[2, 3, 3, 0] = 1e-45
     assert dc.check((x, np.arange(10)), "mnist").ok
     assert graph_codes(Batch({"image": x, "label": np.arange(10)}, 10), "mnist") == set()
+
+
+def test_pinned_batches_feed_train_on_batch_directly():
+    keras = pytest.importorskip("keras")
+    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(),
+                              keras.layers.Dense(10, activation="softmax")])
+    model.compile("adam", "sparse_categorical_crossentropy")
+    strategy = batches("mnist", dtypes={"image": "float32", "label": "int64"},
+                       label_shapes={"label": "flat"})
+
+    @settings(max_examples=10, deadline=None)
+    @given(strategy)
+    def run(batch):
+        assert batch["image"].dtype == np.float32 and batch["label"].dtype == np.int64
+        assert batch["label"].ndim == 1
+        assert dc.check(dict(batch), "mnist", batch_size=batch.batch_size).ok
+        assert np.isfinite(model.train_on_batch(batch["image"], batch["label"]))
+
+    run()
+
+
+def test_pins_the_schema_forbids_are_refused_at_once():
+    with pytest.raises(dc.SchemaError, match="pinned dtype float32 is not one the schema allows"):
+        batches("mnist", dtypes={"label": "float32"})
+    with pytest.raises(dc.SchemaError, match="does not declare"):
+        batches("mnist", dtypes={"pixels": "float32"})
+    with pytest.raises(dc.SchemaError, match="'flat' or 'column'"):
+        batches("mnist", label_shapes={"label": "sideways"})

@@ -145,7 +145,7 @@ def test_unbatched_elements_and_dict_structure(digits):
     out = list(dc.validate(ds, "digits"))
     assert len(out) == 20 and out[0]["image"].shape == (8, 8, 1)
     bad = tf.data.Dataset.from_tensor_slices({"image": x[:20] * 16, "label": y[:20]})
-    with pytest.raises(dc.ValidationError, match="in element 0 "):  # never "batch 0"
+    with pytest.raises(dc.ValidationError, match=r"in element 0\b"):  # never "batch 0"
         list(dc.validate(bad, "digits"))
 
 
