@@ -119,5 +119,10 @@ def test_html_histograms_name_a_file_they_could_not_reread(tmp_path, digits) -> 
     report = dc.check([str(good), str(bad)], "digits")
     report.summaries["image"].pop("histogram", None)
     bad.write_bytes(b"PK\x03\x04 gone")  # changed after the check: cannot be re-read
+    # The page reads no file a report names (issue 14): without data it says so...
     page = render_html(report)
+    assert "No intensity histogram for image" in page and "no file they name is read" in page
+    # ...and with the data passed again, a file that cannot be re-read is named, the rest drawn.
+    page = render_html(report, data=[str(good), str(bad)])
     assert "Histograms leave out" in page and "bad.npz" in page
+    assert "image intensity histogram" in page

@@ -41,7 +41,8 @@ def test_report_html_draws_stored_figures_after_the_data_is_gone(tmp_path):
                             str(saved), "-q"], capture_output=True, text=True, env=env, timeout=120)
     assert first.returncode == 1, first.stderr
     stored = json.loads(saved.read_text())
-    flagged = [k for k, v in stored["inputs"].items() if v == "violating"]
+    # JSON inputs carry status, codes and first reason (issue 15).
+    flagged = [k for k, v in stored["inputs"].items() if v["status"] == "violating"]
     assert flagged and set(stored["stats"]["thumbnails"]) == set(flagged)
     for slices in stored["stats"]["thumbnails"].values():
         assert len(slices) == 3 and all(max(s["height"], s["width"]) <= 64 for s in slices)
