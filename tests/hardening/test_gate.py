@@ -131,6 +131,34 @@ def test_infer_and_diff_refuse_rows_escaping_the_root(hostile, tmp_path, capsys,
     assert _outside(opened, outside) == []
 
 
+def test_other_image_headers_are_read_inside_the_root_only(tmp_path):
+    # Issue 16's grid check of other_image_columns reads headers; a link swapped in after the
+    # table was judged must not make it open a file outside the root (issue 14's gate).
+    from datacheck.rules.manifest import ManifestEntry
+    from datacheck.scan.subjects import subject_violations
+    from datacheck.schema.io import load_schema
+
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    root.mkdir()
+    outside.mkdir()
+    _volume(root / "t1.nii.gz")
+    _volume(root / "t2.nii.gz")
+    nib.save(nib.Nifti1Image(np.zeros((5, 8, 8), np.int16), np.eye(4)), outside / "s.nii.gz")
+    os.symlink(outside / "s.nii.gz", root / "t2_link.nii.gz")
+    schema = load_schema({"name": "mm", "features": {"volume": {"layout": "DHWC"}},
+                          "manifest": {"other_image_columns": ["t2"]}})
+    entries = [ManifestEntry(0, "m.csv line 2", root / "t1.nii.gz",
+                             others={"t2": root / "t2_link.nii.gz"}, root=root)]
+    with _watching() as opened:
+        found = subject_violations(entries, schema)
+    assert found == [] and _outside(opened, outside) == []  # the unit names the refused file
+    entries[0].others["t2"] = root / "t2.nii.gz"  # inside: read, and on the same grid
+    assert subject_violations(entries, schema) == []
+    unconfined = [ManifestEntry(0, "m.csv line 2", root / "t1.nii.gz",
+                                others={"t2": root / "t2_link.nii.gz"})]
+    assert [v.code for v in subject_violations(unconfined, schema)] == ["shape"]
+
+
 def test_report_html_renders_only_the_json(hostile, tmp_path, capsys):
     _, outside, manifest = hostile
     saved = tmp_path / "c.json"

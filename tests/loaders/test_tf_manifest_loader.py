@@ -262,3 +262,26 @@ def test_a_file_swapped_for_a_link_outside_after_planning_is_not_read(dataset: P
     assert list(ds.as_numpy_iterator()) == []
     (violation,) = report.violations
     assert violation.code == "unreadable" and "escapes the dataset root" in violation.message
+
+
+def test_an_other_image_swapped_for_a_link_outside_is_not_read(tmp_path: Path, write_nifti,
+                                                              tmp_path_factory) -> None:
+    # other_image_columns (issue 16) are read through the gate like the row's image (issue 14).
+    rng = np.random.default_rng(5)
+    for name in ("t1_0", "t2_0", "t1_1", "t2_1"):
+        write_nifti(f"{name}.nii.gz", rng.random((6, 7, 8)).astype(np.float32))
+    schema = {"name": "mm", "features": {"volume": {"layout": "DHWC", "shape": [6, 7, 8, 2]}},
+              "manifest": {"other_image_columns": ["t2"]}}
+    (tmp_path / "m.csv").write_text("image,t2\nt1_0.nii.gz,t2_0.nii.gz\nt1_1.nii.gz,t2_1.nii.gz\n")
+    outside = tmp_path_factory.mktemp("outside") / "secret.nii.gz"
+    outside.write_bytes((tmp_path / "t2_1.nii.gz").read_bytes())
+    report = Report(schema="mm")
+    ds = manifest_dataset(tmp_path / "m.csv", schema, on_error="drop", report=report,
+                          deterministic=True)
+    (tmp_path / "t2_1.nii.gz").unlink()
+    (tmp_path / "t2_1.nii.gz").symlink_to(outside)  # swapped in after the table was judged
+    kept = list(ds.as_numpy_iterator())
+    assert len(kept) == 1 and kept[0].shape == (6, 7, 8, 2)
+    (violation,) = report.violations
+    assert violation.code == "unreadable" and "escapes the dataset root" in violation.message
+    assert "t2_1.nii.gz" in violation.message
