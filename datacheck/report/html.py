@@ -166,6 +166,12 @@ def _montage(report: Report, notes: list[str]) -> str:
     b64, stored = sections.montage(report, notes, MAX_MONTAGE)
     flagged = [p for p, s in report.inputs.items() if s == "violating"
                and p.lower().endswith((".nii", ".nii.gz"))]
+    kept = report.stats.get("thumbnails")
+    missing = [p for p in flagged if not isinstance(kept, dict) or p not in kept]
+    if stored and missing:  # e.g. refused for its intent, or past the stored limit
+        notes.append(f"No slices drawn for {len(missing)} flagged volume(s) without stored "
+                     f"thumbnails ({', '.join(missing[:5])}{', ...' if len(missing) > 5 else ''})"
+                     "; no file the report names is read.")
     if b64 is None:
         if flagged and not stored:
             notes.append(f"No slice montage for the {len(flagged)} flagged volume(s): the report "

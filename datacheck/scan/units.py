@@ -172,6 +172,10 @@ def _run_nifti(unit: Unit, schema: Schema, options: Options, collector: ScanColl
         mask_found += collector.add_element(pairs.feature, shape, dtype_name(mask.data),
                                             summarize_element(mask.data, shape), unit.mask_name,
                                             input=unit.mask_name)
+    if has_error(mask_found):  # a flagged mask is drawn too, from the report alone
+        from datacheck.scan.volume import thumbnails
+
+        collector.thumbnails[unit.mask_name] = thumbnails(mask.data)
     inputs[unit.mask_name] = "violating" if has_error(mask_found) else "ok"
 
 

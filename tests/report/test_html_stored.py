@@ -76,3 +76,22 @@ def test_a_part_without_a_histogram_leaves_none(digits):
     assert with_hist.merge(without).histogram is None  # never a part passed off as the whole
     report = dc.check({"image": x[:10]}, {"name": "t", "features": {"image": {"rank": 4}}})
     assert "histogram" in report.summaries["image"]
+
+
+def test_a_flagged_mask_is_drawn_and_a_volume_without_thumbnails_is_named(tmp_path):
+    # Issue 16's mask rules flag the mask file: it gets its own stored slices (issue 14).
+    from datacheck.report.html import render_html
+
+    shutil.copy(NIB_DATA / "anatomical.nii", tmp_path / "a.nii")
+    real = nib.load(NIB_DATA / "anatomical.nii")
+    nib.save(nib.Nifti1Image(np.zeros(real.shape, np.uint8), real.affine),
+             tmp_path / "a_mask.nii.gz")
+    schema = {"name": "t", "features": {"volume": {"layout": "DHWC"}}, "pairs": {"required": True}}
+    report = dc.check(str(tmp_path), schema)
+    mask = next(k for k in report.inputs if k.endswith("a_mask.nii.gz"))
+    assert report.inputs[mask] == "violating" and report.codes() == ["empty_mask"]
+    assert list(report.stats["thumbnails"]) == [mask]  # the image itself is ok
+    assert "middle slices of flagged volumes" in render_html(report)
+    report.inputs["elsewhere/b.nii"] = "violating"  # flagged, but no slices stored
+    page = render_html(report)
+    assert "No slices drawn for 1 flagged volume(s)" in page and "elsewhere/b.nii" in page
