@@ -50,7 +50,11 @@ def _zeros(spec: Any) -> Any:
 def with_end_marker(dataset: tf.data.Dataset) -> tf.data.Dataset:
     """``(False, element)`` for every element, then one ``(True, zeros)`` end marker."""
     spec = dataset.element_spec
-    marker = tf.data.Dataset.from_tensors((True, tf.nest.map_structure(_zeros, spec)))
+    tf.nest.map_structure(_zeros, spec)  # refuse unsupported components now, in one line
+    # Built by a map at run time: a constant would put a whole batch of zeros into the
+    # serialized graph (tf.data service, Dataset.save) when the batch size is static.
+    marker = tf.data.Dataset.range(1).map(
+        lambda _: (tf.constant(True), tf.nest.map_structure(_zeros, spec)))
     if isinstance(spec, tuple):
         marked = dataset.map(lambda *element: (False, tuple(element)))
     else:
