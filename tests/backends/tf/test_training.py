@@ -259,3 +259,17 @@ def test_the_end_marker_is_built_at_run_time_not_stored_in_the_graph():
     assert validated.report().stats["passes"][0] == {
         "pass": 1, "complete": True, "elements": 4, "kept": 4, "dropped": 0,
         "dropped_indices": []}
+
+
+def test_an_empty_dataset_is_a_violation_unless_the_schema_allows_it(digits):
+    x, y = digits
+    known_empty = tf.data.Dataset.from_tensor_slices((x[:0], y[:0])).batch(BATCH)
+    with pytest.raises(dc.ValidationError) as info:
+        dc.validate(known_empty, "digits")
+    assert info.value.violations[0].code == "empty"
+    emptied = tf.data.Dataset.from_tensor_slices((x, y)).filter(lambda a, b: False).batch(BATCH)
+    with pytest.raises(dc.ValidationError) as info:
+        list(dc.validate(emptied, "digits", on_error="drop"))
+    assert [v.code for v in info.value.violations] == ["empty"]
+    allowed = {**dc.load_schema("digits").to_dict(), "allow_empty": True}
+    assert list(dc.validate(emptied, allowed, on_error="drop")) == []
