@@ -81,9 +81,10 @@ def check_paths(paths: Sequence[str | Path], schema: Schema, *,
 
 def _not_checked(report: Report, units: Sequence[Unit], merged: set[int]) -> Report:
     """Mark the inputs of units that were never merged ``not_checked``, and say why."""
-    report.stats["interrupted"] = ("the scan was interrupted (Ctrl-C) before this input was "
-                                   "checked, and no rule about the whole dataset was run; "
-                                   "rerun to check it")
+    report.stats["interrupted"] = "the scan was interrupted (Ctrl-C) before it was checked"
+    report.stats.setdefault("notes", []).append(
+        "Interrupted: the rules about the whole dataset (class balance, coverage, outliers, "
+        "emptiness) were not run on the part that was checked. Rerun to check everything.")
     for unit in units:
         if unit.index not in merged:
             for name in (unit.name, unit.mask_name):

@@ -86,7 +86,13 @@ class WorkerPool:
         busy: dict[Any, tuple[_Worker, int, Unit]] = {}
         try:
             while queue or busy:
-                if stopped():
+                if stopped():  # keep the results already sent; the finally stops the rest
+                    for ready in wait(list(busy), timeout=0):
+                        worker, position, unit = busy.pop(ready)
+                        answer = _receive(worker)
+                        if answer is not None and isinstance(answer[1], ScanResult):
+                            self._idle.append(worker)
+                            yield position, answer[1]
                     return
                 while queue and len(busy) < self.size:
                     worker = self._take()
@@ -100,12 +106,11 @@ class WorkerPool:
                     busy[worker.conn] = (worker, position, unit)
                 for ready in wait(list(busy), timeout=POLL_S):
                     worker, position, unit = busy.pop(ready)
-                    try:
-                        kind, payload = worker.conn.recv()
-                    except (EOFError, OSError):  # the worker died holding this unit
-                        worker.stop()
+                    answer = _receive(worker)
+                    if answer is None:  # the worker died holding this unit
                         yield position, worker_lost(unit, _death(worker.process.exitcode))
                         continue
+                    kind, payload = answer
                     self._idle.append(worker)
                     yield position, (payload if kind == "ok" and isinstance(payload, ScanResult)
                                      else worker_lost(unit, f"the worker failed ({payload})"))
@@ -131,6 +136,16 @@ class WorkerPool:
             except OSError:
                 pass
             worker.stop()
+
+
+def _receive(worker: _Worker) -> tuple[str, Any] | None:
+    """The worker's answer, or None (and the worker reaped) when it died instead."""
+    try:
+        kind, payload = worker.conn.recv()
+    except (EOFError, OSError):
+        worker.stop()
+        return None
+    return kind, payload
 
 
 def _death(exitcode: int | None) -> str:
