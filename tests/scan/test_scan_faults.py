@@ -128,3 +128,47 @@ def test_a_killed_dask_worker_costs_only_its_unit(tmp_path: Path, monkeypatch,
     assert all(inputs[f"v{i}.nii.gz"]["status"] == "ok" for i in range(4))
     assert inputs["las.nii.gz"]["codes"] == ["orientation"]
     assert report["summaries"]["volume"]["elements"] == 5
+
+
+def _can_unshare_mounts() -> bool:
+    try:
+        return subprocess.run(["unshare", "-Urm", "true"], capture_output=True,
+                              timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _can_unshare_mounts(), reason="needs unshare -Urm (user and mount "
+                    "namespaces) to start a Dask worker that lacks the dataset's mount")
+def test_dask_workers_that_cannot_see_the_data_stop_the_scan(tmp_path: Path) -> None:
+    """A worker in its own mount namespace, with an empty tmpfs over the dataset's folder:
+    what a worker on another machine without the share sees."""
+    from distributed import Client, LocalCluster
+
+    scans = write_scans(tmp_path / "scans", ["v0.nii.gz", "v1.nii.gz"])
+    (tmp_path.parent / f"{tmp_path.name}-schema.json").write_text(json.dumps(SCHEMA))
+    with LocalCluster(n_workers=0, processes=True, dashboard_address=None) as cluster:
+        address = cluster.scheduler_address
+        worker = subprocess.Popen(
+            ["unshare", "-Urm", "sh", "-c", f"mount -t tmpfs none '{tmp_path}' && cd / && "
+             f"exec '{sys.executable}' -m distributed.cli.dask_worker {address} --nthreads 1 "
+             "--no-nanny --no-dashboard"],
+            env=hook_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            with Client(address, set_as_default=False) as client:
+                client.wait_for_workers(1, timeout=60)
+            run = subprocess.run(
+                [sys.executable, "-m", "datacheck", "check", "--schema",
+                 str(tmp_path.parent / f"{tmp_path.name}-schema.json"), str(scans),
+                 "--scheduler", address], env=hook_env(), capture_output=True, text=True,
+                timeout=120)
+        finally:
+            worker.terminate()
+            worker.wait(30)
+    assert run.returncode == 2, run.stderr
+    assert run.stdout == ""
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1, run.stderr
+    assert lines[0].startswith(f"datacheck: error: workers cannot read {scans}: mount the "
+                               "same path on every worker (1 of 1 workers of tcp://")
