@@ -121,12 +121,15 @@ def _outcome(future: Any, unit: Unit) -> ScanResult:
     from distributed.scheduler import KilledWorker
 
     if future.status == "finished":
-        return future.result()  # type: ignore[no-any-return]
+        try:
+            return future.result()  # type: ignore[no-any-return]
+        except Exception as lost:  # its result was lost with a worker and could not be rebuilt
+            return worker_lost(unit, f"its Dask result was lost ({type(lost).__name__}: {lost})")
     if future.status == "cancelled":
         return worker_lost(unit, "the task was cancelled by the Dask scheduler")
-    exc = future.exception()
-    if isinstance(exc, KilledWorker):
-        tries = exc.allowed_failures + 1
+    error = future.exception()
+    if isinstance(error, KilledWorker):
+        tries = error.allowed_failures + 1
         return worker_lost(unit, f"worker died ({tries} Dask workers died running it, "
                                  "none finished it)")
-    return worker_lost(unit, f"the Dask task failed ({type(exc).__name__}: {exc})")
+    return worker_lost(unit, f"the Dask task failed ({type(error).__name__}: {error})")

@@ -68,7 +68,7 @@ def check_paths(paths: Sequence[str | Path], schema: Schema, *,
     with Interrupt() as stop, \
             progress_bar(len(plan.units), "checking files", enabled=progress) as advance:
         results = run_units(plan.units, schema, options, workers=workers, scheduler=scheduler,
-                            roots=[str(p) for p in paths], stop=stop)
+                            roots=_roots(paths, plan.units) if scheduler else (), stop=stop)
         report = merge_results(collector, _ticking(results, advance, merged), each=each,
                                complete=lambda: not stop.requested)
     report.stats.update({"files": len(plan.units), "workers": workers,
@@ -77,6 +77,19 @@ def check_paths(paths: Sequence[str | Path], schema: Schema, *,
     if stop.requested:
         raise ScanInterrupted(_not_checked(report, plan.units, merged))
     return report
+
+
+def _roots(paths: Sequence[str | Path], units: Sequence[Unit]) -> list[str]:
+    """What Dask workers must be able to read: the paths given, and the folder holding every
+    file a unit reads (a manifest may list files outside the folders given)."""
+    import os
+
+    files = [p for unit in units for p in (unit.path, unit.mask) if p is not None]
+    roots = [os.path.abspath(p) for p in paths]
+    if files:
+        common = os.path.commonpath([os.path.dirname(os.path.abspath(f)) for f in files])
+        roots += [common] if common not in roots else []
+    return roots
 
 
 def _not_checked(report: Report, units: Sequence[Unit], merged: set[int]) -> Report:
