@@ -95,28 +95,37 @@ class WorkerPool:
                             yield position, answer[1]
                     return
                 while queue and len(busy) < self.size:
-                    worker = self._take()
-                    position, unit = queue.popleft()
-                    try:
-                        worker.conn.send((unit, schema, options))
-                    except OSError:  # died while idle: not this unit's fault, try it again
-                        queue.appendleft((position, unit))
-                        worker.stop()
-                        continue
-                    busy[worker.conn] = (worker, position, unit)
+                    self._feed(self._take(), queue, busy, (schema, options))
                 for ready in wait(list(busy), timeout=POLL_S):
                     worker, position, unit = busy.pop(ready)
                     answer = _receive(worker)
                     if answer is None:  # the worker died holding this unit
                         yield position, worker_lost(unit, _death(worker.process.exitcode))
                         continue
+                    # The next unit goes out before this result is merged: no idle worker.
+                    self._feed(worker, queue, busy, (schema, options))
                     kind, payload = answer
-                    self._idle.append(worker)
                     yield position, (payload if kind == "ok" and isinstance(payload, ScanResult)
                                      else worker_lost(unit, f"the worker failed ({payload})"))
         finally:
             for worker, _, _ in busy.values():  # abandoned or interrupted: stop what runs
                 worker.stop()
+
+    def _feed(self, worker: _Worker, queue: deque[tuple[int, Unit]],
+              busy: dict[Any, tuple[_Worker, int, Unit]], settings: tuple[Schema, Options]
+              ) -> None:
+        """Send ``worker`` the next queued unit, or keep it idle when none is left."""
+        if not queue:
+            self._idle.append(worker)
+            return
+        position, unit = queue.popleft()
+        try:
+            worker.conn.send((unit, *settings))
+        except OSError:  # it died while idle: not this unit's fault, the unit goes back
+            queue.appendleft((position, unit))
+            worker.stop()
+            return
+        busy[worker.conn] = (worker, position, unit)
 
     def _take(self) -> _Worker:
         while self._idle:
@@ -161,8 +170,9 @@ def _death(exitcode: int | None) -> str:
 def worker_lost(unit: Unit, why: str) -> ScanResult:
     """The result of a unit whose worker died or failed: that unit alone is unreadable."""
     reason = DataError(f"{unit.name}: unreadable: {why} while checking it; the other inputs "
-                       "were checked on other workers. A reader crash or the out-of-memory "
-                       "killer does this: rerun this file with --workers 1 to see the error.")
+                       "were not affected. The out-of-memory killer (SIGKILL) or a reader crash "
+                       "on this file does this: lower --max-bytes, use fewer workers, or check "
+                       "the file with its own tools.")
     result = ScanResult(unit.index, {unit.name: "unreadable"}, [unreadable(unit.name, reason)],
                         group=unit.group)
     if unit.mask_name is not None:  # the pair's mask went unchecked with it: still an input
