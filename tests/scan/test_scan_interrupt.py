@@ -21,13 +21,13 @@ from tests.scan.test_scan_faults import SCHEMA, assert_accounted, hook_env, writ
 FILES = 16
 
 
-def start_scan(tmp_path: Path, workers: int) -> tuple[subprocess.Popen, Path]:
+def start_scan(tmp_path: Path, workers: int, *more: str) -> tuple[subprocess.Popen, Path]:
     scans = write_scans(tmp_path / "scans", [f"slow{i:02d}.nii.gz" for i in range(FILES)])
     (tmp_path / "schema.json").write_text(json.dumps(SCHEMA))
     started = tmp_path / "started"
     proc = subprocess.Popen(
         [sys.executable, "-m", "datacheck", "check", "--schema", str(tmp_path / "schema.json"),
-         str(scans), "--workers", str(workers), "--json", str(tmp_path / "out.json")],
+         str(scans), "--workers", str(workers), "--json", str(tmp_path / "out.json"), *more],
         env=hook_env(DATACHECK_TEST_STARTED=str(started), COLUMNS="200"),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
@@ -42,6 +42,23 @@ def start_scan(tmp_path: Path, workers: int) -> tuple[subprocess.Popen, Path]:
 @pytest.mark.parametrize("workers", [1, 2])
 def test_ctrl_c_stops_with_a_partial_report(tmp_path: Path, workers: int) -> None:
     proc, scans = start_scan(tmp_path, workers)
+    interrupt_and_check(proc, scans, tmp_path)
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_a_dask_scan_with_a_partial_report(tmp_path: Path, monkeypatch) -> None:
+    from distributed import LocalCluster
+
+    # The workers read slowly too, and mark the start of the scan.
+    monkeypatch.setenv("PYTHONPATH", hook_env()["PYTHONPATH"])
+    monkeypatch.setenv("DATACHECK_TEST_STARTED", str(tmp_path / "started"))
+    with LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
+                      dashboard_address=None) as cluster:
+        proc, scans = start_scan(tmp_path, 1, "--scheduler", cluster.scheduler_address)
+        interrupt_and_check(proc, scans, tmp_path)
+
+
+def interrupt_and_check(proc: subprocess.Popen, scans: Path, tmp_path: Path) -> None:
     sent = time.monotonic()
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
