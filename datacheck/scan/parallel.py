@@ -51,15 +51,15 @@ def _serial(units: Sequence[Unit], schema: Schema, options: Options,
     for unit in units:
         if stop.requested:
             return
-        stop.abandon = True  # Ctrl-C abandons this unit at once: it is reported not checked
         try:
+            stop.abandon = True  # Ctrl-C abandons this unit at once: it is reported not checked
             result = run_unit(unit, schema, options)
+            stop.abandon = False
         except KeyboardInterrupt:
+            stop.abandon = False
             if not stop.requested:  # not ours (no handler installed): let it through
                 raise
             return
-        finally:
-            stop.abandon = False
         yield result
 
 

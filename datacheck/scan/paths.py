@@ -69,12 +69,13 @@ def check_paths(paths: Sequence[str | Path], schema: Schema, *,
             progress_bar(len(plan.units), "checking files", enabled=progress) as advance:
         results = run_units(plan.units, schema, options, workers=workers, scheduler=scheduler,
                             roots=_roots(paths, plan.units) if scheduler else (), stop=stop)
+        # A Ctrl-C after the last unit was merged stops nothing: the report is whole.
         report = merge_results(collector, _ticking(results, advance, merged), each=each,
-                               complete=lambda: not stop.requested)
+                               complete=lambda: len(merged) == len(plan.units))
     report.stats.update({"files": len(plan.units), "workers": workers,
                          "scheduler": scheduler, "skipped_files": len(plan.skipped),
                          "dataset_scope": "each input" if each else "all inputs together"})
-    if stop.requested:
+    if len(merged) < len(plan.units):
         raise ScanInterrupted(_not_checked(report, plan.units, merged))
     return report
 
