@@ -40,7 +40,10 @@ def on_dask(units: Sequence[Unit], schema: Schema, options: Options, address: st
         queue = deque(enumerate(units))
         slots, counted = 1, 0.0
         while queue or running:
-            if stopped():
+            if stopped():  # keep the results already computed; the finally cancels the rest
+                for future in [f for f in running if f.status == "finished"]:
+                    position, unit = running.pop(future)
+                    yield position, _outcome(future, unit)
                 return
             if time.monotonic() - counted > 1.0:  # workers come and go: recount now and then
                 slots, counted = max(sum(client.nthreads().values()), 1), time.monotonic()
