@@ -172,3 +172,27 @@ def test_dask_workers_that_cannot_see_the_data_stop_the_scan(tmp_path: Path) -> 
     assert len(lines) == 1, run.stderr
     assert lines[0].startswith(f"datacheck: error: workers cannot read {scans}: mount the "
                                "same path on every worker (1 of 1 workers of tcp://")
+
+
+def test_a_worker_killed_between_scans_costs_no_unit(tmp_path: Path) -> None:
+    """Pools are kept between scans: a worker that died while idle is replaced, and no file
+    is blamed for it."""
+    import signal
+    import time
+
+    from datacheck.scan import check_paths
+    from datacheck.scan.pool import pool
+    from datacheck.schema import load_schema
+
+    scans = write_scans(tmp_path / "scans", [f"v{i}.nii.gz" for i in range(4)] + ["las.nii.gz"])
+    first = check_paths([scans], load_schema(SCHEMA), workers=2)
+    idle = list(pool(2)._idle)
+    assert len(idle) == 2
+    os.kill(idle[0].process.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while idle[0].process.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    again = check_paths([scans], load_schema(SCHEMA), workers=2)
+    assert again.inputs == first.inputs
+    assert [v.to_dict() for v in again.violations] == [v.to_dict() for v in first.violations]
+    assert again.counts() == {"ok": 4, "violating": 1, "unreadable": 0, "total": 5, "skipped": 0}
