@@ -11,7 +11,7 @@ same report.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -108,12 +108,14 @@ def has_error(violations: Iterable[Violation]) -> bool:
 
 
 def merge_results(collector: Collector, results: Iterable[ScanResult],
-                  each: bool = False) -> Report:
+                  each: bool = False, complete: Callable[[], bool] = lambda: True) -> Report:
     """Fold unit results into ``collector`` (in the order given) and finish the report.
 
     Dataset-scope rules run once on the merged summaries (the inputs are one
     dataset), or with ``each`` once per unit, owned by that unit's input, and
-    once per manifest split for units that belong to one.
+    once per manifest split for units that belong to one. When ``complete()``
+    is False after the last result (an interrupted scan), rules about the
+    whole dataset or split are not run on the part that was checked.
     """
     groups: dict[str, dict[str, Any]] = {}
     scan_stats: dict[str, dict[str, float]] = {}
@@ -153,6 +155,8 @@ def merge_results(collector: Collector, results: Iterable[ScanResult],
             collector.element_indices.setdefault(element_key,
                                                  result.element_indices.get(element_key, []))
             collector.element_inputs[element_key] += 1
+    if not complete():
+        return collector.finish(dataset=False, complete=False)
     for group, summaries in groups.items():  # a split is a dataset of its own, owned by no file
         collector.add_dataset(dataset_violations(collector.schema, summaries, group))
     collector.report.extend(_outliers(collector.schema, scan_stats))

@@ -155,12 +155,17 @@ class Collector:
                            self.batched)
         return violations + more
 
-    def finish(self, where: str = "dataset", dataset: bool = True) -> Report:
-        """Run the dataset-scope rules (unless ``dataset`` is False) and close the report."""
-        if dataset:
+    def finish(self, where: str = "dataset", dataset: bool = True,
+               complete: bool = True) -> Report:
+        """Run the dataset-scope rules (unless ``dataset`` is False) and close the report.
+
+        ``complete=False`` (an interrupted scan) runs no rule about the whole: part of
+        the data would be judged as if it were all of it (balance, emptiness).
+        """
+        if dataset and complete:
             self.add_dataset(dataset_violations(self.schema, self.summaries, where))
         empty = empty_violation(self.schema, self.elements, where, self.report.violations,
-                                present=self.present)
+                                present=self.present) if complete else None
         if empty is not None:
             self.add([empty])
         self._restate_element_totals()
