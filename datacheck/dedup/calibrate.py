@@ -27,8 +27,9 @@ from datacheck.dedup.hashing import HASH_BITS
 
 #: A near copy lies within this share of its class's median nearest-neighbour distance.
 NN_SHARE = 0.4
-#: Elements per class whose NN distance is measured, and the reference they search.
-QUERIES, REFERENCE = 400, 4000
+#: Elements per class whose NN distance is measured, and the reference they search; with
+#: many classes, fewer queries each (at least ``MIN_QUERIES``), so the cost stays bounded.
+QUERIES, REFERENCE, MIN_QUERIES, TOTAL_QUERIES = 400, 4000, 50, 20000
 #: Classes with fewer elements use the threshold of all elements pooled.
 MIN_CLASS = 8
 #: Thresholds never exceed this (z units): a few wildly different images in a class
@@ -69,20 +70,23 @@ def thresholds(z: np.ndarray, classes: list[str], seed: int = 0) -> np.ndarray:
     """Per element: ``NN_SHARE`` x the median NN distance of its class (capped)."""
     rng = np.random.default_rng(seed)
     labels = np.asarray(classes, dtype=object)
-    pooled = _median_nn(z, np.arange(len(z)), rng)
+    pooled = _median_nn(z, np.arange(len(z)), rng, QUERIES)
     out = np.full(len(z), pooled, np.float32)
-    for cls in set(classes):
+    names = sorted(set(classes))
+    queries = max(MIN_QUERIES, min(QUERIES, TOTAL_QUERIES // max(len(names), 1)))
+    for cls in names:
         members = np.flatnonzero(labels == cls)
         if len(members) >= MIN_CLASS and len(members) < len(z):
-            out[members] = _median_nn(z, members, rng)
+            out[members] = _median_nn(z, members, rng, queries)
     return np.minimum(out * NN_SHARE, MAX_THRESHOLD)
 
 
-def _median_nn(z: np.ndarray, members: np.ndarray, rng: np.random.Generator) -> float:
+def _median_nn(z: np.ndarray, members: np.ndarray, rng: np.random.Generator,
+               count: int) -> float:
     if len(members) < 2:
         return 0.0
     ref = members if len(members) <= REFERENCE else rng.choice(members, REFERENCE, False)
-    queries = members if len(members) <= QUERIES else rng.choice(members, QUERIES, False)
+    queries = members if len(members) <= count else rng.choice(members, count, False)
     nearest = []
     for start in range(0, len(queries), _BLOCK):
         rows = queries[start:start + _BLOCK]

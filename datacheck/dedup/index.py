@@ -122,7 +122,8 @@ def near_groups(indexes: list[HashIndex], max_distance: int | None = None,
                for t in thumbs):
         # No thumbnails to confirm with (old saved profiles): the hash alone decides.
         pairs = candidate_pairs(hashes, distance)
-        dist = hamming(hashes[pairs[:, 0]], hashes[pairs[:, 1]]) if len(pairs) else []
+        dist = hamming(hashes[pairs[:, 0]], hashes[pairs[:, 1]]) if len(pairs) else \
+            np.zeros(0, np.int64)
         return [Group([items[int(a)], items[int(b)]], False, int(d))
                 for (a, b), d in zip(pairs, dist, strict=True)
                 if d <= distance and exact[int(a)] != exact[int(b)]]
