@@ -125,3 +125,31 @@ def test_logits_are_softmaxed_and_sigmoids_split():
     assert probs[0].argmax() == 0 and probs[1].argmax() == 1
     np.testing.assert_allclose(to_probabilities(np.array([0.2, 0.9]), 2, 2, "p"),
                                [[0.8, 0.2], [0.1, 0.9]])
+
+
+def test_a_folder_with_a_broken_file_accounts_for_every_input(tmp_path, digits):
+    x, y = digits
+    noisy, idx = _flip(y, 0.03, seed=2)
+    np.savez(tmp_path / "a.npz", image=x[:900], label=noisy[:900])
+    np.savez(tmp_path / "b.npz", image=x[900:], label=noisy[900:])
+    (tmp_path / "c.npz").write_bytes((tmp_path / "a.npz").read_bytes()[:500])
+    report = dc.find_label_issues(tmp_path)
+    details = report.input_details()
+    assert details[str(tmp_path / "c.npz")]["status"] == "unreadable"
+    assert "not a readable .npz archive" in details[str(tmp_path / "c.npz")]["message"]
+    counts = report.counts()
+    assert counts["total"] == 3 and counts["ok"] + counts["violating"] + counts["unreadable"] == 3
+    for name, detail in details.items():  # every input that is not ok has its own reason
+        assert detail["status"] == "ok" or detail["message"], name
+    suspects = _suspects(report)
+    by_file = {s["where"].rsplit(" element ", 1)[0] for s in suspects}
+    assert by_file <= {str(tmp_path / "a.npz"), str(tmp_path / "b.npz")}
+    planted = {f"{tmp_path / 'a.npz'} element {i}" if i < 900 else
+               f"{tmp_path / 'b.npz'} element {i - 900}" for i in idx.tolist()}
+    assert len({s["where"] for s in suspects} & planted) >= 0.7 * len(planted)
+
+
+def test_data_without_labels_is_one_clear_error(digits):
+    x, _ = digits
+    with pytest.raises(DataError, match="found no labels among image"):
+        dc.find_label_issues({"image": x})
