@@ -11,6 +11,7 @@ not re-implemented here. Copies come from the duplicate index
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +76,7 @@ def find_label_issues(data: Any, schema: str | Path | dict[str, Any] | Schema | 
     report.extend(label_noise_violations(
         found.label, suspects, disagree,
         {str(c): int(k) for c, k in zip(found.classes, looks_like, strict=False)},
-        len(found.labels), method, max_rate))
+        len(found.labels), method, max_rate, sizes=dict(Counter(found.inputs))))
     groups: list[ConflictGroup] = []
     if conflicts:
         groups = _conflicts(found)
@@ -166,5 +167,7 @@ def _account(report: Report, found: LabelledData) -> None:
     bad: set[str] = set()
     for v in report.errors:
         bad.update(str(i) for i in v.extra.get("inputs", []) or [])
+        if v.input is not None:
+            bad.add(v.input)
     for name in dict.fromkeys(found.inputs):
         report.mark_input(name, "violating" if name in bad else "ok")

@@ -46,8 +46,10 @@ class Suspect:
 
 def label_noise_violations(label: str, suspects: list[Suspect], disagree: list[Suspect],
                            looks_like: dict[str, int], total: int, method: str,
-                           max_rate: float = MAX_RATE) -> list[Violation]:
-    """Class swaps (one error each) and the remaining suspects (one finding).
+                           max_rate: float = MAX_RATE,
+                           sizes: dict[str, int] | None = None) -> list[Violation]:
+    """Class swaps (one error each) and the remaining suspects (one finding, or one per input
+    file when they come from several: ``sizes`` counts the elements of each).
 
     ``suspects`` are what confident learning flagged; ``disagree`` is every
     element whose most likely label is not its given one, and ``looks_like``
@@ -77,7 +79,14 @@ def label_noise_violations(label: str, suspects: list[Suspect], disagree: list[S
         out.append(_swap(label, given, likely, members, seen, pairs, method))
     rest = [s for s in suspects if s.index not in swapped]
     if rest:
-        out.append(_suspects(label, rest, total, method, max_rate))
+        by_input: dict[str | None, list[Suspect]] = {}
+        for s in rest:
+            by_input.setdefault(s.input, []).append(s)
+        if len(by_input) <= 1 or not sizes:
+            out.append(_suspects(label, rest, total, method, max_rate))
+        else:
+            out += [_suspects(label, own, total, method, max_rate, name, sizes.get(name, 0),
+                              len(rest)) for name, own in by_input.items()]
     return out
 
 
@@ -102,24 +111,29 @@ def _swap(label: str, given: str, likely: str, members: list[Suspect], seen: int
                "inputs": _inputs([*members, *back_members])})
 
 
-def _suspects(label: str, rest: list[Suspect], total: int, method: str,
-              max_rate: float) -> Violation:
-    rate = len(rest) / max(total, 1)
+def _suspects(label: str, rest: list[Suspect], total: int, method: str, max_rate: float,
+              name: str | None = None, size: int = 0, overall: int = 0) -> Violation:
+    count = overall or len(rest)
+    rate = count / max(total, 1)
     error = rate > max_rate
     verdict = (f"more than the {max_rate:.2%} expected of ambiguous elements" if error else
                f"within the {max_rate:.2%} of ambiguous elements tolerated")
-    message = (f"{label}: label_noise: {len(rest)} of {total} elements ({rate:.2%}, {verdict}) "
-               f"look mislabelled ({method}), e.g. {_examples(rest)}. Review these elements "
-               "(the report lists each with its given and likely label) and correct or drop the "
-               "wrong ones before training.")
+    if name is None:
+        what = f"{len(rest)} of {total} elements ({rate:.2%}, {verdict})"
+    else:  # one finding per input file, judged on the whole dataset's rate
+        what = (f"{len(rest)} of {size} elements of {name} (of {count} suspects in {total} "
+                f"elements, {rate:.2%}, {verdict})")
+    message = (f"{label}: label_noise: {what} look mislabelled ({method}), e.g. "
+               f"{_examples(rest)}. Review these elements (the report lists each with its given "
+               "and likely label) and correct or drop the wrong ones before training.")
     return Violation(
         "label_noise", label, message, observed=len(rest), expected=0, where=rest[0].where,
-        severity="error" if error else "warning",
+        severity="error" if error else "warning", input=name,
         extra={"kind": "suspects", "method": method, "rate": rate, "max_rate": max_rate,
                "suspects": [{"index": s.index, "where": s.where, "given": s.given,
                              "likely": s.likely, "confidence": round(s.confidence, 4)}
                             for s in rest[:KEPT]],
-               "inputs": _inputs(rest)})
+               "inputs": [] if name is not None else _inputs(rest)})
 
 
 def _examples(members: Sequence[Suspect]) -> str:

@@ -144,6 +144,11 @@ def test_a_folder_with_a_broken_file_accounts_for_every_input(tmp_path, digits):
     suspects = _suspects(report)
     by_file = {s["where"].rsplit(" element ", 1)[0] for s in suspects}
     assert by_file <= {str(tmp_path / "a.npz"), str(tmp_path / "b.npz")}
+    for v in report.violations:  # one finding per file, naming only that file's elements
+        if v.code == "label_noise":
+            assert v.input in (str(tmp_path / "a.npz"), str(tmp_path / "b.npz"))
+            assert all(s["where"].startswith(v.input + " ") for s in v.extra["suspects"])
+            assert f"elements of {v.input} (of {len(suspects)} suspects in 1797" in v.message
     planted = {f"{tmp_path / 'a.npz'} element {i}" if i < 900 else
                f"{tmp_path / 'b.npz'} element {i - 900}" for i in idx.tolist()}
     assert len({s["where"] for s in suspects} & planted) >= 0.7 * len(planted)
