@@ -85,7 +85,7 @@ def label_noise_violations(label: str, suspects: list[Suspect], disagree: list[S
         if len(by_input) <= 1 or not sizes:
             out.append(_suspects(label, rest, total, method, max_rate))
         else:
-            out += [_suspects(label, own, total, method, max_rate, name, sizes.get(name, 0),
+            out += [_suspects(label, own, total, method, max_rate, name, sizes.get(name or "", 0),
                               len(rest)) for name, own in by_input.items()]
     return out
 
