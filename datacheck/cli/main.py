@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "doctor": ("datacheck.cli.cmd_doctor", "find why a Keras model would not learn from data"),
     "infer": ("datacheck.cli.cmd_infer", "write a schema inferred from data (YAML on stdout)"),
     "diff": ("datacheck.cli.cmd_diff", "compare two datasets or saved summaries for drift"),
+    "labels": ("datacheck.cli.cmd_labels", "find label errors and copies with different labels"),
     "report": ("datacheck.cli.cmd_report", "render a saved JSON report (e.g. as HTML)"),
     "schema": ("datacheck.cli.cmd_schema", "show bundled schemas or the schema JSON Schema"),
 }

@@ -15,6 +15,7 @@ CODES: frozenset[str] = frozenset(
         "loss_mismatch", "output_units", "output_activation", "input_shape",
         "unnormalized", "double_normalized", "missing_feature", "not_learning", "attribute",
         "empty", "empty_mask", "oblique", "units", "intent", "outlier",
+        "label_noise", "label_conflict",
     }
 )
 
