@@ -51,6 +51,8 @@ class ScanResult:
     scan_stats: dict[str, dict[str, float]] = field(default_factory=dict)
     element_counts: Counter[tuple[str, str]] = field(default_factory=Counter)
     element_indices: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    #: Per-image sharpness, judged against the dataset median after the merge (blurry).
+    sharpness: dict[str, list[Any]] = field(default_factory=dict)
 
 
 class ScanCollector(Collector):
@@ -100,7 +102,8 @@ class ScanCollector(Collector):
                           Counter(self.occurrences), dict(self.summaries), self.batches,
                           self.elements, scan_stats=dict(self.scan_stats),
                           element_counts=Counter(self.element_counts),
-                          element_indices={k: list(v) for k, v in self.element_indices.items()})
+                          element_indices={k: list(v) for k, v in self.element_indices.items()},
+                          sharpness={k: list(v) for k, v in self.sharpness.items()})
 
 
 def has_error(violations: Iterable[Violation]) -> bool:
@@ -119,6 +122,8 @@ def merge_results(collector: Collector, results: Iterable[ScanResult],
     scan_stats: dict[str, dict[str, float]] = {}
     for result in results:
         scan_stats.update(result.scan_stats)
+        for name, records in result.sharpness.items():
+            collector.sharpness.setdefault(name, []).extend(records)
         shipped: Counter[Key] = Counter()
         for v in result.violations:
             if v.code in PER_INPUT_CODES:
