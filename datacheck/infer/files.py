@@ -56,10 +56,9 @@ def open_npz(path: Path, mask: Path | None, batch_size: int) -> Source:
 
 def openers() -> dict[str, Opener]:
     """Suffix -> opener for every file type this build can read."""
+    from datacheck.infer.images import open_image_folder
     from datacheck.infer.manifest import MANIFEST_OPENERS
     from datacheck.infer.volumes import volume_openers
-
-    from datacheck.infer.images import open_image_folder
     from datacheck.readers.images import IMAGE_SUFFIXES
 
     images: dict[str, Opener] = dict.fromkeys(IMAGE_SUFFIXES, open_image_folder)

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from datacheck.scan.units import Options, Unit
 
 KIND = "images"
+#: (path, display name, class index or None, element index) of one image.
+Member = tuple[str, str, int | None, int]
 #: Images per scan unit (a unit runs in one worker); channel mixing is compared per unit.
 CHUNK = 2048
 
@@ -58,13 +60,13 @@ def _unit(index: int, path: str, name: str, members: tuple[Any, ...]) -> Unit:
     return Unit(index, KIND, path, name, members=members)
 
 
-def _from_subfolders(plan: Plan, folder: Path, images: list[Path]) -> list[Any]:
+def _from_subfolders(plan: Plan, folder: Path, images: list[Path]) -> list[Member]:
     """Class index by sorted subfolder name; images beside the class folders are skipped."""
     nested = [p for p in images if p.parent != folder]
     if not nested:  # a flat folder without a table: images without labels
         return [(os.fspath(p), plan.name(p), None, i) for i, p in enumerate(images)]
     classes = sorted({p.relative_to(folder).parts[0] for p in nested})
-    members = []
+    members: list[Member] = []
     for path in images:
         if path.parent == folder:
             plan.skip(path, "image beside the class subfolders: image_dataset_from_directory "
@@ -76,7 +78,7 @@ def _from_subfolders(plan: Plan, folder: Path, images: list[Path]) -> list[Any]:
 
 
 def _from_table(plan: Plan, folder: Path, images: list[Path], table: Path,
-                spec: ImageFolderSpec, limits: Limits) -> list[Any]:
+                spec: ImageFolderSpec, limits: Limits) -> list[Member]:
     from datacheck.errors import DatacheckError
     from datacheck.readers.manifest import read_manifest
     from datacheck.rules.images import bad_labels_table, missing_image, unlabeled_image
@@ -107,7 +109,7 @@ def _from_table(plan: Plan, folder: Path, images: list[Path], table: Path,
             continue
         by_file[key] = label
     plan.inputs.setdefault(name, "ok")
-    members = []
+    members: list[Member] = []
     for path in images:
         label_of = by_file.get(os.path.normpath(path))
         if label_of is None:
@@ -121,6 +123,7 @@ def _from_table(plan: Plan, folder: Path, images: list[Path], table: Path,
 def run_images(unit: Unit, schema: Schema, options: Options, collector: ScanCollector,
                inputs: dict[str, str]) -> None:
     """Read and judge each image of ``unit``; one bad file never stops the others."""
+    from datacheck.errors import DataError
     from datacheck.readers.images import read_image, to_feature_scale
     from datacheck.rules.images import mixed_channels
     from datacheck.scan.collect import has_error
@@ -140,6 +143,8 @@ def run_images(unit: Unit, schema: Schema, options: Options, collector: ScanColl
     channels: dict[str, int] = {}
     for path, name, lab, index in members:
         try:
+            if not os.path.isfile(path):  # a pipe would block the reader forever
+                raise DataError(f"{name}: not a regular file (a device or pipe); remove it.")
             array = read_image(path, options.limits, source=name)
         except Exception as exc:
             collector.add([unreadable(name, exc)], input=name)

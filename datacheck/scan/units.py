@@ -60,7 +60,8 @@ def run_unit(unit: Unit, schema: Schema, options: Options) -> ScanResult:
     collector = ScanCollector(schema, Report(schema=schema.name), input=unit.name)
     inputs: dict[str, str] = {}
     try:
-        if not unit.members and not os.path.isfile(unit.path):  # a pipe or device would block the reader forever
+        # A pipe or device would block the reader forever (image folders check each file).
+        if not unit.members and not os.path.isfile(unit.path):
             raise DataError(f"{unit.name}: not a regular file (a folder, device or pipe); "
                             "pass files.")
         RUNNERS[unit.kind](unit, schema, options, collector, inputs)
