@@ -38,9 +38,11 @@ class QualitySpec(_Strict):
         0.5, ge=0, description="low_information: entropy of the 32-bin intensity histogram, in "
         "bits, is below this (blank or nearly uniform images).")
     blurry: float | None = Field(
-        0.1, gt=0, description="blurry: sharpness (variance of the Laplacian over the variance "
+        0.03, gt=0, description="blurry: sharpness (variance of the Laplacian over the variance "
         "of the image) is below this fraction of the dataset median. Judged over the whole "
-        "dataset by check(); in graph use blurry_below.")
+        "dataset by check(); in graph use blurry_below. Photos spread their sharpness over two "
+        "decades (out-of-focus backgrounds), hence the low default; raise it for data as "
+        "uniform as digits.")
     blurry_below: float | None = Field(
         None, gt=0, description="blurry, judged per batch and in graph: absolute sharpness "
         "below this (read typical values from a check() report's summaries).")

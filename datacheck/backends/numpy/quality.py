@@ -41,7 +41,7 @@ def image_stats(batch: np.ndarray, lo: float, hi: float, channel_axis: int | Non
     p05 = np.argmax(cum >= 0.05, axis=1) / BINS
     prob = counts.reshape(n, ENTROPY_BINS, -1).sum(axis=2) / pixels
     with np.errstate(divide="ignore", invalid="ignore"):
-        entropy = -np.where(prob > 0, prob * np.log2(prob), 0.0).sum(axis=1)
+        entropy = np.maximum(-np.where(prob > 0, prob * np.log2(prob), 0.0).sum(axis=1), 0.0)
     var = flat.var(axis=1) if flat.shape[1] else np.zeros(n)
     if gray.shape[1] >= 3 and gray.shape[2] >= 3:
         lap = (gray[:, 1:-1, :-2] + gray[:, 1:-1, 2:] + gray[:, :-2, 1:-1] + gray[:, 2:, 1:-1]

@@ -35,8 +35,8 @@ def image_stats(x: tf.Tensor, lo: float, hi: float, channel_axis: int | None,
     p05 = tf.cast(tf.argmax(tf.cast(cum >= 0.05, tf.int32), axis=1), tf.float64) / BINS
     prob = tf.reduce_sum(tf.reshape(counts, tf.stack([n, ENTROPY_BINS, -1])), axis=2) / pixels
     safe = tf.where(prob > 0, prob, tf.ones_like(prob))
-    entropy = -tf.reduce_sum(prob * tf.math.log(safe) / tf.math.log(tf.constant(2.0, tf.float64)),
-                             axis=1)
+    bits = prob * tf.math.log(safe) / tf.math.log(tf.constant(2.0, tf.float64))
+    entropy = tf.maximum(-tf.reduce_sum(bits, axis=1), tf.constant(0.0, tf.float64))
     flat64 = tf.cast(flat, tf.float64)
     var = tf.math.reduce_variance(flat64, axis=1)
     g = tf.cast(gray, tf.float64)
