@@ -68,7 +68,7 @@ def plant(x: np.ndarray, faults: list[str], fraction: float, sigma: float,
 
     rng = np.random.default_rng(seed)
     out = x.copy()
-    per_fault = max(1, int(round(fraction * len(x))))
+    per_fault = max(1, round(fraction * len(x)))
     order = rng.permutation(len(x))
     planted: dict[int, str] = {}
     taken: set[int] = set()
@@ -168,9 +168,10 @@ def run(n_digits: int, n_tiles: int, fraction: float, seed: int) -> list[str]:
                         f"{len(x) - len(planted):7d} {extra / (len(x) - len(planted)):7.1%} "
                         f"{seconds:8.2f}")
             recall = hits_all / len(planted)
+            met = "met" if recall >= RECALL_TARGET else "MISSED"
             verdicts.append(f"{name}: found {hits_all}/{len(planted)} = {recall:.1%} (target >= "
-                            f"{RECALL_TARGET:.0%}): {'met' if recall >= RECALL_TARGET else 'MISSED'}")
-    return rows + [""] + verdicts
+                            f"{RECALL_TARGET:.0%}): {met}")
+    return [*rows, "", *verdicts]
 
 
 def main(argv: list[str] | None = None) -> int:
