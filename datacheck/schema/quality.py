@@ -35,7 +35,7 @@ class QualitySpec(_Strict):
         0.99, ge=0, le=1, description="bright: the image's 5th intensity percentile is above "
         "this (even its darkest part is washed out).")
     low_information: float | None = Field(
-        0.5, ge=0, description="low_information: entropy of the 32-bin intensity histogram, in "
+        0.25, ge=0, description="low_information: entropy of the 32-bin intensity histogram, in "
         "bits, is below this (blank or nearly uniform images).")
     blurry: float | None = Field(
         0.03, gt=0, description="blurry: sharpness (variance of the Laplacian over the variance "
