@@ -96,7 +96,7 @@ def test_thresholds_switch_rules_off_and_no_section_means_no_rules(digits) -> No
 
 
 def test_uint8_pixels_are_scaled_by_the_declared_range(digits) -> None:
-    x, y = _planted(digits)
+    x, _ = _planted(digits)
     raw = (x * 255).round().astype(np.uint8)
     schema = Schema(name="raw", features={"image": Feature(
         layout="HWC", normalization="raw_uint8", quality=QualitySpec(bright=None))})
