@@ -183,10 +183,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for a smoke test")
     args = parser.parse_args(argv)
-    if args.quick:
-        args.digits, args.tiles, args.fraction = 120, 60, 0.05
     if not 0 < args.fraction <= 0.2:
         parser.error("--fraction must be in (0, 0.2]")
+    if args.quick:
+        args.digits, args.tiles = 120, 60
     start = time.perf_counter()
     for line in run(args.digits, args.tiles, args.fraction, args.seed):
         print(line)
