@@ -24,6 +24,7 @@ from datacheck.schema.model import Schema
 from datacheck.schema.quality import ImageFolderSpec
 
 if TYPE_CHECKING:
+    from datacheck.backends.numpy.check import Collector
     from datacheck.readers.guards import Limits
     from datacheck.scan.collect import ScanCollector
     from datacheck.scan.plan import Plan
@@ -32,8 +33,8 @@ if TYPE_CHECKING:
 KIND = "images"
 #: (path, display name, class index or None, element index) of one image.
 Member = tuple[str, str, int | None, int]
-#: Images per scan unit (a unit runs in one worker); channel mixing is compared per unit.
-CHUNK = 2048
+#: Images per scan unit (a unit runs in one worker, so --workers splits big folders).
+CHUNK = 256
 
 
 def is_image(path: Path) -> bool:
@@ -125,7 +126,6 @@ def run_images(unit: Unit, schema: Schema, options: Options, collector: ScanColl
     """Read and judge each image of ``unit``; one bad file never stops the others."""
     from datacheck.errors import DataError
     from datacheck.readers.images import read_image, to_feature_scale
-    from datacheck.rules.images import mixed_channels
     from datacheck.scan.collect import has_error
     from datacheck.scan.units import unreadable
 
@@ -159,10 +159,20 @@ def run_images(unit: Unit, schema: Schema, options: Options, collector: ScanColl
         found = collector.add_batch(batch, index, index, source=name)
         inputs[name] = "violating" if has_error(found) else "ok"
     collector.input = unit.name
-    if declared.expected_channels is None:  # declared channels: the shape rule names each file
-        for v in mixed_channels(feature, channels):
-            collector.add([v], input=v.input)
-            inputs[str(v.input)] = "violating"
+    collector.channels.update(channels)  # compared across the whole folder after the merge
+
+
+def judge_channels(collector: Collector, channels: dict[str, int]) -> None:
+    """Grayscale among RGB (or RGBA) files of all image folders: ``layout`` per odd file."""
+    from datacheck.rules.images import mixed_channels
+
+    spec = collector.schema.images or ImageFolderSpec()
+    feature = spec.feature or next(iter(collector.schema.features), None)
+    if feature is None or collector.schema.features[feature].expected_channels is not None:
+        return  # declared channels: the shape rule already named each file
+    for v in mixed_channels(feature, channels):
+        collector.add([v], input=v.input)
+        collector.report.mark_input(str(v.input), "violating")
 
 
 def _without_order_rules(schema: Schema) -> Schema:
