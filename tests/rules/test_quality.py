@@ -139,9 +139,19 @@ def test_graph_and_numpy_statistics_agree(digits, tiles) -> None:
     from datacheck.backends.numpy.quality import image_stats as np_stats
     from datacheck.backends.tf.quality import image_stats as tf_stats
 
-    for batch in (digits[0][:50], tiles[:20]):
+    rgba = np.concatenate([tiles[:5], np.ones_like(tiles[:5, ..., :1])], axis=-1)
+    for batch in (digits[0][:50], tiles[:20], rgba):
         eager = np_stats(batch, 0.0, 1.0, 2, 0.02)
         graph = tf.function(lambda b: tf_stats(b, 0.0, 1.0, 2, 0.02))(tf.constant(batch))
         for key, values in eager.items():
             np.testing.assert_allclose(graph[key].numpy(), values, rtol=1e-4, atol=1e-6,
                                        err_msg=key)
+
+
+def test_alpha_is_not_light(tiles) -> None:
+    """An opaque RGBA tile is judged on its colours: alpha at 255 is not 'saturated'."""
+    from datacheck.backends.numpy.quality import image_stats
+
+    rgba = np.concatenate([tiles[:20], np.ones_like(tiles[:20, ..., :1])], axis=-1)
+    np.testing.assert_allclose(image_stats(rgba, 0.0, 1.0, 2, 0.02)["saturated"],
+                               image_stats(tiles[:20], 0.0, 1.0, 2, 0.02)["saturated"])

@@ -27,6 +27,9 @@ def image_stats(batch: np.ndarray, lo: float, hi: float, channel_axis: int | Non
     >>> image_stats(np.zeros((2, 8, 8, 1), np.uint8), 0, 255, 2, 0.02)["entropy"]
     array([0., 0.])
     """
+    if channel_axis is not None and batch.shape[channel_axis + 1] in (2, 4):
+        # Alpha is opacity, not light: judge the colour (or gray) channels only.
+        batch = np.delete(batch, -1, axis=channel_axis + 1)
     x = (batch.astype(np.float32) - np.float32(lo)) / np.float32(hi - lo)
     n = x.shape[0]
     gray = x.mean(axis=channel_axis + 1) if channel_axis is not None else x

@@ -18,6 +18,10 @@ from datacheck.backends.numpy.quality import BINS, ENTROPY_BINS, VAR_EPS
 def image_stats(x: tf.Tensor, lo: float, hi: float, channel_axis: int | None,
                 min_contrast: float) -> dict[str, tf.Tensor]:
     """Per-element statistics of a batch [N, ...] of 2D images, as float64 [N] tensors."""
+    if channel_axis is not None and x.shape[channel_axis + 1] in (2, 4):
+        # Alpha is opacity, not light: judge the colour (or gray) channels only.
+        keep = x.shape[channel_axis + 1] - 1
+        x = tf.gather(x, tf.range(keep), axis=channel_axis + 1)
     scaled = (tf.cast(x, tf.float32) - lo) / (hi - lo)
     n = tf.shape(scaled)[0]
     gray = tf.reduce_mean(scaled, axis=channel_axis + 1) if channel_axis is not None \
