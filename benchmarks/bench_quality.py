@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     for line in run(args.digits, args.tiles, args.fraction, args.seed):
         print(line)
-    size = "quick sizes" if args.quick else "full sizes"
+    size = "quick sizes" if args.quick else "sizes"
     print(f"\n{size}: {args.digits} digits, {args.tiles} photo tiles, "
           f"{args.fraction:.0%} planted per fault; total {time.perf_counter() - start:.1f} s")
     return 0
