@@ -12,8 +12,10 @@ A GIF is read at its first frame, as ``keras.utils.image_dataset_from_directory`
 
 from __future__ import annotations
 
+import io
 import os
 import warnings
+from typing import IO
 
 import numpy as np
 
@@ -36,40 +38,51 @@ def read_image(path: str | os.PathLike[str], limits: Limits | None = None,
     >>> read_image("cats/001.png").shape  # doctest: +SKIP
     (180, 240, 3)
     """
-    from PIL import Image, UnidentifiedImageError
-
     limits = limits or Limits()
     name = source or os.fspath(path)
     with open(path, "rb") as handle:
         if os.fstat(handle.fileno()).st_size == 0:
             raise DataError(f"{name}: unreadable: zero-byte file (an interrupted copy or "
                             f"download). {_RE_EXPORT}")
-        try:
-            with warnings.catch_warnings():
-                # Pillow only warns between 1x and 2x its limit: refuse from 1x.
-                warnings.simplefilter("error", Image.DecompressionBombWarning)
-                image = Image.open(handle)
-                width, height = image.size
-                bands = len(image.getbands())
-                check_declared(name, (height, width, bands), 1, limits,
-                               "Check the file, or raise max_bytes/max_voxels in the schema.")
-                image.seek(0)
-                image.load()
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise TooLargeError(
-                f"{name}: too_large: {exc} Refused before decoding; if the image is genuine, "
-                "raise PIL.Image.MAX_IMAGE_PIXELS.") from None
-        except UnidentifiedImageError:
-            raise DataError(f"{name}: unreadable: not a PNG, JPEG, BMP or GIF image that "
-                            f"Pillow can identify (wrong extension or corrupt header). "
-                            f"{_RE_EXPORT}") from None
-        except TooLargeError:
-            raise
-        except (OSError, ValueError, SyntaxError, EOFError) as exc:
-            # Truncated data ("image file is truncated"), broken chunks (PNG CRC), bad codes.
-            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise DataError(f"{name}: unreadable: {reason}. {_RE_EXPORT}") from None
-        return _to_array(image)
+        return _decode(handle, limits, name)
+
+
+def decode_image(data: bytes, limits: Limits | None = None, source: str = "<bytes>") -> np.ndarray:
+    """Encoded image bytes (a TFRecord's image/encoded) as an (H, W, C) array, same guards."""
+    if not data:
+        raise DataError(f"{source}: unreadable: zero bytes of image data.")
+    return _decode(io.BytesIO(data), limits or Limits(), source)
+
+
+def _decode(handle: IO[bytes], limits: Limits, name: str) -> np.ndarray:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            # Pillow only warns between 1x and 2x its limit: refuse from 1x.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(handle)
+            width, height = image.size
+            bands = len(image.getbands())
+            check_declared(name, (height, width, bands), 1, limits,
+                           "Check the file, or raise max_bytes/max_voxels in the schema.")
+            image.seek(0)
+            image.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise TooLargeError(
+            f"{name}: too_large: {exc} Refused before decoding; if the image is genuine, "
+            "raise PIL.Image.MAX_IMAGE_PIXELS.") from None
+    except UnidentifiedImageError:
+        raise DataError(f"{name}: unreadable: not a PNG, JPEG, BMP or GIF image that "
+                        f"Pillow can identify (wrong extension or corrupt header). "
+                        f"{_RE_EXPORT}") from None
+    except TooLargeError:
+        raise
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+        # Truncated data ("image file is truncated"), broken chunks (PNG CRC), bad codes.
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DataError(f"{name}: unreadable: {reason}. {_RE_EXPORT}") from None
+    return _to_array(image)
 
 
 def _to_array(image: object) -> np.ndarray:

@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 #: Suffix -> unit kind for the readers of this package (longest suffix wins).
 UNIT_KINDS: dict[str, str] = {".nii.gz": "nifti", ".nii": "nifti", ".h5": "h5", ".hdf5": "h5",
                               ".npz": "npz", ".png": "images", ".jpg": "images",
-                              ".jpeg": "images", ".bmp": "images", ".gif": "images"}
+                              ".jpeg": "images", ".bmp": "images", ".gif": "images",
+                              ".tfrecord": "tfrecord", ".tfrecords": "tfrecord"}
 
 
 @dataclass

@@ -217,5 +217,13 @@ def _run_images(unit: Unit, schema: Schema, options: Options, collector: ScanCol
     run_images(unit, schema, options, collector, inputs)
 
 
+def _run_tfrecord(unit: Unit, schema: Schema, options: Options, collector: ScanCollector,
+                  inputs: dict[str, str]) -> None:
+    from datacheck.scan.tfrecord import run_tfrecord
+
+    run_tfrecord(unit, schema, options, collector, inputs)
+
+
 RUNNERS: dict[str, Runner] = {"nifti": _run_nifti, "npz": _run_npz, "h5": _run_h5,
-                              "external": _run_external, "images": _run_images}
+                              "external": _run_external, "images": _run_images,
+                              "tfrecord": _run_tfrecord}

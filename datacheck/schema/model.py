@@ -15,6 +15,7 @@ from datacheck.drift.config import DriftConfig
 from datacheck.schema.layout import channel_axis, parse_layout
 from datacheck.schema.medical import HDF5Spec, ManifestSpec, NiftiSpec, PairSpec, check_references
 from datacheck.schema.quality import ImageFolderSpec, QualitySpec
+from datacheck.schema.tfrecord import TFRecordSpec
 
 Dim = int | None
 Normalization = Literal["raw_uint8", "unit", "symmetric", "zscore"]
@@ -351,6 +352,7 @@ class Schema(_Strict):
     hdf5: HDF5Spec | None = None
     manifest: ManifestSpec | None = None
     images: ImageFolderSpec | None = None
+    tfrecord: TFRecordSpec | None = None
     allow_empty: bool = Field(
         False, description="Zero elements (an empty dataset, file or split) is not an error.")
 
