@@ -51,6 +51,10 @@ class ScanResult:
     scan_stats: dict[str, dict[str, float]] = field(default_factory=dict)
     element_counts: Counter[tuple[str, str]] = field(default_factory=Counter)
     element_indices: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    #: Per-image sharpness, judged against the dataset median after the merge (blurry).
+    sharpness: dict[str, list[Any]] = field(default_factory=dict)
+    #: Channels of each image of an image folder, compared across the folder after the merge.
+    channels: dict[str, int] = field(default_factory=dict)
 
 
 class ScanCollector(Collector):
@@ -65,6 +69,7 @@ class ScanCollector(Collector):
                  input: str | None = None) -> None:
         super().__init__(schema, report, input=input)
         self.scan_stats: dict[str, dict[str, float]] = {}
+        self.channels: dict[str, int] = {}
 
     def add(self, violations: list[Violation], input: str | None = None) -> None:
         owner = input if input is not None else self.input
@@ -100,7 +105,9 @@ class ScanCollector(Collector):
                           Counter(self.occurrences), dict(self.summaries), self.batches,
                           self.elements, scan_stats=dict(self.scan_stats),
                           element_counts=Counter(self.element_counts),
-                          element_indices={k: list(v) for k, v in self.element_indices.items()})
+                          element_indices={k: list(v) for k, v in self.element_indices.items()},
+                          sharpness={k: list(v) for k, v in self.sharpness.items()},
+                          channels=dict(self.channels))
 
 
 def has_error(violations: Iterable[Violation]) -> bool:
@@ -119,8 +126,12 @@ def merge_results(collector: Collector, results: Iterable[ScanResult],
     """
     groups: dict[str, dict[str, Any]] = {}
     scan_stats: dict[str, dict[str, float]] = {}
+    channels: dict[str, int] = {}
     for result in results:
         scan_stats.update(result.scan_stats)
+        channels.update(result.channels)
+        for name, records in result.sharpness.items():
+            collector.sharpness.setdefault(name, []).extend(records)
         shipped: Counter[Key] = Counter()
         for v in result.violations:
             if v.code in PER_INPUT_CODES:
@@ -160,6 +171,10 @@ def merge_results(collector: Collector, results: Iterable[ScanResult],
     for group, summaries in groups.items():  # a split is a dataset of its own, owned by no file
         collector.add_dataset(dataset_violations(collector.schema, summaries, group))
     collector.report.extend(_outliers(collector.schema, scan_stats))
+    if channels:
+        from datacheck.scan.images import judge_channels
+
+        judge_channels(collector, channels)
     return collector.finish(dataset=not each)
 
 
