@@ -19,7 +19,7 @@ from typing import IO
 
 import numpy as np
 
-from datacheck.errors import DataError
+from datacheck.errors import DataError, require
 from datacheck.readers.guards import Limits, TooLargeError, check_declared
 
 #: Suffixes of the formats ``keras.utils.image_dataset_from_directory`` reads.
@@ -55,6 +55,7 @@ def decode_image(data: bytes, limits: Limits | None = None, source: str = "<byte
 
 
 def _decode(handle: IO[bytes], limits: Limits, name: str) -> np.ndarray:
+    require("PIL", "images", "Reading image files")
     from PIL import Image, UnidentifiedImageError
 
     try:
