@@ -34,8 +34,8 @@ __version__ = "0.1.0"
 __all__ = [
     "DataError", "DatacheckError", "DropLimitError", "Feature", "Label", "Report", "Schema",
     "SchemaError",
-    "ValidationError", "Violation", "__version__", "check", "doctor", "from_tf_error",
-    "infer_schema", "load_schema", "translate_errors", "validate",
+    "ValidationError", "Violation", "__version__", "check", "doctor", "find_label_issues",
+    "from_tf_error", "infer_schema", "load_schema", "translate_errors", "validate",
 ]
 
 
@@ -45,6 +45,10 @@ def __getattr__(name: str) -> Any:
         from datacheck.infer import infer_schema
 
         return infer_schema
+    if name == "find_label_issues":
+        from datacheck.labels.api import find_label_issues
+
+        return find_label_issues
     if name in ("fit_stats", "Normalize", "NormStats"):
         import datacheck.normalize as normalize
 

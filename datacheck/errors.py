@@ -67,3 +67,14 @@ def require(module: str, extra: str, purpose: str):  # type: ignore[no-untyped-d
         return importlib.import_module(module)
     except ImportError as exc:  # pragma: no cover - exercised only without extras
         raise MissingDependencyError(module.split(".")[0], extra, purpose) from exc
+
+
+class ScanInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a scan; ``.report`` holds what was checked, the rest ``not_checked``.
+
+    A KeyboardInterrupt, so code that does not know it still stops as on any Ctrl-C.
+    """
+
+    def __init__(self, report: object) -> None:
+        super().__init__("the scan was interrupted")
+        self.report = report

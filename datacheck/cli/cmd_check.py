@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-from datacheck.cli.main import add_common
+from datacheck.cli.main import EXIT_INTERRUPTED, add_common
 from datacheck.cli.output import emit
 from datacheck.data import DEFAULT_BATCH_SIZE
 
@@ -30,7 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from datacheck.api import check
-    from datacheck.errors import DatacheckError
+    from datacheck.errors import DatacheckError, ScanInterrupted
+    from datacheck.scan.interrupt import quit_quietly_on_sigint
     from datacheck.schema.io import load_schema
 
     if args.workers < 1:
@@ -48,6 +49,13 @@ def run(args: argparse.Namespace) -> int:
                 raise DatacheckError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
             overrides[name] = value
     limits = dataclasses.replace(Limits(), **overrides)
-    report = check(args.data, schema, batch_size=args.batch_size, workers=args.workers,
-                   scheduler=args.scheduler, limits=limits, progress=None, each=args.each)
+    try:
+        report = check(args.data, schema, batch_size=args.batch_size, workers=args.workers,
+                       scheduler=args.scheduler, limits=limits, progress=None, each=args.each)
+    except ScanInterrupted as stopped:
+        # Ctrl-C: write and print what was checked (the rest is listed as not checked);
+        # a second Ctrl-C from here on ends the process at once, without a traceback.
+        quit_quietly_on_sigint()
+        emit(stopped.report, args)  # type: ignore[arg-type]
+        return EXIT_INTERRUPTED
     return emit(report, args)

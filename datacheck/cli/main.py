@@ -1,4 +1,5 @@
-"""Entry point and dispatch. Exit codes: 0 all checks hold, 1 violations, 2 usage/schema/config.
+"""Entry point and dispatch. Exit codes: 0 all checks hold, 1 violations, 2 usage/schema/config,
+130 interrupted (Ctrl-C; `check` still prints and writes the partial report).
 
 Subcommand modules are imported only when chosen, so `datacheck --help` and
 `datacheck check` on files start without TensorFlow.
@@ -13,7 +14,7 @@ from collections.abc import Sequence
 
 from datacheck.errors import DatacheckError
 
-EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 #: subcommand -> (module, one-line help). Each module has add_arguments(parser) and run(args).
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -21,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "doctor": ("datacheck.cli.cmd_doctor", "find why a Keras model would not learn from data"),
     "infer": ("datacheck.cli.cmd_infer", "write a schema inferred from data (YAML on stdout)"),
     "diff": ("datacheck.cli.cmd_diff", "compare two datasets or saved summaries for drift"),
+    "labels": ("datacheck.cli.cmd_labels", "find label errors and copies with different labels"),
     "report": ("datacheck.cli.cmd_report", "render a saved JSON report (e.g. as HTML)"),
     "schema": ("datacheck.cli.cmd_schema", "show bundled schemas or the schema JSON Schema"),
 }
@@ -114,8 +116,11 @@ def _main(argv: Sequence[str] | None = None) -> int:
         print(f"datacheck: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
+        from datacheck.scan.interrupt import quit_quietly_on_sigint
+
+        quit_quietly_on_sigint()  # another Ctrl-C while Python exits: no traceback
         print("datacheck: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         return EXIT_OK
     except OSError as exc:  # stdout on a full disk (/dev/full), a dead terminal...

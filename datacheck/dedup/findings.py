@@ -5,11 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from datacheck.dedup.index import Group, HashIndex, exact_groups, near_groups
+from datacheck.dedup.index import (
+    NEAR_BITS_PER_64,
+    Group,
+    HashIndex,
+    exact_groups,
+    near_groups,
+)
 from datacheck.report.violation import Violation
 
-#: Default largest Hamming distance per 64 hash bits that still counts as a near-duplicate.
-NEAR_BITS_PER_64 = 4
 #: Anything indexable by split number.
 Lookup = Mapping[int, HashIndex] | Sequence[HashIndex]
 #: Examples named in a message / kept in ``extra``.
@@ -62,7 +66,9 @@ def _show(indexes: Lookup, group: Group, qualified: bool = True) -> str:
     members = sorted(group.members, key=lambda m: (-m[0], m[1]))[:3]
     names = [_where(indexes, m) if qualified else indexes[m[0]].where[m[1]] for m in members]
     text = (" = " if group.exact else " ~ ").join(names)
-    return text if group.exact else f"{text} (distance {group.distance})"
+    if group.exact:
+        return text
+    return f"{text} (mirrored)" if group.distance < 0 else f"{text} (distance {group.distance})"
 
 
 def _labels_differ(indexes: Lookup, group: Group) -> bool:

@@ -8,9 +8,11 @@ spread out, as for photos and scans, few pairs share a block and the search
 ran ~85x faster than comparing all pairs at 16,000 elements; when they crowd
 together (tiny 8x8 digits) it is no faster, since the output itself is
 quadratic (benchmarks/bench_dedup.py). A hash match counts only when the
-8x8 thumbnails (each scaled to 0-255) also differ by at most
-``THUMB_TOLERANCE`` on average: tiny or very regular images (digits, blank
-backgrounds) share hashes without being copies.
+8x8 thumbnails confirm it against a threshold calibrated on the data's own
+nearest-neighbour distances per class (``datacheck.dedup.calibrate``): tiny
+or very regular images (digits, blank backgrounds) share hashes without
+being copies. Mirrored copies are found through the hashes of the mirrored
+thumbnails.
 """
 
 from __future__ import annotations
@@ -21,10 +23,11 @@ from typing import Any
 
 import numpy as np
 
+from datacheck.dedup import calibrate
 from datacheck.dedup.hashing import hamming
 
-#: Largest mean absolute difference of two 0-255 thumbnails still called a near copy.
-THUMB_TOLERANCE = 12.0
+#: Default largest Hamming distance per 64 hash bits that still counts as a near-duplicate.
+NEAR_BITS_PER_64 = 4
 #: Groups larger than this are checked pairwise in blocks instead of by offsets.
 _SMALL_GROUP = 64
 
@@ -93,9 +96,11 @@ def exact_groups(indexes: list[HashIndex]) -> list[Group]:
     return [Group(members, True) for members in by_hash.values() if len(members) > 1]
 
 
-def near_groups(indexes: list[HashIndex], max_distance: int,
-                thumb_tolerance: float = THUMB_TOLERANCE) -> list[Group]:
-    """Pairs whose perceptual hashes differ by at most ``max_distance`` bits (not exact copies).
+def near_groups(indexes: list[HashIndex], max_distance: int | None = None,
+                flips: bool = True, share: float | None = None) -> list[Group]:
+    """Pairs whose perceptual hashes differ by at most ``max_distance`` bits (not exact copies),
+    confirmed by their thumbnails (``datacheck.dedup.calibrate``). With ``flips``, a mirrored
+    copy counts too. ``share`` overrides the calibrated share of the class NN distance.
 
     Pairs, not connected components: near-duplication is not transitive, and
     chaining pairs would glue whole classes of similar images together.
@@ -109,21 +114,52 @@ def near_groups(indexes: list[HashIndex], max_distance: int,
         return []  # images and volumes mixed: perceptual hashes are not comparable
     hashes = np.frombuffer(b"".join(indexes[s].phash[i] or b"" for s, i in items),
                            dtype=np.uint8).reshape(len(items), -1)
+    distance = default_distance_bits(hashes.shape[1]) if max_distance is None else max_distance
     exact = [indexes[s].exact[i] for s, i in items]
-    pairs = candidate_pairs(hashes, max_distance)
-    if not len(pairs):
-        return []
-    dist = hamming(hashes[pairs[:, 0]], hashes[pairs[:, 1]])
-    keep = dist <= max_distance
     thumbs = [indexes[s].thumbs[i] if i < len(indexes[s].thumbs) else None for s, i in items]
-    if all(t is not None and len(t) == len(thumbs[0] or b"") for t in thumbs):
-        grid = np.frombuffer(b"".join(t or b"" for t in thumbs), np.uint8).reshape(len(items), -1)
-        close = pairs[keep]
-        mad = np.abs(grid[close[:, 0]].astype(np.int16) - grid[close[:, 1]]).mean(axis=1)
-        keep[np.flatnonzero(keep)] = mad <= thumb_tolerance
-    return [Group([items[int(a)], items[int(b)]], False, int(d))
-            for (a, b), d, k in zip(pairs, dist, keep, strict=True)
-            if k and exact[int(a)] != exact[int(b)]]
+    n = len(items)
+    if not all(t is not None and len(t) == len(thumbs[0] or b"") and len(t) % 64 == 0
+               for t in thumbs):
+        # No thumbnails to confirm with (old saved profiles): the hash alone decides.
+        pairs = candidate_pairs(hashes, distance)
+        dist = hamming(hashes[pairs[:, 0]], hashes[pairs[:, 1]]) if len(pairs) else \
+            np.zeros(0, np.int64)
+        return [Group([items[int(a)], items[int(b)]], False, int(d))
+                for (a, b), d in zip(pairs, dist, strict=True)
+                if d <= distance and exact[int(a)] != exact[int(b)]]
+    grid = np.frombuffer(b"".join(t or b"" for t in thumbs), np.uint8).reshape(n, -1)
+    z = calibrate.zscore(grid)
+    limit = calibrate.thresholds(z, [str(indexes[s].labels[i]) for s, i in items])
+    if share is not None:
+        limit = limit / calibrate.NN_SHARE * share
+    found: dict[tuple[int, int], int] = {}
+    pairs = candidate_pairs(hashes, distance)
+    if len(pairs):
+        dist = hamming(hashes[pairs[:, 0]], hashes[pairs[:, 1]])
+        pairs, dist = pairs[dist <= distance], dist[dist <= distance]
+        close = calibrate.linf(z[pairs[:, 0]], z[pairs[:, 1]])
+        ok = close <= np.minimum(limit[pairs[:, 0]], limit[pairs[:, 1]])
+        found.update({(int(a), int(b)): int(d) for (a, b), d in zip(pairs[ok], dist[ok],
+                                                                    strict=True)})
+    if flips:
+        mirrored = calibrate.flipped(grid)
+        both = np.concatenate([calibrate.thumb_hashes(grid), calibrate.thumb_hashes(mirrored)])
+        pairs = candidate_pairs(both, distance)
+        pairs = pairs[(pairs[:, 0] < n) & (pairs[:, 1] >= n)]
+        pairs[:, 1] -= n
+        pairs = pairs[pairs[:, 0] != pairs[:, 1]]
+        if len(pairs):
+            close = calibrate.linf(z[pairs[:, 0]], calibrate.zscore(mirrored[pairs[:, 1]]))
+            ok = close <= np.minimum(limit[pairs[:, 0]], limit[pairs[:, 1]])
+            for a, b in np.sort(pairs[ok], axis=1).tolist():
+                found.setdefault((a, b), -1)  # -1: a mirrored copy (no hash distance)
+    return [Group([items[a], items[b]], False, d) for (a, b), d in sorted(found.items())
+            if exact[a] != exact[b]]
+
+
+def default_distance_bits(nbytes: int) -> int:
+    """``NEAR_BITS_PER_64`` scaled to the hash width (64 bits for images, 192 for volumes)."""
+    return NEAR_BITS_PER_64 * max(1, nbytes // 8)
 
 
 def candidate_pairs(hashes: np.ndarray, max_distance: int) -> np.ndarray:

@@ -78,6 +78,8 @@ class Profile:
     #: Input files read or not, and why not (not saved): the pass went on without them.
     inputs: dict[str, str] = field(default_factory=dict, repr=False)
     problems: dict[str, Any] = field(default_factory=dict, repr=False)
+    #: Schema sections the reader knew (manifest, hdf5...; not saved), for ``infer --profile``.
+    sections: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": PROFILE_KIND, "version": 1, "source": self.source,
@@ -147,6 +149,7 @@ def build_profile(data: Any, *, schema: Schema | None = None, name: str | None =
     names = [rename.get(n, n) for n in source.names]
     profile = builder.finish(source.description, names, source.positional)
     profile.inputs, profile.problems = source.inputs, source.problems
+    profile.sections = dict(source.sections)
     return profile
 
 

@@ -56,10 +56,13 @@ def open_npz(path: Path, mask: Path | None, batch_size: int) -> Source:
 
 def openers() -> dict[str, Opener]:
     """Suffix -> opener for every file type this build can read."""
+    from datacheck.infer.images import open_image_folder
     from datacheck.infer.manifest import MANIFEST_OPENERS
     from datacheck.infer.volumes import volume_openers
+    from datacheck.readers.images import IMAGE_SUFFIXES
 
-    return {".npz": open_npz, **volume_openers(), **MANIFEST_OPENERS}
+    images: dict[str, Opener] = dict.fromkeys(IMAGE_SUFFIXES, open_image_folder)
+    return {".npz": open_npz, **volume_openers(), **MANIFEST_OPENERS, **images}
 
 
 def suffix_of(path: Path) -> str:
@@ -117,6 +120,10 @@ def expand(paths: list[str | Path], known: dict[str, Opener],
 
 def _expand_one(path: Path, known: dict[str, Opener]) -> list[Path]:
     if path.is_dir():
+        from datacheck.scan.images import is_image
+
+        if any(is_image(p) for p in path.rglob("*") if p.is_file()):
+            return [path]  # an image folder is one source: its labels come from its layout
         # Tables inside a data folder (participants.tsv...) are not manifests to expand.
         found = sorted(p for p in path.rglob("*") if p.is_file() and suffix_of(p) in known
                        and suffix_of(p) not in _TABLES
@@ -153,6 +160,10 @@ def open_paths(paths: list[str | Path], batch_size: int) -> Source:
 
     def opened(path: Path, mask: Path | None) -> Source | None:
         try:
+            if path.is_dir():  # an image folder (see _expand_one)
+                from datacheck.infer.images import open_image_folder
+
+                return open_image_folder(path, mask, batch_size)
             return known[suffix_of(path)](path, mask, batch_size)
         except Exception as exc:  # one bad file must never stop inference
             fail(path, exc)

@@ -91,7 +91,7 @@ def inference_from_profile(profile: Any, *, name: str | None = None,
     label_names = _chosen(labels, order) if labels is not None else {
         n for n in order if profile.entries[n].role == "label"}
     inference = from_observations(seen, order, label_names, profile.source, name,
-                                  profile.batches)
+                                  profile.batches, profile.sections)
     inference.inputs, inference.problems = profile.inputs, profile.problems
     return inference
 

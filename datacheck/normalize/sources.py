@@ -167,12 +167,36 @@ def _file(path: Path, key: str | None, paired: bool = False,
                         ".h5, .hdf5, .npy or .npz, or pass arrays.")
 
 
+def _file_or_skip(path: Path, key: str | None, paired: bool, mask_path: Path | None,
+                  unreadable: dict[str, str] | None) -> Iterator[Part]:
+    """``_file``; with ``unreadable``, a file that cannot be opened is noted there and skipped.
+
+    Only failures before the file's first part are skipped, so nothing of a file that
+    broke half-way is ever merged silently (those still raise).
+    """
+    parts = _file(path, key, paired, mask_path)
+    if unreadable is None:
+        yield from parts
+        return
+    try:
+        first = next(parts)
+    except StopIteration:
+        return
+    except DataError as exc:
+        unreadable[str(path)] = str(exc)
+        return
+    yield first
+    yield from parts
+
+
 def iter_parts(data: Any, *, feature: str | int | None = None, mask: Any = None,
-               paired: bool = False, key: str | None = None) -> Iterator[Part]:
+               paired: bool = False, key: str | None = None,
+               unreadable: dict[str, str] | None = None) -> Iterator[Part]:
     """Yield ``(batch, mask, where)`` from arrays, iterables, tf.data or files.
 
     ``mask`` is a foreground array for array data; with ``paired`` every item
-    of an iterable is ``(batch, mask)``.
+    of an iterable is ``(batch, mask)``. ``unreadable``: files of a list of
+    paths that cannot be read are recorded there (path -> reason) and skipped.
 
     >>> [w for _, _, w in iter_parts(np.zeros((2, 3)))]
     ['<array>']
@@ -197,10 +221,10 @@ def iter_parts(data: Any, *, feature: str | int | None = None, mask: Any = None,
     for index, item in enumerate(data):
         where = f"batch {index}"
         if isinstance(item, (str, Path)):
-            yield from _file(Path(item), key, paired)
+            yield from _file_or_skip(Path(item), key, paired, None, unreadable)
         elif paired and isinstance(item, (tuple, list)) and len(item) == 2 \
                 and all(isinstance(p, (str, Path)) for p in item):
-            yield from _file(Path(item[0]), key, paired, Path(item[1]))
+            yield from _file_or_skip(Path(item[0]), key, paired, Path(item[1]), unreadable)
         elif paired:
             if not (isinstance(item, (tuple, list)) and len(item) == 2):
                 raise DataError(f"{where}: foreground='mask' needs (batch, mask) pairs, got "

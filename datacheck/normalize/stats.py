@@ -287,7 +287,9 @@ def fit_stats(data: Any, channel_axis: int | None = -1, foreground: Any = None, 
     mask array (for array data) or ``"mask"``: every batch comes as ``(batch,
     mask)``, and NIfTI paths use their mask pair (``NAME_mask.nii[.gz]`` beside
     the image, or ``(image, mask)`` path pairs). On raw MRI ``"nonzero"`` keeps
-    the background noise around the head; a brain mask does not.
+    the background noise around the head; a brain mask does not. A file of a
+    list of paths that cannot be read is skipped with a ``UserWarning`` naming
+    it and why (the fit goes on with the rest; with none left it raises).
 
     >>> s = fit_stats(np.random.default_rng(0).normal(5, 2, (64, 8, 8, 1)))
     >>> round(float(s.mean[0])), round(float(s.std[0]))
@@ -304,8 +306,9 @@ def fit_stats(data: Any, channel_axis: int | None = -1, foreground: Any = None, 
     paired = named == "mask"
     mode = "nonzero" if named == "nonzero" else None
     total: NormStats | None = None
+    unreadable: dict[str, str] = {}
     for batch, mask, where in iter_parts(data, feature=feature, mask=array_mask, paired=paired,
-                                         key=key):
+                                         key=key, unreadable=unreadable):
         fg = mask if mask is not None else mode
         axis = -1 if where.endswith(".nii") or where.endswith(".nii.gz") else channel_axis
         part = NormStats.of(batch, axis, fg, bins, where)
@@ -313,6 +316,13 @@ def fit_stats(data: Any, channel_axis: int | None = -1, foreground: Any = None, 
             raise DataError(f"{where}: {part.channels} channels, but earlier batches had "
                             f"{total.channels}. Check channel_axis and the data's layout.")
         total = part if total is None else total.merge(part)
+    if unreadable:
+        # One bad file does not stop the fit; each is named, and none is silently left out.
+        import warnings
+
+        for reason in unreadable.values():
+            warnings.warn(f"fit_stats: not used: {reason}", UserWarning, stacklevel=2)
     if total is None:
-        raise DataError("fit_stats: the data holds no batches; nothing to fit.")
+        why = "; ".join(unreadable.values()) or "the data holds no batches"
+        raise DataError(f"fit_stats: nothing to fit ({why}).")
     return total

@@ -127,6 +127,8 @@ def _inputs(report: Report) -> str:
     more = f"<p>... and {left_out} more inputs (ok ones, see the JSON report).</p>" \
         if left_out else ""
     skipped = f", {counts['skipped']} skipped" if counts["skipped"] else ""
+    if counts.get("not_checked"):  # an interrupted scan
+        skipped = f", {counts['not_checked']} not checked" + skipped
     return (f"<h2>Inputs</h2><details{' open' if len(rows) <= 50 else ''}><summary>"
             f"{counts['total']} inputs: {counts['ok']} ok, {counts['violating']} violating, "
             f"{counts['unreadable']} unreadable{skipped}</summary><table id='inputs'><tr>"

@@ -81,7 +81,8 @@ def _print_inputs(console: Any, report: Report, limit: int) -> None:
     table.add_column("input", overflow="fold")
     table.add_column("codes", overflow="fold")
     table.add_column("first reason", overflow="fold")
-    styles = {"violating": "red", "unreadable": "red", "skipped": "dim"}
+    styles = {"violating": "red", "unreadable": "red", "not_checked": "yellow",
+              "skipped": "dim"}
     for name, detail in rows:
         table.add_row(escape(detail["status"]), escape(name), escape(", ".join(detail["codes"])),
                       escape(detail["message"] or ""), style=styles.get(detail["status"]))

@@ -9,8 +9,9 @@ from typing import Any
 
 from datacheck.report.violation import SEVERITY, Violation, _jsonable
 
-#: Status of one input (file, table row, batch source) in a report.
-INPUT_STATUSES = ("ok", "violating", "unreadable")
+#: Status of one input (file, table row, batch source) in a report. ``not_checked``: an
+#: interrupted scan (Ctrl-C) never reached it; ``stats["interrupted"]`` says why.
+INPUT_STATUSES = ("ok", "violating", "unreadable", "not_checked")
 #: Name under which dataset-scope findings (class balance, drift, leakage) are shown.
 DATASET_SCOPE = "(dataset scope)"
 
@@ -41,7 +42,9 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        return not any(v.severity == "error" for v in self.violations)
+        """No error, and every input was checked (an interrupted scan is never OK)."""
+        return not any(v.severity == "error" for v in self.violations) and \
+            "not_checked" not in self.inputs.values()
 
     @property
     def errors(self) -> list[Violation]:
@@ -66,6 +69,8 @@ class Report:
             return
         if previous == "unreadable" and status == "violating":
             return
+        if previous is not None and status == "not_checked":
+            return
         self.inputs[name] = status
 
     def skip(self, name: str, reason: str) -> None:
@@ -76,6 +81,8 @@ class Report:
         out = {status: 0 for status in INPUT_STATUSES}
         for status in self.inputs.values():
             out[status] += 1
+        if not out["not_checked"]:  # only interrupted scans have the key
+            del out["not_checked"]
         out["total"] = len(self.inputs)
         out["skipped"] = len(self.skipped)
         return out
@@ -99,6 +106,11 @@ class Report:
         out: dict[str, dict[str, Any]] = {}
         for name, status in self.inputs.items():
             found = owned.get(name, [])
+            if status == "not_checked":
+                out[name] = {"status": status, "codes": [],
+                             "message": f"{name}: not checked: "
+                                        f"{self.stats.get('interrupted', 'the scan stopped')}"}
+                continue
             if not found and status != "ok":
                 found = [v for v in scope if v.severity == "error"]
             out[name] = {"status": status, "codes": list(dict.fromkeys(v.code for v in found)),
@@ -192,12 +204,18 @@ class Report:
         if counts["total"]:
             inputs = (f" Inputs: {counts['total']} ({counts['ok']} ok, {counts['violating']} "
                       f"violating, {counts['unreadable']} unreadable).")
+        if counts.get("not_checked"):
+            inputs = inputs[:-2] + f", {counts['not_checked']} not checked)."
         if counts["skipped"]:
             inputs += f" Skipped: {counts['skipped']} (not checked, see the inputs list)."
         errors, warnings = len(self.errors), len(self.warnings)
         found = f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')}"
         hidden = self.not_listed()
         repeats = f"; {_plural(hidden, 'repeat')} not listed" if hidden else ""
+        if counts.get("not_checked"):
+            codes = f" ({', '.join(self.codes())})" if self.codes() else ""
+            return (f"INTERRUPTED: {counts['not_checked']} of {counts['total']} inputs not "
+                    f"checked; in the rest {found}{codes}{repeats}.{inputs}")
         if self.ok:
             tail = f" ({found}: {', '.join(self.codes())}{repeats})" if warnings else ""
             return f"OK: all checks hold{tail}.{inputs}"

@@ -15,6 +15,9 @@ CODES: frozenset[str] = frozenset(
         "loss_mismatch", "output_units", "output_activation", "input_shape",
         "unnormalized", "double_normalized", "missing_feature", "not_learning", "attribute",
         "empty", "empty_mask", "oblique", "units", "intent", "outlier",
+        "label_noise", "label_conflict",
+        # Per-image quality (issue 17): opt-in through a feature's quality: section.
+        "dark", "bright", "low_information", "blurry", "saturated",
     }
 )
 

@@ -60,3 +60,28 @@ def symlink_broken(name: str, reason: str) -> Violation:
     return Violation(
         "missing_file", "*", f"{name}: missing_file: symlink cannot be followed ({reason}). "
         "Fix or remove the link.", where=name, input=name)
+
+
+def corrupt_records(name: str, records: int, bad: dict[int, str], broken: str | None
+                    ) -> Violation:
+    """A TFRecord file with records that could not be read: their indices and the first reason.
+
+    ``bad`` maps record index -> why it could not be decoded (the scan went on);
+    ``broken`` is why the framing broke (nothing after it could be read).
+
+    >>> corrupt_records("a.tfrecord", 10, {3: "a.tfrecord record 3: bad bytes"}, None).code
+    'unreadable'
+    """
+    parts = []
+    if bad:
+        shown = ", ".join(str(i) for i in sorted(bad)[:10]) + (", ..." if len(bad) > 10 else "")
+        first = bad[min(bad)]
+        parts.append(f"{len(bad)} of {records} records could not be decoded (record "
+                     f"{shown}; first: {first}); the other records were checked")
+    if broken is not None:
+        parts.append(f"the file breaks after {records} records ({broken}); nothing after "
+                     "that point could be read")
+    return Violation(
+        "unreadable", "*", f"{name}: unreadable: {'; '.join(parts)}. Re-write the file from "
+        "its source.", where=name, input=name,
+        extra={"records": records, "bad_records": sorted(bad), "broken": broken is not None})

@@ -36,7 +36,13 @@ def value_checks(schema: Schema, name: str, view: Any) -> list[Check]:
     if name in schema.features:
         if view.is_string:
             return []
-        return tensor_value_checks(name, schema.features[name], view)
+        feature = schema.features[name]
+        checks = tensor_value_checks(name, feature, view)
+        if feature.quality is not None:  # opt-in: only schemas with a quality: section
+            from datacheck.rules.quality import quality_checks
+
+            checks += quality_checks(name, feature, view)
+        return checks
     return label_value_checks(name, schema.labels[name], view)
 
 

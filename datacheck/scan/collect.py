@@ -11,7 +11,7 @@ same report.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -53,6 +53,10 @@ class ScanResult:
     element_indices: dict[tuple[str, str], list[int]] = field(default_factory=dict)
     #: Small middle-slice thumbnails of flagged volumes, so the HTML report reads no file.
     thumbnails: dict[str, list[dict[str, object]]] = field(default_factory=dict)
+    #: Per-image sharpness, judged against the dataset median after the merge (blurry).
+    sharpness: dict[str, list[Any]] = field(default_factory=dict)
+    #: Channels of each image of an image folder, compared across the folder after the merge.
+    channels: dict[str, int] = field(default_factory=dict)
 
 
 #: Flagged volumes whose thumbnails a report keeps (the HTML montage shows as many).
@@ -72,6 +76,7 @@ class ScanCollector(Collector):
         super().__init__(schema, report, input=input)
         self.scan_stats: dict[str, dict[str, float]] = {}
         self.thumbnails: dict[str, list[dict[str, object]]] = {}
+        self.channels: dict[str, int] = {}
 
     def add(self, violations: list[Violation], input: str | None = None) -> None:
         owner = input if input is not None else self.input
@@ -108,7 +113,9 @@ class ScanCollector(Collector):
                           self.elements, scan_stats=dict(self.scan_stats),
                           element_counts=Counter(self.element_counts),
                           element_indices={k: list(v) for k, v in self.element_indices.items()},
-                          thumbnails=dict(self.thumbnails))
+                          thumbnails=dict(self.thumbnails),
+                          sharpness={k: list(v) for k, v in self.sharpness.items()},
+                          channels=dict(self.channels))
 
 
 def has_error(violations: Iterable[Violation]) -> bool:
@@ -116,17 +123,23 @@ def has_error(violations: Iterable[Violation]) -> bool:
 
 
 def merge_results(collector: Collector, results: Iterable[ScanResult],
-                  each: bool = False) -> Report:
+                  each: bool = False, complete: Callable[[], bool] = lambda: True) -> Report:
     """Fold unit results into ``collector`` (in the order given) and finish the report.
 
     Dataset-scope rules run once on the merged summaries (the inputs are one
     dataset), or with ``each`` once per unit, owned by that unit's input, and
-    once per manifest split for units that belong to one.
+    once per manifest split for units that belong to one. When ``complete()``
+    is False after the last result (an interrupted scan), rules about the
+    whole dataset or split are not run on the part that was checked.
     """
     groups: dict[str, dict[str, Any]] = {}
     scan_stats: dict[str, dict[str, float]] = {}
+    channels: dict[str, int] = {}
     for result in results:
         scan_stats.update(result.scan_stats)
+        channels.update(result.channels)
+        for name, records in result.sharpness.items():
+            collector.sharpness.setdefault(name, []).extend(records)
         shipped: Counter[Key] = Counter()
         for v in result.violations:
             if v.code in PER_INPUT_CODES:
@@ -165,9 +178,15 @@ def merge_results(collector: Collector, results: Iterable[ScanResult],
             kept = collector.report.stats.setdefault("thumbnails", {})
             if len(kept) < MAX_THUMBNAILS:
                 kept[name] = slices
+    if not complete():
+        return collector.finish(dataset=False, complete=False)
     for group, summaries in groups.items():  # a split is a dataset of its own, owned by no file
         collector.add_dataset(dataset_violations(collector.schema, summaries, group))
     collector.report.extend(_outliers(collector.schema, scan_stats))
+    if channels:
+        from datacheck.scan.images import judge_channels
+
+        judge_channels(collector, channels)
     return collector.finish(dataset=not each)
 
 

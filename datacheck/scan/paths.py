@@ -11,9 +11,11 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from datacheck.data import DEFAULT_BATCH_SIZE
+from datacheck.errors import ScanInterrupted
 from datacheck.readers.guards import Limits
 from datacheck.report.report import Report
 from datacheck.scan.collect import ScanCollector, merge_results
+from datacheck.scan.interrupt import Interrupt
 from datacheck.scan.parallel import run_units
 from datacheck.scan.plan import UNIT_KINDS, plan_scan
 from datacheck.scan.units import Options, ScanResult, Unit, run_unit
@@ -62,18 +64,53 @@ def check_paths(paths: Sequence[str | Path], schema: Schema, *,
     options = Options(batch_size=batch_size, limits=limits)
     from datacheck.report.progress import progress as progress_bar
 
-    with progress_bar(len(plan.units), "checking files", enabled=progress) as advance:
-        results = run_units(plan.units, schema, options, workers=workers, scheduler=scheduler)
-        report = merge_results(collector, _ticking(results, advance), each=each)
+    merged: set[int] = set()
+    with Interrupt() as stop, \
+            progress_bar(len(plan.units), "checking files", enabled=progress) as advance:
+        results = run_units(plan.units, schema, options, workers=workers, scheduler=scheduler,
+                            roots=_roots(paths, plan.units) if scheduler else (), stop=stop)
+        # A Ctrl-C after the last unit was merged stops nothing: the report is whole.
+        report = merge_results(collector, _ticking(results, advance, merged), each=each,
+                               complete=lambda: len(merged) == len(plan.units))
     report.stats.update({"files": len(plan.units), "workers": workers,
                          "scheduler": scheduler, "skipped_files": len(plan.skipped),
                          "dataset_scope": "each input" if each else "all inputs together"})
+    if len(merged) < len(plan.units):
+        raise ScanInterrupted(_not_checked(report, plan.units, merged))
     return report
 
 
-def _ticking(results: Iterable[ScanResult], advance: Callable[[int], None]
-             ) -> Iterator[ScanResult]:
-    """Advance the progress bar as each file's result arrives."""
+def _roots(paths: Sequence[str | Path], units: Sequence[Unit]) -> list[str]:
+    """What Dask workers must be able to read: the paths given, and the folder holding every
+    file a unit reads (a manifest may list files outside the folders given)."""
+    import os
+
+    files = [p for unit in units for p in (unit.path, unit.mask) if p is not None]
+    roots = [os.path.abspath(p) for p in paths]
+    if files:
+        common = os.path.commonpath([os.path.dirname(os.path.abspath(f)) for f in files])
+        roots += [common] if common not in roots else []
+    return roots
+
+
+def _not_checked(report: Report, units: Sequence[Unit], merged: set[int]) -> Report:
+    """Mark the inputs of units that were never merged ``not_checked``, and say why."""
+    report.stats["interrupted"] = "the scan was interrupted (Ctrl-C) before it was checked"
+    report.stats.setdefault("notes", []).append(
+        "Interrupted: the rules about the whole dataset (class balance, coverage, outliers, "
+        "emptiness) were not run on the part that was checked. Rerun to check everything.")
+    for unit in units:
+        if unit.index not in merged:
+            for name in (unit.name, unit.mask_name):
+                if name is not None:
+                    report.mark_input(name, "not_checked")
+    return report
+
+
+def _ticking(results: Iterable[ScanResult], advance: Callable[[int], None],
+             merged: set[int]) -> Iterator[ScanResult]:
+    """Advance the progress bar as each file's result arrives; note which units were merged."""
     for result in results:
         advance(1)
         yield result
+        merged.add(result.index)  # back here only once the merge of this result is done

@@ -28,7 +28,9 @@ if TYPE_CHECKING:
 
 #: Suffix -> unit kind for the readers of this package (longest suffix wins).
 UNIT_KINDS: dict[str, str] = {".nii.gz": "nifti", ".nii": "nifti", ".h5": "h5", ".hdf5": "h5",
-                              ".npz": "npz"}
+                              ".npz": "npz", ".png": "images", ".jpg": "images",
+                              ".jpeg": "images", ".bmp": "images", ".gif": "images",
+                              ".tfrecord": "tfrecord", ".tfrecords": "tfrecord"}
 
 
 @dataclass
@@ -104,7 +106,7 @@ def plan_scan(paths: Sequence[str | Path], schema: Schema, kinds: dict[str, str]
             plan.refuse(name, Violation("missing_file", "*", f"{name}: missing_file: no such file "
                                         "or folder. Check the path.", where=name))
         elif path.is_dir():
-            _plan_folder(plan, path, schema, kinds)
+            _plan_folder(plan, path, schema, kinds, limits)
         elif suffix_of(path.name, MANIFEST_SUFFIXES):
             _plan_manifest(plan, path, schema, kinds, limits)
         elif (suffix := suffix_of(path.name, list(kinds))) is not None:
@@ -186,21 +188,31 @@ def _is_dir(entry: os.DirEntry[str]) -> bool:
         return False
 
 
-def _plan_folder(plan: Plan, folder: Path, schema: Schema, kinds: dict[str, str]) -> None:
+def _plan_folder(plan: Plan, folder: Path, schema: Schema, kinds: dict[str, str],
+                 limits: Limits) -> None:
     from datacheck.rules.files import duplicate_volume
 
     before = len(plan.skipped)
     files = _walk(plan, folder)
     supported: list[tuple[Path, str]] = []
+    images: list[Path] = []
     for path in files:
         suffix = suffix_of(path.name, list(kinds))
-        if suffix is not None:
+        if suffix is not None and kinds[suffix] == "images":
+            images.append(path)
+        elif suffix is not None:
             supported.append((path, suffix))
         elif suffix_of(path.name, MANIFEST_SUFFIXES):
             plan.skip(path, "a table inside a data folder is not read as a manifest; pass it "
                       "by name to check it")
         else:
             plan.skip(path, f"no reader for '{path.suffix or path.name}' files")
+    if images:  # an image folder: class subfolders or a labels table give the labels
+        from datacheck.scan.images import plan_images
+
+        plan_images(plan, folder, images, schema, limits)
+        if not supported:
+            return
     if not supported:
         name = plan.name(folder)
         plan.refuse(name, Violation(

@@ -38,6 +38,8 @@ class Unit:
     group: str | None = None
     #: The dataset root of a manifest row: its files are opened only inside it (the gate).
     root: str | None = None
+    #: Image folders: (path, name, label or None, element index) of each image of the unit.
+    members: tuple[tuple[str, str, int | None, int], ...] = ()
 
     def at(self, path: str) -> str:
         """``path`` as the gate takes it: absolute when confined (relative would mean the root)."""
@@ -64,7 +66,8 @@ def run_unit(unit: Unit, schema: Schema, options: Options) -> ScanResult:
     collector = ScanCollector(schema, Report(schema=schema.name), input=unit.name)
     inputs: dict[str, str] = {}
     try:
-        if not os.path.isfile(unit.path):  # a pipe or device would block the reader forever
+        # A pipe or device would block the reader forever (image folders check each file).
+        if not unit.members and not os.path.isfile(unit.path):
             raise DataError(f"{unit.name}: not a regular file (a folder, device or pipe); "
                             "pass files.")
         RUNNERS[unit.kind](unit, schema, options, collector, inputs)
@@ -223,5 +226,20 @@ def _run_external(unit: Unit, schema: Schema, options: Options, collector: ScanC
     inputs.update(report.inputs or {unit.name: "violating" if not report.ok else "ok"})
 
 
+def _run_images(unit: Unit, schema: Schema, options: Options, collector: ScanCollector,
+                inputs: dict[str, str]) -> None:
+    from datacheck.scan.images import run_images
+
+    run_images(unit, schema, options, collector, inputs)
+
+
+def _run_tfrecord(unit: Unit, schema: Schema, options: Options, collector: ScanCollector,
+                  inputs: dict[str, str]) -> None:
+    from datacheck.scan.tfrecord import run_tfrecord
+
+    run_tfrecord(unit, schema, options, collector, inputs)
+
+
 RUNNERS: dict[str, Runner] = {"nifti": _run_nifti, "npz": _run_npz, "h5": _run_h5,
-                              "external": _run_external}
+                              "external": _run_external, "images": _run_images,
+                              "tfrecord": _run_tfrecord}

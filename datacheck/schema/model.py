@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from datacheck.drift.config import DriftConfig
 from datacheck.schema.layout import channel_axis, parse_layout
 from datacheck.schema.medical import HDF5Spec, ManifestSpec, NiftiSpec, PairSpec, check_references
+from datacheck.schema.quality import ImageFolderSpec, QualitySpec
+from datacheck.schema.tfrecord import TFRecordSpec
 
 Dim = int | None
 Normalization = Literal["raw_uint8", "unit", "symmetric", "zscore"]
@@ -101,6 +103,9 @@ class Feature(_Strict):
     finite: bool = Field(True, description="No NaN or Inf anywhere.")
     not_constant: bool = Field(True, description="A batch whose values are all equal is a bug.")
     optional: bool = Field(False, description="The feature may be absent.")
+    quality: QualitySpec | None = Field(
+        None, description="Per-image quality rules (dark, bright, low_information, blurry, "
+        "saturated); off unless given.")
 
     @field_validator("shape", mode="before")
     @classmethod
@@ -167,7 +172,21 @@ class Feature(_Strict):
                     f"range {self.range} contradicts normalization {self.normalization!r} "
                     f"(implies {list(implied)}); drop one of them"
                 )
+        if self.quality is not None:
+            self._quality_applies()
         return self
+
+    def _quality_applies(self) -> None:
+        if self.value_range() is None:
+            raise ValueError("quality: needs the pixel range to scale intensities; declare "
+                             "normalization (raw_uint8, unit, symmetric) or range")
+        rank = self.element_rank
+        if rank is not None and rank not in (2, 3):
+            raise ValueError(f"quality: judges 2D images (HW, HWC or CHW); this feature has "
+                             f"rank {rank}")
+        if self.layout is not None and self.layout not in ("HW", "HWC", "CHW"):
+            raise ValueError(f"quality: judges 2D images (HW, HWC or CHW), not layout "
+                             f"{self.layout!r}")
 
     @property
     def element_rank(self) -> int | None:
@@ -335,6 +354,8 @@ class Schema(_Strict):
     pairs: PairSpec | None = None
     hdf5: HDF5Spec | None = None
     manifest: ManifestSpec | None = None
+    images: ImageFolderSpec | None = None
+    tfrecord: TFRecordSpec | None = None
     allow_empty: bool = Field(
         False, description="Zero elements (an empty dataset, file or split) is not an error.")
 

@@ -120,3 +120,30 @@ def test_manifest_columns_and_files(tmp_path):
     with pytest.warns(UserWarning, match=r"line 4: data/s2.nii.gz does not exist"):
         partial = dc.infer_schema(manifest)
     assert partial.manifest == spec
+
+
+def test_infer_with_a_profile_writes_the_same_schema(tmp_path):
+    """``infer --profile`` reads once for both outputs; the schema must not lose sections
+    (``manifest:``) or ``optional`` flags that plain ``infer`` writes."""
+    import subprocess
+    import sys
+
+    img = nib.load(NIB_DATA / "anatomical.nii")
+    data = np.asarray(img.dataobj).astype(np.float32)
+    rows = ["id,subject,split,image,diagnosis"]
+    (tmp_path / "data").mkdir()
+    for k in range(4):
+        nib.save(nib.Nifti1Image(data * (1 + k / 10), img.affine), tmp_path / f"data/s{k}.nii")
+        rows.append(f"e{k},sub{k},{'train' if k < 3 else 'val'},data/s{k}.nii,{k % 2}")
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text("\n".join(rows) + "\n")
+
+    def infer(*extra: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "datacheck", "infer", *extra, str(manifest)],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    plain = infer()
+    profiled = infer("--profile", str(tmp_path / "profile.json"))
+    assert "manifest:" in plain and plain == profiled

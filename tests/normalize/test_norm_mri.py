@@ -10,6 +10,7 @@ import pytest
 nib = pytest.importorskip("nibabel")
 keras = pytest.importorskip("keras")
 
+import datacheck as dc  # noqa: E402
 from datacheck.normalize import Normalize, fit_stats  # noqa: E402
 
 DATA = os.path.join(os.path.dirname(nib.__file__), "tests", "data")
@@ -118,3 +119,22 @@ def test_fit_stats_uses_each_images_mask_pair(tmp_path):
 
     with pytest.raises(DataError, match=r"needs its mask mni_mask\.nii"):
         fit_stats(str(tmp_path / "mni.nii.gz"), foreground="mask")
+
+
+def test_one_truncated_file_does_not_stop_the_fit_and_is_named(tmp_path):
+    import shutil
+
+    good = [tmp_path / "a.nii", tmp_path / "b.nii"]
+    for path in good:
+        shutil.copy(os.path.join(DATA, "anatomical.nii"), path)
+    with open(os.path.join(DATA, "example4d.nii.gz"), "rb") as handle:
+        source = handle.read()
+    broken = tmp_path / "broken.nii.gz"
+    broken.write_bytes(source[: len(source) // 3])
+    with pytest.warns(UserWarning, match=r"fit_stats: not used: .*broken\.nii\.gz"):
+        stats = fit_stats([good[0], broken, good[1]])
+    reference = fit_stats(good)
+    np.testing.assert_allclose(stats.mean, reference.mean)
+    assert stats.elements == reference.elements == 2
+    with pytest.raises(dc.DataError, match=r"nothing to fit .*broken\.nii\.gz"):
+        fit_stats([broken])

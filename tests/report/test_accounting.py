@@ -126,3 +126,36 @@ def test_html_histograms_name_a_file_they_could_not_reread(tmp_path, digits) -> 
     page = render_html(report, data=[str(good), str(bad)])
     assert "Histograms leave out" in page and "bad.npz" in page
     assert "image intensity histogram" in page
+
+
+def test_an_interrupted_scan_lists_what_was_not_checked_and_is_never_ok(tmp_path) -> None:
+    from datacheck.cli.output import write_failed_list
+
+    report = Report(schema="s", inputs={"a": "ok", "b": "violating"})
+    report.add(_v("range", "b"))
+    report.stats["interrupted"] = "the scan was interrupted (Ctrl-C) before it was checked"
+    for name in ("c", "d", "a"):  # "a" was checked: it keeps its verdict
+        report.mark_input(name, "not_checked")
+    assert report.counts() == {"ok": 1, "violating": 1, "unreadable": 0, "not_checked": 2,
+                               "total": 4, "skipped": 0}
+    assert report.inputs["a"] == "ok"
+    assert report.verdict() == ("INTERRUPTED: 2 of 4 inputs not checked; in the rest 1 error, "
+                                "0 warnings (range). Inputs: 4 (1 ok, 1 violating, 0 unreadable, "
+                                "2 not checked).")
+    details = report.input_details()
+    assert details["c"] == {"status": "not_checked", "codes": [], "message": "c: not checked: "
+                            "the scan was interrupted (Ctrl-C) before it was checked"}
+    # Nothing failed, but not everything was checked: never OK.
+    clean = Report(inputs={"a": "ok"})
+    clean.mark_input("b", "not_checked")
+    assert not clean.ok and clean.verdict().startswith("INTERRUPTED: 1 of 2 inputs not checked")
+    again = Report.from_json(report.to_json())
+    assert again.input_details() == details and again.counts() == report.counts()
+    write_failed_list(report, str(tmp_path / "failed.csv"))
+    rows = (tmp_path / "failed.csv").read_text().splitlines()
+    assert rows[1:] == ["b,violating,range,image: range: in b. Fix it.",
+                        "c,not_checked,,c: not checked: the scan was interrupted (Ctrl-C) "
+                        "before it was checked",
+                        "d,not_checked,,d: not checked: the scan was interrupted (Ctrl-C) "
+                        "before it was checked"]
+    assert "2 not checked" in render_html(report)

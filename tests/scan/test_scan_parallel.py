@@ -9,7 +9,7 @@ import pytest
 
 from datacheck.errors import DatacheckError
 from datacheck.scan import check_paths
-from datacheck.scan import parallel as scan_parallel
+from datacheck.scan import on_dask as scan_on_dask
 from datacheck.schema import load_schema
 
 SCHEMA = load_schema({
@@ -67,7 +67,7 @@ def test_dask_local_cluster_matches_serial(folder: Path) -> None:
 
 
 def test_unreachable_scheduler_is_a_usage_error(folder: Path, monkeypatch) -> None:
-    monkeypatch.setattr(scan_parallel, "CONNECT_TIMEOUT_S", 1)
+    monkeypatch.setattr(scan_on_dask, "CONNECT_TIMEOUT_S", 1)
     with pytest.raises(DatacheckError, match=r"cannot reach the Dask scheduler at "
                                              r"tcp://127\.0\.0\.1:9"):
         check_paths([folder], SCHEMA, scheduler="tcp://127.0.0.1:9")

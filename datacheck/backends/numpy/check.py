@@ -16,6 +16,7 @@ from datacheck.report.violation import Violation
 from datacheck.rules.base import ELEMENTS_RE, SHOWN_INDICES
 from datacheck.rules.dataset import empty_violation
 from datacheck.rules.judge import dataset_violations, pair_checks, static_checks, value_checks
+from datacheck.rules.quality import SharpnessRecord, blurry_violations, sharpness
 from datacheck.rules.values import with_element_totals
 from datacheck.schema.model import Schema
 from datacheck.summary import LabelSummary, TensorSummary
@@ -57,6 +58,8 @@ class Collector:
         self.element_indices: dict[tuple[str, str], list[int]] = {}
         self.element_inputs: Counter[tuple[str, str]] = Counter()  # files with such elements
         self.present = False  # whether any schema name was in the data
+        # Per-image sharpness for the dataset-relative blurry rule (quality: on a feature).
+        self.sharpness: dict[str, list[SharpnessRecord]] = {}
 
     def add(self, violations: list[Violation], input: str | None = None) -> None:
         """Record ``violations`` of ``input`` (default: this collector's input), capped."""
@@ -153,20 +156,40 @@ class Collector:
             view = NumpyTensorView(arr, summary)
         more, _ = evaluate(value_checks(self.schema, name, view), batch_index, offset, source,
                            self.batched)
+        feature = self.schema.features.get(name)
+        if feature is not None and feature.quality is not None:
+            values = sharpness(feature, view)
+            if values is not None:
+                self.sharpness.setdefault(name, []).append(SharpnessRecord(
+                    self.input, source, batch_index, offset, values, self.batched))
         return violations + more
 
-    def finish(self, where: str = "dataset", dataset: bool = True) -> Report:
-        """Run the dataset-scope rules (unless ``dataset`` is False) and close the report."""
-        if dataset:
+    def finish(self, where: str = "dataset", dataset: bool = True,
+               complete: bool = True) -> Report:
+        """Run the dataset-scope rules (unless ``dataset`` is False) and close the report.
+
+        ``complete=False`` (an interrupted scan) runs no rule about the whole: part of
+        the data would be judged as if it were all of it (balance, emptiness).
+        """
+        if dataset and complete:
             self.add_dataset(dataset_violations(self.schema, self.summaries, where))
+        self._judge_blurry()
         empty = empty_violation(self.schema, self.elements, where, self.report.violations,
-                                present=self.present)
+                                present=self.present) if complete else None
         if empty is not None:
             self.add([empty])
         self._restate_element_totals()
         self.report.summaries.update({k: v.to_dict() for k, v in self.summaries.items()})
         self.report.stats.update({"batches": self.batches, "elements": self.elements})
         return self.close()
+
+    def _judge_blurry(self) -> None:
+        """Dataset-relative blurry: judged once every image's sharpness is known."""
+        for name, records in self.sharpness.items():
+            for v in blurry_violations(name, self.schema.features[name], records):
+                self.add([v])
+                if v.input is not None:
+                    self.report.mark_input(v.input, "violating")
 
     def add_dataset(self, violations: list[Violation]) -> None:
         """Record dataset-scope findings: they belong to no one input."""

@@ -87,6 +87,24 @@ class SummaryView:
     def nonfinite_count(self) -> np.int64:
         return np.int64(self.summary.nonfinite)
 
+    def image_stats(self, lo: float, hi: float, channel_axis: int | None,
+                    min_contrast: float) -> dict[str, np.ndarray] | None:
+        """Per-image quality statistics; None from a summary alone (no pixels to look at)."""
+        return None
+
+    @staticmethod
+    def every(mask: Any) -> np.bool_:
+        return np.bool_(np.asarray(mask, dtype=bool).all())
+
+    @staticmethod
+    def masked_min(values: Any, mask: Any) -> np.float64:
+        """The smallest of ``values`` where ``mask`` holds (+inf when nowhere)."""
+        return np.float64(np.where(mask, values, np.inf).min(initial=np.inf))
+
+    @staticmethod
+    def masked_max(values: Any, mask: Any) -> np.float64:
+        return np.float64(np.where(mask, values, -np.inf).max(initial=-np.inf))
+
     def finite_min(self) -> np.float64:
         return np.float64(self.summary.min)
 
@@ -101,6 +119,7 @@ class NumpyTensorView(SummaryView):
         super().__init__(summary if summary is not None else TensorSummary.from_array(batch),
                          tuple(int(d) for d in batch.shape), dtype_name(batch))
         self.array = batch
+        self._stats: tuple[Any, dict[str, np.ndarray]] | None = None
 
     @cached_property
     def _rows(self) -> np.ndarray:
@@ -159,6 +178,15 @@ class NumpyTensorView(SummaryView):
     def element_finite_max(self) -> np.ndarray:
         return self._finite_bounds[1]
 
+    def image_stats(self, lo: float, hi: float, channel_axis: int | None,
+                    min_contrast: float) -> dict[str, np.ndarray]:
+        key = (lo, hi, channel_axis, min_contrast)
+        if self._stats is None or self._stats[0] != key:
+            from datacheck.backends.numpy.quality import image_stats
+
+            self._stats = (key, image_stats(self.array, lo, hi, channel_axis, min_contrast))
+        return self._stats[1]
+
     def constant_value(self) -> np.float64:
         mn, _ = self._element_bounds
         values = np.where(self.element_constant(), mn.astype(np.float64), np.inf)
@@ -207,10 +235,6 @@ class NumpyLabelView(NumpyTensorView):
         """Per element: the fraction of values that differ from ``value``."""
         rows = self._label_rows()
         return (rows != value).mean(axis=1) if rows.shape[1] else np.zeros(len(rows))
-
-    @staticmethod
-    def every(mask: Any) -> np.bool_:
-        return np.bool_(np.asarray(mask, dtype=bool).all())
 
     def element_rows_one_hot(self) -> np.ndarray:
         return self.element_binary() & (self._label_rows().sum(axis=1) == 1)

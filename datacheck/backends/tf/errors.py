@@ -42,6 +42,15 @@ def parse_record(line: str) -> Violation | None:
                      where=where, severity=severity)
 
 
+def format_record(violation: Violation) -> str:
+    """The record line of a violation known before the graph runs (``parse_record`` reads it)."""
+    fields = [violation.code, violation.feature, str(violation.where or ""),
+              "" if violation.observed is None else str(violation.observed),
+              json.dumps(violation.expected, default=str), violation.message,
+              violation.severity]
+    return "\t".join(f.replace("\t", " ").replace("\n", " ") for f in fields)
+
+
 def parse_records(text: str) -> list[Violation]:
     return [v for v in (parse_record(line) for line in text.splitlines() if line) if v]
 

@@ -10,13 +10,15 @@ tf.distribute and tf.data service workers all run this same graph.
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import tensorflow as tf
 
 from datacheck.backends.tf.droplog import PASS_TAG
-from datacheck.backends.tf.errors import DROP_LIMIT
+from datacheck.backends.tf.errors import DROP_LIMIT, RECORDS, format_record
 from datacheck.errors import DataError
+from datacheck.report.violation import Violation
 
 
 def initial_state() -> dict[str, tf.Tensor]:
@@ -50,7 +52,11 @@ def _zeros(spec: Any) -> Any:
 def with_end_marker(dataset: tf.data.Dataset) -> tf.data.Dataset:
     """``(False, element)`` for every element, then one ``(True, zeros)`` end marker."""
     spec = dataset.element_spec
-    marker = tf.data.Dataset.from_tensors((True, tf.nest.map_structure(_zeros, spec)))
+    tf.nest.map_structure(_zeros, spec)  # refuse unsupported components now, in one line
+    # Built by a map at run time: a constant would put a whole batch of zeros into the
+    # serialized graph (tf.data service, Dataset.save) when the batch size is static.
+    marker = tf.data.Dataset.range(1).map(
+        lambda _: (tf.constant(True), tf.nest.map_structure(_zeros, spec)))
     if isinstance(spec, tuple):
         marked = dataset.map(lambda *element: (False, tuple(element)))
     else:
@@ -71,8 +77,11 @@ def rows(element: Any, batched: bool) -> tf.Tensor:
 
 
 def count_drops(mapped: tf.data.Dataset, schema_name: str, log_path: str, run_id: str,
-                max_fraction: float) -> tf.data.Dataset:
-    """Count kept and dropped per pass; at the end marker log the totals and apply the limit."""
+                max_fraction: float, empty: Violation | None = None) -> tf.data.Dataset:
+    """Count kept and dropped per pass; at the end marker log the totals and apply the limit.
+
+    ``empty``: the violation a pass with no elements at all raises (None: allowed).
+    """
     zero = tf.constant(0, tf.int64)
 
     @tf.autograph.experimental.do_not_convert
@@ -96,6 +105,11 @@ def count_drops(mapped: tf.data.Dataset, schema_name: str, log_path: str, run_id
             printed = tf.print(record, output_stream=f"file://{log_path}")
             with tf.control_dependencies([printed]):
                 checked = tf.debugging.Assert(tf.logical_not(over), [message], summarize=1)
+            if empty is not None:
+                encoded = base64.urlsafe_b64encode(format_record(empty).encode()).decode()
+                text = f"datacheck: schema `{schema_name}`: {empty.message} {RECORDS}{encoded}]"
+                with tf.control_dependencies([checked]):
+                    checked = tf.debugging.Assert(elements > 0, [text], summarize=1)
             with tf.control_dependencies([checked]):
                 return tf.constant(True)
 

@@ -30,6 +30,7 @@ from datacheck.backends.tf.validated import ValidatedDataset
 from datacheck.backends.tf.views import tf_dtype_name
 from datacheck.errors import DatacheckError, ValidationError
 from datacheck.report.violation import Violation
+from datacheck.rules.dataset import empty_violation
 from datacheck.rules.judge import static_checks
 from datacheck.schema.model import Schema
 
@@ -79,6 +80,9 @@ def validate(dataset: tf.data.Dataset, schema: Schema, *, on_error: str = "raise
     specs = specs_by_name(schema, spec)
     is_batched = detect_batched(schema, specs) if batched is None else batched
     static = static_violations(schema, specs, is_batched)
+    if int(dataset.cardinality()) == 0:  # known now; unknown sizes are judged per pass (drop)
+        empty = empty_violation(schema, 0, "the dataset (cardinality 0)")
+        static += [empty] if empty is not None else []
     collector = Collector(schema, input="<dataset>", batched=is_batched) \
         if on_error == "collect" else None
     if static:
@@ -207,8 +211,9 @@ class _Builder:
                              num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         if self.mode != "drop":
             return mapped
+        empty = empty_violation(self.schema, 0, "one pass over the dataset")
         counted = passes.count_drops(mapped, self.schema.name, self.log_path or "",
-                                     self.run_id, self.max_drop_fraction)
+                                     self.run_id, self.max_drop_fraction, empty)
         if self.batched:
             return counted.map(_apply_keep, num_parallel_calls=tf.data.AUTOTUNE,
                                deterministic=True).filter(_non_empty)

@@ -232,6 +232,26 @@ class TFTensorView:
     def select(pred: Any, if_true: str, if_false: str) -> tf.Tensor:
         return tf.where(tf.convert_to_tensor(pred), if_true, if_false)
 
+    @staticmethod
+    def every(mask: Any) -> tf.Tensor:
+        return tf.reduce_all(tf.convert_to_tensor(mask))
+
+    @staticmethod
+    def masked_min(values: Any, mask: Any) -> tf.Tensor:
+        return tf.reduce_min(tf.where(mask, values, tf.constant(np.inf, tf.float64)))
+
+    @staticmethod
+    def masked_max(values: Any, mask: Any) -> tf.Tensor:
+        return tf.reduce_max(tf.where(mask, values, tf.constant(-np.inf, tf.float64)))
+
+    def image_stats(self, lo: float, hi: float, channel_axis: int | None,
+                    min_contrast: float) -> dict[str, tf.Tensor]:
+        """Per-image quality statistics (``backends/tf/quality.py``), once per graph."""
+        from datacheck.backends.tf.quality import image_stats
+
+        return self._cached(f"quality{(lo, hi, channel_axis, min_contrast)}",  # type: ignore[no-any-return]
+                            lambda: image_stats(self.x, lo, hi, channel_axis, min_contrast))
+
 
 def _sample_step(shape: tf.TensorShape) -> int | None:
     """Stride of the fast constant() sample, from the static size of one element.
@@ -319,10 +339,6 @@ class TFLabelView(TFTensorView):
         differ = tf.cast(tf.not_equal(rows, tf.cast(value, rows.dtype)), tf.float64)
         return tf.math.divide_no_nan(tf.reduce_sum(differ, axis=1),
                                      tf.cast(tf.shape(rows)[1], tf.float64))
-
-    @staticmethod
-    def every(mask: Any) -> tf.Tensor:
-        return tf.reduce_all(tf.convert_to_tensor(mask))
 
     def element_rows_one_hot(self) -> tf.Tensor:
         rows = self._label_rows()

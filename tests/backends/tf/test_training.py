@@ -245,3 +245,31 @@ def test_collect_report_says_whether_the_pass_was_complete(digits):
     assert sum(len(a) for a, _ in validated) == len(x)
     stats = validated.report().stats
     assert stats["elements"] == len(x) and not stats["partial"] and stats["complete_passes"] == 1
+
+
+def test_the_end_marker_is_built_at_run_time_not_stored_in_the_graph():
+    # A static batch of 2 x 64^3 floats is 2 MiB: a constant marker would ship in the graph.
+    ds = tf.data.Dataset.range(4).map(
+        lambda i: (tf.random.uniform([64, 64, 64, 1]), i % 2)).batch(2, drop_remainder=True)
+    schema = {"features": {"v": {"layout": "DHWC", "shape": [64, 64, 64, 1]}},
+              "labels": {"y": {"encoding": "sparse", "num_classes": 2}}}
+    validated = dc.validate(ds, schema, on_error="drop")
+    assert len(validated._as_serialized_graph().numpy()) < 1_000_000
+    assert sum(int(a.shape[0]) for a, _ in validated) == 4
+    assert validated.report().stats["passes"][0] == {
+        "pass": 1, "complete": True, "elements": 4, "kept": 4, "dropped": 0,
+        "dropped_indices": []}
+
+
+def test_an_empty_dataset_is_a_violation_unless_the_schema_allows_it(digits):
+    x, y = digits
+    known_empty = tf.data.Dataset.from_tensor_slices((x[:0], y[:0])).batch(BATCH)
+    with pytest.raises(dc.ValidationError) as info:
+        dc.validate(known_empty, "digits")
+    assert info.value.violations[0].code == "empty"
+    emptied = tf.data.Dataset.from_tensor_slices((x, y)).filter(lambda a, b: False).batch(BATCH)
+    with pytest.raises(dc.ValidationError) as info:
+        list(dc.validate(emptied, "digits", on_error="drop"))
+    assert [v.code for v in info.value.violations] == ["empty"]
+    allowed = {**dc.load_schema("digits").to_dict(), "allow_empty": True}
+    assert list(dc.validate(emptied, allowed, on_error="drop")) == []
