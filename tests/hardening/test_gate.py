@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 from datacheck.cli.main import main
-from datacheck.errors import DataError
+from datacheck.errors import DatacheckError, DataError
 from datacheck.readers import gate
 from datacheck.readers.gate import RefusedPathError, confine, open_file
 
@@ -233,6 +233,22 @@ def test_a_link_to_a_fifo_never_blocks(tmp_path):
 
     box = _bounded(lambda: infer([tmp_path / "scan.nii.gz"]))
     assert isinstance(box["error"], DataError)  # refused (as no file), never opened
+
+
+def test_image_tfrecord_and_npy_readers_refuse_a_fifo_at_once(tmp_path):
+    # Readers added with issue 17 (images, TFRecord) and the labels' .npy files use the gate too.
+    from datacheck.labels.probs import load_predictions
+    from datacheck.readers.images import read_image
+    from datacheck.readers.tfrecord import iter_records
+
+    for name in ("img.png", "data.tfrecord", "p.npy"):
+        os.mkfifo(tmp_path / name)
+    for read in (lambda: read_image(tmp_path / "img.png"),
+                 lambda: list(iter_records(tmp_path / "data.tfrecord")),
+                 lambda: load_predictions(tmp_path / "p.npy", 3, 2)):
+        box = _bounded(read)
+        assert isinstance(box["error"], DatacheckError)
+        assert "not a regular file" in str(box["error"])
 
 
 @pytest.mark.parametrize("name", ["../x.nii", "/etc/passwd", "~/x.nii", "http://h/x.nii",
