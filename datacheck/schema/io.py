@@ -123,8 +123,10 @@ def schema_from_text(text: str, origin: str, fmt: str = "yaml") -> Schema:
             problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
             raise SchemaError(f"{origin}: malformed YAML{where}: {problem}") from None
         # safe_load's constructors raise plain Python errors for tags with bad values
-        # (!!int abc, !!timestamp 2001-13-45) and recursion errors for deep nesting.
-        except (ValueError, KeyError, AttributeError, TypeError, RecursionError) as exc:
+        # (!!int abc, !!int "" -> IndexError, !!timestamp 2001-13-45) and recursion
+        # errors for deep nesting.
+        except (ValueError, KeyError, IndexError, AttributeError, TypeError,
+                RecursionError) as exc:
             raise SchemaError(f"{origin}: unreadable YAML ({_reason(exc)})") from None
     if not isinstance(data, dict):
         raise SchemaError(

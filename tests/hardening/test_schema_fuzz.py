@@ -59,6 +59,14 @@ def test_random_text_is_a_schema_or_a_schema_error_json(text):
     targets.schema_text(text, "json")
 
 
+def test_tagged_scalars_that_crash_pyyaml_are_schema_errors():
+    # Found by the mutation fuzzer: PyYAML's int constructor indexes an empty string.
+    for text in ('a: !!int ""', "!!int", 'features: {image: {channels: !!int ""}}',
+                 "a: !!bool x", "a: !!float x", "a: !!int 0b_"):
+        with pytest.raises(dc.SchemaError, match="unreadable YAML"):
+            dc.schema.io.schema_from_text(text, "<test>")
+
+
 # -- mutated real schemas ----------------------------------------------------------------
 def _mutate(text: str, op: int, at: int, width: int, token: str) -> str:
     i = at % (len(text) + 1)
