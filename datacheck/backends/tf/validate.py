@@ -7,15 +7,10 @@ batches to the numpy Collector through ``tf.numpy_function``.
 
 from __future__ import annotations
 
-import atexit
-import contextlib
 import logging
 import sys
 import tempfile
-import threading
-import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import tensorflow as tf
@@ -25,6 +20,7 @@ from datacheck.backends.numpy.evaluate import evaluate
 from datacheck.backends.tf import graph, passes
 from datacheck.backends.tf.droplog import DROP_TAG, start_log
 from datacheck.backends.tf.errors import RECORDS
+from datacheck.backends.tf.exitguard import exit_guard
 from datacheck.backends.tf.structure import detect_batched, namer, specs_by_name
 from datacheck.backends.tf.validated import ValidatedDataset
 from datacheck.backends.tf.views import tf_dtype_name
@@ -322,8 +318,8 @@ class _Builder:
         names = list(named)
 
         def push(end: Any, index: Any, offset: Any, *arrays: Any) -> bool:
-            with _exit_guard.call():
-                if _exit_guard.exiting:
+            with exit_guard.call():
+                if exit_guard.exiting:
                     return True
                 return self.push(collector, names, end, index, offset, arrays)
 
@@ -343,48 +339,6 @@ class _Builder:
             self.collect_passes["started"] += 1
         collector.add_batch(dict(zip(names, arrays, strict=True)), int(index), int(offset))
         return True
-
-
-class _ExitGuard:
-    """Keeps collect mode's Python callback out of interpreter shutdown.
-
-    A prefetching thread of an abandoned iterator that enters the callback while
-    Python finalizes can never take the GIL, and destroying the iterator then
-    waits on it forever. At exit the callback turns into a no-op and in-flight
-    calls are waited for (bounded), so the thread ends up parked in TF, not in
-    Python, when the interpreter goes down.
-    """
-
-    def __init__(self) -> None:
-        self.exiting = False
-        self.active = 0
-        self.last = 0.0
-        self.lock = threading.Lock()
-        atexit.register(self.shutdown)
-
-    @contextlib.contextmanager
-    def call(self) -> Iterator[None]:
-        with self.lock:
-            self.active += 1
-        try:
-            yield
-        finally:
-            with self.lock:
-                self.active -= 1
-                self.last = time.monotonic()
-
-    def shutdown(self, quiet: float = 0.2, limit: float = 3.0) -> None:
-        self.exiting = True
-        deadline = time.monotonic() + limit
-        while time.monotonic() < deadline:
-            with self.lock:
-                idle = self.active == 0 and time.monotonic() - self.last > quiet
-            if idle:
-                return
-            time.sleep(0.02)
-
-
-_exit_guard = _ExitGuard()
 
 
 def _classes(y: tf.Tensor) -> tf.Tensor:
