@@ -98,17 +98,16 @@ def validate(dataset: tf.data.Dataset, schema: Schema, *, on_error: str = "raise
     elif log_path is not None and on_error in ("drop", "warn"):
         start_log(log_path)
     run_id = uuid.uuid4().hex[:12]
-    builder = _Builder(schema, to_named, is_batched, on_error, log_path, warn_first, collector)
-    builder.run_id, builder.max_drop_fraction = run_id, max_drop_fraction
+    builder = _Builder(schema, to_named, is_batched, on_error, log_path, warn_first, collector,
+                       run_id, max_drop_fraction)
 
     def as_drop() -> ValidatedDataset:
         return validate(dataset, schema, on_error="drop", batched=is_batched,
                         max_drop_fraction=1.0)
 
-    validated = ValidatedDataset(builder.build(dataset), schema, on_error, static, collector,
-                                 log_path, run_id, temporary_log=temporary, as_drop=as_drop)
-    validated.collect_passes = builder.collect_passes
-    return validated
+    return ValidatedDataset(builder.build(dataset), schema, on_error, static, collector, log_path,
+                            run_id, temporary_log=temporary, as_drop=as_drop,
+                            collect_passes=builder.collect_passes)
 
 
 def log_warning(message: str) -> None:
@@ -135,7 +134,8 @@ class _Builder:
     """Builds the scan (batch index, element offset, single-class runs) and the check map."""
 
     def __init__(self, schema: Schema, to_named: Any, batched: bool, mode: str,
-                 log_path: str | None, warn_first: int, collector: Collector | None) -> None:
+                 log_path: str | None, warn_first: int, collector: Collector | None,
+                 run_id: str = "", max_drop_fraction: float = 0.5) -> None:
         self.schema = schema
         self.to_named = to_named
         self.batched = batched
@@ -143,8 +143,8 @@ class _Builder:
         self.log_path = log_path
         self.warn_first = warn_first
         self.collector = collector
-        self.run_id = ""
-        self.max_drop_fraction = 0.5
+        self.run_id = run_id
+        self.max_drop_fraction = max_drop_fraction
         self.collect_passes = {"started": 0, "complete": 0}
         self.stream: Any = f"file://{log_path}" if log_path and mode == "warn" else sys.stderr
 

@@ -40,7 +40,8 @@ class ValidatedDataset(tf.data.Dataset):
     def __init__(self, inner: tf.data.Dataset, schema: Schema, mode: str,
                  static: list[Violation], collector: Collector | None,
                  log_path: str | None, run_id: str = "", temporary_log: bool = False,
-                 as_drop: Callable[[], ValidatedDataset] | None = None) -> None:
+                 as_drop: Callable[[], ValidatedDataset] | None = None,
+                 collect_passes: dict[str, int] | None = None) -> None:
         self._inner = inner
         self.schema = schema
         self.mode = mode
@@ -49,7 +50,9 @@ class ValidatedDataset(tf.data.Dataset):
         self.log_path = log_path
         self.run_id = run_id
         self._as_drop = as_drop
-        self.collect_passes = {"started": 0, "complete": 0}
+        # Counted by collect mode's callback as passes start and end (shared, not copied).
+        self.collect_passes = collect_passes if collect_passes is not None else \
+            {"started": 0, "complete": 0}
         super().__init__(inner._variant_tensor)
         if temporary_log and log_path:
             # The temporary log goes with the object that can read it.
