@@ -93,19 +93,29 @@ def test_hdf5_group_datasets(tmp_path, digits):
     assert dc.check(path, schema).ok
 
 
-def test_manifest_columns_and_files(tmp_path):
+def _anatomical_manifest(tmp_path: Path, suffix: str, masks: bool) -> Path:
+    """Four scaled copies of anatomical.nii (3 train, 1 val), with masks if asked, listed in a
+    manifest with id, subject, split, image[, mask] and diagnosis columns."""
     img = nib.load(NIB_DATA / "anatomical.nii")
     data = np.asarray(img.dataobj).astype(np.float32)
-    rows = ["id,subject,split,image,mask,diagnosis"]
+    rows = ["id,subject,split,image" + (",mask" if masks else "") + ",diagnosis"]
     (tmp_path / "data").mkdir()
     for k in range(4):
-        nib.save(nib.Nifti1Image(data * (1 + k / 10), img.affine), tmp_path / f"data/s{k}.nii.gz")
-        nib.save(nib.Nifti1Image((data > 8000).astype(np.uint8), img.affine),
-                 tmp_path / f"data/s{k}_mask.nii.gz")
-        split = "train" if k < 3 else "val"
-        rows.append(f"e{k},sub{k},{split},data/s{k}.nii.gz,data/s{k}_mask.nii.gz,{k % 2}")
+        image = f"data/s{k}{suffix}"
+        nib.save(nib.Nifti1Image(data * (1 + k / 10), img.affine), tmp_path / image)
+        cells = [f"e{k}", f"sub{k}", "train" if k < 3 else "val", image]
+        if masks:
+            mask = f"data/s{k}_mask{suffix}"
+            nib.save(nib.Nifti1Image((data > 8000).astype(np.uint8), img.affine), tmp_path / mask)
+            cells.append(mask)
+        rows.append(",".join([*cells, str(k % 2)]))
     manifest = tmp_path / "manifest.csv"
     manifest.write_text("\n".join(rows) + "\n")
+    return manifest
+
+
+def test_manifest_columns_and_files(tmp_path):
+    manifest = _anatomical_manifest(tmp_path, ".nii.gz", masks=True)
     schema = dc.infer_schema(manifest)
     spec = schema.manifest
     assert (spec.image_column, spec.mask_column, spec.label_column) == ("image", "mask",
@@ -128,15 +138,7 @@ def test_infer_with_a_profile_writes_the_same_schema(tmp_path):
     import subprocess
     import sys
 
-    img = nib.load(NIB_DATA / "anatomical.nii")
-    data = np.asarray(img.dataobj).astype(np.float32)
-    rows = ["id,subject,split,image,diagnosis"]
-    (tmp_path / "data").mkdir()
-    for k in range(4):
-        nib.save(nib.Nifti1Image(data * (1 + k / 10), img.affine), tmp_path / f"data/s{k}.nii")
-        rows.append(f"e{k},sub{k},{'train' if k < 3 else 'val'},data/s{k}.nii,{k % 2}")
-    manifest = tmp_path / "manifest.csv"
-    manifest.write_text("\n".join(rows) + "\n")
+    manifest = _anatomical_manifest(tmp_path, ".nii", masks=False)
 
     def infer(*extra: str) -> str:
         done = subprocess.run([sys.executable, "-m", "datacheck", "infer", *extra, str(manifest)],
