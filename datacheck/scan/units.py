@@ -137,7 +137,7 @@ def _run_nifti(unit: Unit, schema: Schema, options: Options, collector: ScanColl
         return
     pairs = schema.pairs or PairSpec()
     # The mask is read after the image is freed; keep only the foreground bitmap it needs.
-    fg = foreground(volume.data) if unit.mask is not None and pairs.min_mask_coverage > 0 \
+    fg = foreground(volume.data) if unit.mask is not None and pairs.measures_coverage \
         else None
     if spec.outlier_z is not None:
         stats = foreground_percentiles(volume.data)

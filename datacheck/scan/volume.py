@@ -237,14 +237,32 @@ def _threshold(sample: np.ndarray) -> float:
 
 @dataclass
 class MaskCoverage:
-    """How many mask (non-zero) voxels there are, and how many lie on the image foreground."""
+    """Mask (non-zero) voxels, image foreground voxels, and how many are both.
+
+    Measured both ways: a mask flipped top to bottom can still lie mostly on
+    foreground, so the share of the foreground it covers is kept too.
+    """
 
     mask_voxels: int
     on_foreground: int
+    #: Voxels of the image foreground (0 when unknown: older callers, no foreground).
+    foreground_voxels: int = 0
 
     @property
     def fraction(self) -> float:
+        """Share of the mask's voxels that lie on the image foreground."""
         return self.on_foreground / self.mask_voxels if self.mask_voxels else 1.0
+
+    @property
+    def foreground_fraction(self) -> float:
+        """Share of the image foreground that the mask covers."""
+        return self.on_foreground / self.foreground_voxels if self.foreground_voxels else 1.0
+
+    @property
+    def dice(self) -> float:
+        """Dice overlap of mask and foreground (1.0 when both are empty)."""
+        total = self.mask_voxels + self.foreground_voxels
+        return 2 * self.on_foreground / total if total else 1.0
 
 
 def mask_coverage(image_foreground: np.ndarray, mask: np.ndarray) -> MaskCoverage | None:
@@ -261,7 +279,8 @@ def mask_coverage(image_foreground: np.ndarray, mask: np.ndarray) -> MaskCoverag
         return None
     inside = data != 0
     return MaskCoverage(int(np.count_nonzero(inside)),
-                        int(np.count_nonzero(inside & image_foreground)))
+                        int(np.count_nonzero(inside & image_foreground)),
+                        int(np.count_nonzero(image_foreground)))
 
 
 def foreground_percentiles(image: np.ndarray) -> dict[str, float] | None:
