@@ -216,8 +216,8 @@ def _mask_content_violations(spec: PairSpec, image: NiftiHeader, mask: NiftiHead
     return [Violation(
         "mask_mismatch", feature,
         f"{feature}: mask_mismatch: only {both}; expected {what} >= {fmt_num(least)}. The "
-        "mask is shifted, flipped or belongs to another scan. Check the pairing and the mask's orientation "
-        f"(compare both in a viewer), or lower {knob}.", observed=round(seen, 4),
+        "mask is shifted, flipped or belongs to another scan. Check the pairing and the "
+        f"mask's orientation (compare both in a viewer), or lower {knob}.", observed=round(seen, 4),
         expected=f">= {fmt_num(least)}", where=where,
         extra={"mask_voxels": coverage.mask_voxels, "on_foreground": coverage.on_foreground,
                "foreground_voxels": coverage.foreground_voxels,
