@@ -300,37 +300,3 @@ def foreground_percentiles(image: np.ndarray) -> dict[str, float] | None:
         return None
     median, p99 = np.percentile(fg, [50, 99])
     return {"median": float(median), "p99": float(p99)}
-
-
-#: Longest side of a stored middle-slice thumbnail, in pixels.
-THUMBNAIL_SIDE = 64
-
-
-def thumbnails(volume: np.ndarray) -> list[dict[str, object]]:
-    """Middle slices (axial, coronal, sagittal) as small 8-bit images for the HTML montage.
-
-    Each is ``{"height", "width", "data"}`` with ``data`` the base64 of the uint8
-    pixels, windowed to the 1st..99th percentile of the slice.
-    """
-    import base64
-
-    arr = np.asarray(volume)
-    while arr.ndim > 3:
-        arr = arr[..., 0]
-    if arr.ndim == 2:
-        slices = [arr]
-    elif arr.ndim == 3:
-        i, j, k = (d // 2 for d in arr.shape)
-        slices = [arr[:, :, k], arr[:, j, :], arr[i, :, :]]
-    else:
-        return []
-    out: list[dict[str, object]] = []
-    for image in slices:
-        step = max(1, -(-max(image.shape) // THUMBNAIL_SIDE))
-        small = np.nan_to_num(np.asarray(image[::step, ::step], dtype=np.float64))
-        lo, hi = np.percentile(small, [1, 99]) if small.size else (0.0, 1.0)
-        scaled = np.clip((small - lo) / (hi - lo if hi > lo else 1.0), 0, 1) * 255
-        pixels = np.ascontiguousarray(scaled.astype(np.uint8))
-        out.append({"height": int(pixels.shape[0]), "width": int(pixels.shape[1]),
-                    "data": base64.b64encode(pixels.tobytes()).decode("ascii")})
-    return out
