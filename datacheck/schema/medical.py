@@ -79,6 +79,16 @@ class NiftiSpec(_Strict):
         5.0, gt=0, description="Robust z-score (median/MAD over the scans) of a scan's foreground "
         "median or 99th percentile beyond which it is an outlier (code outlier, a warning); "
         "null turns it off.")
+    subject_pattern: str | None = Field(
+        None, description="Path of a subject's images under a folder checked, without extension, "
+        "with {entities} and [optional] parts, e.g. sub-{subject}/[ses-{session}/]anat/"
+        "sub-{subject}[_ses-{session}]_{suffix}: the images of one subject (see "
+        "same_grid_within) must share a voxel grid and affine (TorchIO's subject consistency; "
+        "codes shape, affine). Files that do not match are checked as usual.")
+    same_grid_within: list[str] = Field(
+        default_factory=lambda: ["subject"], min_length=1,
+        description="Entities of subject_pattern whose values make one group of images on one "
+        "grid: [subject] (coregistered sessions) or [subject, session] (each session apart).")
     intent: Literal["volume", "any"] = Field(
         "volume", description="volume: refuse CIFTI, surface and point-set intents (code "
         "intent).")
@@ -123,6 +133,18 @@ class NiftiSpec(_Strict):
         if value is not None and (not 3 <= len(value) <= 4 or any(v <= 0 for v in value)):
             raise ValueError(f"spacing needs 3 (or 4) positive sizes in mm, got {value}")
         return value
+
+    @model_validator(mode="after")
+    def _subject_pattern(self) -> NiftiSpec:
+        from datacheck.scan.bids import pattern_regex
+
+        if self.subject_pattern is not None:
+            names = set(pattern_regex(self.subject_pattern, repeats=True).groupindex)
+            missing = [e for e in self.same_grid_within if e not in names]
+            if missing:
+                raise ValueError(f"same_grid_within names {missing}, not entities of "
+                                 f"subject_pattern {self.subject_pattern!r}")
+        return self
 
     @model_validator(mode="after")
     def _consistent(self) -> NiftiSpec:
