@@ -75,6 +75,11 @@ def _panels(slices: Any) -> list[dict[str, Any]] | None:
     return panels
 
 
+def _count(value: Any) -> str:
+    """A stored count as text; anything else (a report is untrusted input) as '?'."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else "?"
+
+
 def _histogram(info: dict[str, Any]) -> dict[str, Any] | None:
     hist = info.get("histogram")
     if not isinstance(hist, dict):
@@ -193,9 +198,9 @@ def _card(severity: str, name: str, panels: list[dict[str, Any]], info: dict[str
     robust = ""
     if hist:
         lo, hi = hist["range"]
+        below, above = (_count(hist.get(k)) for k in ("below", "above"))
         robust = (f"<p class='muted hist'>Foreground intensity p1-p99: {lo:.4g} to {hi:.4g} "
-                  f"({hist.get('below', 0)} sampled voxels below, {hist.get('above', 0)} above, "
-                  "not drawn).</p>")
+                  f"({below} sampled voxels below, {above} above, not drawn).</p>")
     return (f"<section class='card sev-{_e(severity)}' data-severity='{_e(severity)}'>"
             f"<h3><span class='sev'>{_e(severity.upper())}</span> <code>{_e(name)}</code></h3>"
             f"<p class='orient'>{orient}{outline}. {_e(views)}</p>"

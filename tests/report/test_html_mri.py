@@ -190,6 +190,14 @@ def test_foreground_histograms_use_a_robust_range(tmp_path: Path, mni) -> None:
     page = render_html(report)
     assert "foreground intensity histogram of all volumes" in page
     assert "foreground_histogram" not in page.split("raw statistics", 1)[-1]
+    # A report is untrusted input: stored values reach the page as text or not at all.
+    info = report.stats["previews"][str(tmp_path / "mni.nii.gz")]
+    info["histogram"]["below"] = "<script>window.pwned=1</script>"
+    info["stored"] = "<b>LAS</b>"
+    report.stats["thumbnails"][str(tmp_path / "mni.nii.gz")][0]["edges"] = ["<i>", "L", "A", "P"]
+    page = render_html(report)
+    assert "<script>" not in page and "<b>LAS</b>" not in page and "<i>" not in page
+    assert "(? sampled voxels below" in page and "axial: ? left" in page
 
 
 def test_more_than_12_montages_and_severe_ones_kept_first(tmp_path: Path) -> None:
