@@ -185,8 +185,11 @@ def _montage(report: Report, notes: list[str], limit: int = MAX_MONTAGE) -> str:
         if isinstance(previews, dict) else set()
     missing = [p for p in flagged if (not isinstance(kept, dict) or p not in kept)
                and p not in masks]
-    if missing:  # e.g. refused for its intent, or past the stored limit
+    if missing and not (isinstance(kept, dict) and kept):
+        notes.append(f"No slice montage for the {len(flagged)} flagged volume(s): the report "
+                     "stores no thumbnails of them, and no file it names is read.")
+    elif missing:  # e.g. refused for its intent, or past the stored limit
         notes.append(f"No slices drawn for {len(missing)} flagged volume(s) without stored "
-                     f"slices ({', '.join(missing[:5])}{', ...' if len(missing) > 5 else ''})"
-                     "; no file the report names is read. check --montages N stores more.")
+                     f"thumbnails ({', '.join(missing[:5])}{', ...' if len(missing) > 5 else ''})"
+                     "; no file it names is read. check --montages N stores more.")
     return section

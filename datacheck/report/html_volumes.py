@@ -148,7 +148,7 @@ def volume_cards(report: Report, notes: list[str], limit: int) -> str:
     for rank, _, name, slices, info, mask, reasons in shown:
         panels = _panels(slices)
         if panels is None:
-            notes.append(f"Volume preview of {name} is malformed in the report; not drawn.")
+            notes.append(f"Montage: the thumbnails of {name} are malformed; not drawn.")
             continue
         out.append(_card(_RANKS[rank], name, panels, info, mask, reasons))
     if not out:
