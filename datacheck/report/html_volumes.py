@@ -18,6 +18,8 @@ from datacheck.report.report import Report
 #: Characters of a reason's message shown on a card (the table above has all of it).
 SHORT_MESSAGE = 220
 _RANKS = ("error", "warning", "ok")
+#: Slices drawn per volume (the scan stores axial, coronal and sagittal).
+MAX_PANELS = 3
 
 
 def _e(value: Any) -> str:
@@ -48,7 +50,7 @@ def _panels(slices: Any) -> list[dict[str, Any]] | None:
     if not isinstance(slices, list) or not slices:
         return None
     panels = []
-    for entry in slices:
+    for entry in slices[:MAX_PANELS]:  # a report is untrusted: a bounded figure
         image = _thumbnail(entry)
         if image is None:
             return None
@@ -107,8 +109,8 @@ def dataset_foreground(report: Report, notes: list[str]) -> str:
         return ""
     try:
         hist = ChannelHistogram.from_dict(stored)
-        if hist.counts.size > MAX_HISTOGRAM_CELLS or not hist.total:
-            raise ValueError("too many bins")
+        if hist.counts.size > MAX_HISTOGRAM_CELLS or not hist.total or (hist.counts < 0).any():
+            raise ValueError("too many bins, none, or negative counts")
     except (TypeError, ValueError, OverflowError, KeyError):
         notes.append("Foreground histogram not drawn: the report's counts are malformed.")
         return ""
