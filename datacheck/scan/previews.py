@@ -154,8 +154,11 @@ def foreground_histogram(image: np.ndarray, fg: np.ndarray | None = None) -> dic
         return None
     lo, hi = (float(v) for v in np.percentile(fg, [1, 99]))
     if not hi > lo:
-        hi = lo + 1.0
-    counts, _ = np.histogram(fg, bins=HISTOGRAM_BINS, range=(lo, hi))
+        hi = lo + max(1.0, abs(lo) * 1e-6)
+    try:
+        counts, _ = np.histogram(fg, bins=HISTOGRAM_BINS, range=(lo, hi))
+    except ValueError:  # a range too narrow (or wide) for finite bins at float precision
+        return None
     return {"range": [round(lo, 6), round(hi, 6)], "counts": [int(c) for c in counts],
             "below": int(np.count_nonzero(fg < lo)), "above": int(np.count_nonzero(fg > hi)),
             "sampled": int(fg.size)}

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
+
 from datacheck.backends.numpy.views import dtype_name
 from datacheck.data import iter_batches
 from datacheck.errors import DatacheckError, DataError
@@ -154,9 +156,14 @@ def _run_nifti(unit: Unit, schema: Schema, options: Options, collector: ScanColl
     from datacheck.scan.previews import add_outline, preview
 
     affine = header.affine if affine_sane(header) else None
-    slices, info, fg_hist = preview(volume.data, affine)
-    collector.thumbnails[unit.name] = slices
-    collector.previews[unit.name] = info
+    try:
+        with np.errstate(all="ignore"):
+            slices, info, fg_hist = preview(volume.data, affine)
+    except (ValueError, FloatingPointError, OverflowError):  # a picture, never a verdict
+        slices, info, fg_hist = [], {}, None
+    if slices:
+        collector.thumbnails[unit.name] = slices
+        collector.previews[unit.name] = info
     if fg_hist is not None:
         collector.foreground = fg_hist if collector.foreground is None \
             else collector.foreground.merge(fg_hist)

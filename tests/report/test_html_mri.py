@@ -238,3 +238,20 @@ def test_more_than_12_montages_and_severe_ones_kept_first(tmp_path: Path) -> Non
                           str(folder), "--montages", "-1"],
                          capture_output=True, text=True, env=env, timeout=180)
     assert bad.returncode == 2 and "--montages must be >= 0" in bad.stderr
+
+
+@pytest.mark.parametrize("values", [
+    np.r_[np.zeros(500), np.full(250, 1.0), np.full(250, np.nextafter(1.0, 2.0))],
+    np.r_[np.zeros(500), np.full(250, -1e308), np.full(250, 1e308)],
+    np.r_[np.zeros(500), np.full(500, 7.0)],
+])
+def test_a_preview_never_raises_on_extreme_values(values: np.ndarray) -> None:
+    from datacheck.scan.previews import foreground_histogram, preview
+
+    volume = values.reshape(10, 10, 10)
+    with np.errstate(all="ignore"):  # the scan runs previews so: overflow is not an error
+        hist = foreground_histogram(volume)
+        slices, info, _ = preview(volume, np.eye(4))
+    assert hist is None or sum(hist["counts"]) + hist["below"] + hist["above"] \
+        == hist["sampled"]
+    assert len(slices) == 3 and info["shown"] == "RAS"
