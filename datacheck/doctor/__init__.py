@@ -11,11 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from datacheck.doctor.checks import find_violations, merge_core
 from datacheck.doctor.data_info import MAX_BATCHES, DataInfo, iter_data_batches, read_data
 from datacheck.doctor.smoke import SMOKE_STEPS
 from datacheck.report.report import Report
 from datacheck.report.violation import SEVERITY
+from datacheck.rules.model.judge import find_violations, merge_core
 from datacheck.schema.model import Schema
 
 __all__ = ["MAX_BATCHES", "SMOKE_STEPS", "doctor"]
