@@ -22,6 +22,7 @@ from datacheck.errors import DatacheckError, ValidationError
 from datacheck.readers.guards import Limits
 from datacheck.report.report import Report
 from datacheck.report.violation import Violation
+from datacheck.rules.labels import empty_label
 from datacheck.rules.manifest import ManifestEntry
 from datacheck.scan.collect import ScanCollector
 from datacheck.schema.io import load_schema
@@ -278,9 +279,7 @@ class _ElementLoader:
                                        summarize_element(data, shape), source)
         y: Any = entry.label
         if self.target == "label" and (y is None or (isinstance(y, float) and math.isnan(y))):
-            found.append(Violation("label_range", "label", f"label: label_range: empty label in "
-                                   f"{entry.where}. Fill it in or drop the row.",
-                                   where=entry.where))
+            found.append(empty_label(entry.where))
             y = 0
         if entry.mask is not None and header is not None:
             pairs = self.schema.pairs or PairSpec()

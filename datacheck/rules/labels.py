@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from datacheck.report.violation import Violation
 from datacheck.rules.base import WHERE, Check, Finding, all_of, esc, fmt_shape, static_template
 from datacheck.rules.structure import dtype_checks
 from datacheck.schema.model import Label, dtype_matches
@@ -204,3 +205,9 @@ def _shuffle_check(name: str, window: int, view: Any) -> Check:
     # A Python bool would turn ~ into integer negation; keep numpy/TF booleans.
     ok = np.bool_(not reached) if isinstance(reached, (bool, np.bool_)) else ~reached
     return Check(name, ok, diagnose)
+
+
+def empty_label(where: str) -> Violation:
+    """label_range: a manifest row with no label at all (a label of 0 would be a lie)."""
+    return Violation("label_range", "label", f"label: label_range: empty label in {where}. "
+                     "Fill it in or drop the row.", where=where)
