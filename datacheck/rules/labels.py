@@ -9,6 +9,7 @@ import numpy as np
 from datacheck.report.violation import Violation
 from datacheck.rules.base import WHERE, Check, Finding, all_of, esc, fmt_shape, static_template
 from datacheck.rules.structure import dtype_checks
+from datacheck.rules.views import LabelView
 from datacheck.schema.model import Label, dtype_matches
 
 STRING_FIX = ("Map strings to class ids with keras.layers.StringLookup (num_oov_indices=0) or "
@@ -75,7 +76,7 @@ def label_static_checks(name: str, label: Label, shape: tuple[Any, ...], dtype: 
     return checks or dtype_checks(name, label.dtypes(), dtype, " for labels")
 
 
-def label_value_checks(name: str, label: Label, view: Any) -> list[Check]:
+def label_value_checks(name: str, label: Label, view: LabelView) -> list[Check]:
     """Per-batch value checks; run only when the static checks passed."""
     n = label.n_classes
     checks: list[Check] = []
@@ -151,7 +152,7 @@ def label_value_checks(name: str, label: Label, view: Any) -> list[Check]:
     return checks
 
 
-def _sparse_check(name: str, n: int | None, view: Any, ok: Any, range_ok: Any, elem: Any,
+def _sparse_check(name: str, n: int | None, view: LabelView, ok: Any, range_ok: Any, elem: Any,
                   expected: str) -> Check:
     def element_ok() -> Any:
         if elem is not None:
@@ -187,7 +188,7 @@ def _sparse_check(name: str, n: int | None, view: Any, ok: Any, range_ok: Any, e
     return Check(name, ok, diagnose, element_ok=element_ok)
 
 
-def _shuffle_check(name: str, window: int, view: Any) -> Check:
+def _shuffle_check(name: str, window: int, view: LabelView) -> Check:
     run = view.single_class_run()
 
     def diagnose() -> list[Finding]:

@@ -18,7 +18,7 @@ True
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from types import MappingProxyType
 
@@ -107,6 +107,9 @@ class Rule:
     severity: Severity = Severity.ERROR
     #: Thresholds the rule is judged with, by name (defaults; a schema field may override).
     params: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    #: ``datacheck.testing.violations`` can plant it into valid batches (its planter
+    #: lives in ``datacheck/testing/_plants.py`` under the same code).
+    plantable: bool = False
 
 
 def _rule(code: Code, scope: Scope, doc: str, fix: str, severity: Severity = Severity.ERROR,
@@ -209,8 +212,16 @@ _RULES: tuple[Rule, ...] = (
     _rule(Code.SATURATED, E, "many clipped pixels", "check exposure and scaling", W),
 )
 
+#: Codes whose violations the testing strategies can plant into a valid batch.
+_PLANTABLE = frozenset({
+    Code.RANK, Code.SHAPE, Code.LAYOUT, Code.DTYPE, Code.RANGE, Code.NONFINITE, Code.CONSTANT,
+    Code.UNNORMALIZED, Code.MISSING_FEATURE, Code.LABEL_ENCODING, Code.LABEL_RANGE,
+    Code.NUM_CLASSES, Code.CLASS_BALANCE, Code.UNSHUFFLED,
+})
+
 #: Every registered rule by code.
-RULES: Mapping[str, Rule] = MappingProxyType({rule.code.value: rule for rule in _RULES})
+RULES: Mapping[str, Rule] = MappingProxyType({
+    rule.code.value: replace(rule, plantable=rule.code in _PLANTABLE) for rule in _RULES})
 #: The stable set of codes (public contract), generated from the registry.
 CODES: frozenset[str] = frozenset(RULES)
 

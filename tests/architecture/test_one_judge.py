@@ -64,3 +64,43 @@ def test_a_violation_carries_its_rules_fix() -> None:
     assert Violation.from_dict(v.to_dict()) == v
     mine = Violation("range", "image", "m", fix="divide by 255")
     assert mine.fix == "divide by 255"
+
+
+def test_reports_validate_against_the_generated_json_schema(tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    import jsonschema
+    import numpy as np
+
+    import datacheck as dc
+    from datacheck.report.json_schema import report_json_schema
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (64, 8, 8, 1)).astype(np.float32)  # 0-255 for a [0, 1] schema
+    y = rng.integers(-1, 10, 64)
+    x[3] = 0.0
+    report = dc.check((x, y), {"name": "t", "features": {"image": {
+        "layout": "HWC", "shape": [8, 8, 1], "dtype": "float32", "range": [0, 1]}},
+        "labels": {"label": {"encoding": "sparse", "num_classes": 10}}})
+    document = json.loads(report.to_json())
+    assert {"range", "label_range", "constant"} <= {v["code"] for v in document["violations"]}
+    jsonschema.validate(document, report_json_schema())
+    printed = subprocess.run([sys.executable, "-m", "datacheck", "schema",
+                              "--report-json-schema"], capture_output=True, text=True, check=True)
+    assert json.loads(printed.stdout) == report_json_schema()
+    bad = dict(document, violations=[dict(document["violations"][0], code="no_such_code")])
+    try:
+        jsonschema.validate(bad, report_json_schema())
+    except jsonschema.ValidationError as exc:
+        assert "no_such_code" in str(exc)
+    else:
+        raise AssertionError("an unregistered code validated")
+
+
+def test_the_registry_says_which_codes_the_testing_strategies_plant() -> None:
+    from datacheck.testing._plants import APPLIES, PLANTS
+
+    plantable = {code for code, rule in RULES.items() if rule.plantable}
+    assert set(PLANTS) == set(APPLIES) == plantable
