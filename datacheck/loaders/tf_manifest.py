@@ -27,7 +27,7 @@ from datacheck.rules.manifest import ManifestEntry
 from datacheck.scan.collect import ScanCollector
 from datacheck.schema.io import load_schema
 from datacheck.schema.medical import ManifestSpec, NiftiSpec, PairSpec
-from datacheck.schema.model import DTYPE_KINDS, Feature, Schema
+from datacheck.schema.model import Feature, Schema, concrete_dtype
 
 log = logging.getLogger("datacheck")
 
@@ -165,11 +165,8 @@ def _target(schema: Schema, spec: ManifestSpec) -> str | None:
 
 def _numpy_dtype(feature: Feature) -> np.dtype[Any]:
     names = feature.dtypes() or ["float32"]
-    first = names[0]
-    if first in DTYPE_KINDS:
-        first = {"floating": "float32", "integer": "int32", "signed": "int32",
-                 "unsigned": "uint8", "bool": "bool"}.get(first, "float32")
-    return np.dtype("float32" if first in ("string", "str", "bytes", "object") else first)
+    first = concrete_dtype(names[0])
+    return np.dtype("float32" if first == "string" else first)
 
 
 def _target_dtype(schema: Schema, target: str | None, entries: list[ManifestEntry]) -> Any:

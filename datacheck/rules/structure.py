@@ -23,7 +23,7 @@ from datacheck.rules.base import (
     static_template,
 )
 from datacheck.schema.layout import alternative_layout, channel_axis, permutation
-from datacheck.schema.model import Feature, dtype_matches
+from datacheck.schema.model import Feature, concrete_dtype, dtype_matches
 
 
 def rank_checks(name: str, feature: Feature, shape: tuple[Any, ...]) -> list[Check]:
@@ -167,10 +167,7 @@ def _dtype_fix(dtype: str, allowed: list[str]) -> str:
     target = allowed[0]
     if target in ("floating", "float32") and dtype == "uint8":
         return "Cast and scale: tf.cast(x, tf.float32) / 255.0."
-    if target == "floating":
-        target = "float32"
-    elif target in ("integer", "signed"):
-        target = "int64"
+    target = concrete_dtype(target)
     return f"Cast with tf.cast(x, tf.{target}) / x.astype('{target}'), or fix the schema's dtype."
 
 
