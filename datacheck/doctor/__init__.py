@@ -84,7 +84,7 @@ def doctor(model: Any, data: Any, schema: str | Path | dict[str, Any] | Schema |
 
 
 def _core_check(data: DataInfo, schema: Schema) -> Report:
-    from datacheck.backends.numpy.check import check_batches
+    from datacheck.engine.collector import check_batches
 
     return check_batches(schema, iter_data_batches(data), source=data.source)
 

@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from datacheck.backends.numpy.check import Collector, Key
 from datacheck.backends.numpy.evaluate import evaluate
 from datacheck.backends.numpy.views import SummaryView
+from datacheck.engine.collector import Collector, Key
 from datacheck.report.report import Report
 from datacheck.report.violation import Violation
 from datacheck.rules.judge import dataset_violations, static_checks, value_checks

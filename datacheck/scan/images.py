@@ -24,7 +24,7 @@ from datacheck.schema.model import Schema
 from datacheck.schema.quality import ImageFolderSpec
 
 if TYPE_CHECKING:
-    from datacheck.backends.numpy.check import Collector
+    from datacheck.engine.collector import Collector
     from datacheck.readers.guards import Limits
     from datacheck.report.report import InputStatus
     from datacheck.scan.collect import ScanCollector

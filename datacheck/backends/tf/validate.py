@@ -15,7 +15,6 @@ from typing import Any
 
 import tensorflow as tf
 
-from datacheck.backends.numpy.check import Collector
 from datacheck.backends.numpy.evaluate import evaluate
 from datacheck.backends.tf import graph, passes
 from datacheck.backends.tf.droplog import DROP_TAG, start_log
@@ -24,6 +23,7 @@ from datacheck.backends.tf.exitguard import exit_guard
 from datacheck.backends.tf.structure import detect_batched, namer, specs_by_name
 from datacheck.backends.tf.validated import ValidatedDataset
 from datacheck.backends.tf.views import tf_dtype_name
+from datacheck.engine.collector import Collector
 from datacheck.errors import DatacheckError, ValidationError
 from datacheck.report.violation import Violation
 from datacheck.rules.dataset import empty_violation

@@ -1,4 +1,4 @@
-"""Eager checking of numpy batches: the path for arrays, .npz files and consumed datasets."""
+"""The run engine: judge numpy batches (arrays, .npz files, consumed datasets) and collect."""
 
 from __future__ import annotations
 
