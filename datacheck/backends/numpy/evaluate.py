@@ -89,7 +89,5 @@ def evaluate(checks: list[Check], batch: int | None, offset: int | None = None,
             observed: object = finding.observed
             if isinstance(observed, str):
                 observed = observed.format_map(values) if observed else None
-            out.append(Violation(finding.code, check.feature, message, observed=observed,
-                                 expected=finding.expected, where=where,
-                                 severity=finding.severity, extra=extra))
+            out.append(finding.violation(check.feature, message, observed, where, extra))
     return out, all(bool(c.ok) for c in checks)

@@ -28,6 +28,7 @@ from datacheck.errors import DatacheckError, ValidationError
 from datacheck.report.violation import Violation
 from datacheck.rules.dataset import empty_violation
 from datacheck.rules.judge import static_checks
+from datacheck.rules.structure import missing_feature
 from datacheck.schema.model import Schema
 
 MODES = ("raise", "warn", "drop", "collect")
@@ -42,11 +43,8 @@ def static_violations(schema: Schema, specs: dict[str, tf.TensorSpec],
         entry = schema.features.get(name) or schema.labels[name]
         if name not in specs:
             if not entry.optional:
-                found.append(Violation(
-                    "missing_feature", name,
-                    f"{name}: missing_feature: dataset elements have no {name!r} (they have "
-                    f"{sorted(specs)}). Map elements to a dict with key {name!r}.",
-                    observed=sorted(specs), expected=name, where="element_spec"))
+                found.append(missing_feature(name, sorted(specs), "element_spec",
+                                             elements="dataset elements"))
             continue
         spec = specs[name]
         if spec.shape.rank is None:
