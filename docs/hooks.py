@@ -64,25 +64,18 @@ def readme_for_site(readme: str | None = None) -> str:
 
 
 def api_entries() -> str:
-    """One ``::: path`` entry per public name: functions first, then classes, errors last."""
+    """One ``::: datacheck.NAME`` entry per public name: functions first, then classes and
+    other objects, errors last. Names are read from ``__all__`` without importing them (most
+    load on first use; mkdocstrings resolves them statically, as a type checker does)."""
     import datacheck
-
-    def path(name: str) -> str:
-        # Names imported in datacheck/__init__.py resolve statically as datacheck.NAME; the
-        # lazy ones (module __getattr__) are documented where they are defined.
-        if name in vars(datacheck):
-            return f"datacheck.{name}"
-        obj = getattr(datacheck, name)
-        return f"{obj.__module__}.{obj.__qualname__}"
+    import datacheck.errors as errors
 
     def order(name: str) -> tuple[int, str]:
-        obj = getattr(datacheck, name)
-        kind = 2 if isinstance(obj, type) and issubclass(obj, Exception) else \
-            1 if isinstance(obj, type) else 0
-        return kind, name.lower()
+        error = isinstance(getattr(errors, name, None), type)
+        return (2 if error else 1 if name[:1].isupper() else 0), name.lower()
 
     names = sorted((n for n in datacheck.__all__ if not n.startswith("_")), key=order)
-    return "\n\n".join(f"::: {path(n)}" for n in names)
+    return "\n\n".join(f"::: datacheck.{n}" for n in names)
 
 
 # ---------------------------------------------------------------- schema reference
@@ -188,36 +181,23 @@ def _cell(text: str) -> str:
 # ---------------------------------------------------------------- rules reference
 
 def rules_reference() -> str:
-    """Every violation code: from the rule registry when it exists, else from ``CODES``."""
-    try:
-        from datacheck.rules.registry import RULES
-    except ImportError:
-        return _codes_table()
-    rows = ["| code | scope | default severity | what it means |", "|---|---|---|---|"]
+    """Every violation code, one row per registered rule of ``datacheck.rules.registry``."""
+    from datacheck.rules.registry import RULES
+
+    rows = ["| code | scope | default severity | what it means | fix | parameters (defaults) |"
+            " plantable |", "|---|---|---|---|---|---|---|"]
     for code in sorted(RULES):
         rule = RULES[code]
+        params = ", ".join(f"`{k}` = {v}" for k, v in getattr(rule, "params", {}).items())
+        plantable = "yes" if getattr(rule, "plantable", False) else ""
         rows.append(f"| `{code}` | {_plain(rule.scope)} | {_plain(rule.severity)} | "
-                    f"{_cell(rule.doc)} |")
-    return f"{len(RULES)} codes, generated from `datacheck.rules.registry.RULES`.\n\n" + \
-        "\n".join(rows)
+                    f"{_cell(rule.doc)} | {_cell(getattr(rule, 'fix', ''))} | {_cell(params)} | "
+                    f"{plantable} |")
+    return (f"{len(RULES)} codes, generated from `datacheck.rules.registry.RULES` when the site "
+            "is built. *Scope* says what one finding is about; *plantable* codes can be planted "
+            "into valid batches by `datacheck.testing.violations(schema, code)` "
+            "([testing](testing.md)).\n\n" + "\n".join(rows))
 
 
 def _plain(value: Any) -> str:
     return str(value.value if isinstance(value, enum.Enum) else value)
-
-
-def _codes_table() -> str:
-    # TODO(issue 13): generate scope, severity and doc line from datacheck.rules.registry.RULES
-    # once the registry lands; until then CODES gives the codes and a scan of datacheck/rules/
-    # tells where each one is decided.
-    from datacheck.report.violation import CODES
-
-    modules = sorted((ROOT / "datacheck" / "rules").rglob("*.py"))
-    texts = {m.relative_to(ROOT).as_posix(): m.read_text() for m in modules}
-    rows = ["| code | decided in |", "|---|---|"]
-    for code in sorted(CODES):
-        where = [path for path, text in texts.items() if f'"{code}"' in text]
-        rows.append(f"| `{code}` | {', '.join(f'`{p}`' for p in where) or 'outside `rules/`'} |")
-    return (f"{len(CODES)} codes, generated from `datacheck.report.violation.CODES`. Scope, "
-            "default severity and a doc line per code come with the rule registry "
-            "(`datacheck/rules/registry.py`, issue 13).\n\n" + "\n".join(rows))
