@@ -3,7 +3,8 @@
 Pages hold markers that ``on_page_markdown`` replaces, so the schema and rules
 references cannot fall behind the code they describe:
 
-- ``<!-- datacheck:readme -->`` (docs/index.md): README.md, its links made to work in the site;
+- ``<!-- datacheck:readme -->`` (docs/index.md): the page becomes README.md, its links made to
+  work in the site;
 - ``<!-- datacheck:schema-reference -->`` (docs/schema.md): every schema key, from the pydantic
   models' field descriptions;
 - ``<!-- datacheck:rules-reference -->`` (docs/rules.md): every violation code;
@@ -39,7 +40,8 @@ _LINK = re.compile(r"\[([^\]]+)\]\((?!https?://|#)([^)\s]+)\)")
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
     """mkdocs entry point: fill the markers of one page."""
     if README_MARKER in markdown:
-        markdown = markdown.replace(README_MARKER, readme_for_site())
+        # The whole page: what follows the marker is for people reading docs/ on a forge.
+        return readme_for_site()
     if SCHEMA_MARKER in markdown:
         markdown = markdown.replace(SCHEMA_MARKER, schema_reference())
     if RULES_MARKER in markdown:
