@@ -10,12 +10,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from datacheck.errors import DataError
 from datacheck.infer.sources import Batch, Source
+
+if TYPE_CHECKING:
+    from datacheck.report.report import InputStatus
 
 SUBJECT_NAMES = ("subject", "subject_id", "participant_id", "participant", "patient",
                  "patient_id", "case_id")
@@ -120,7 +123,7 @@ def open_manifest(path: Path, mask: Path | None, batch_size: int,
                             "the manifest or the dataset root before inferring a schema.")
         return entry[1]
 
-    inputs: dict[str, str] = {}
+    inputs: dict[str, InputStatus] = {}
     problems: dict[str, Any] = {}
 
     def batches() -> Iterator[Batch]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from datacheck.backends.numpy.check import Collector, Key
 from datacheck.backends.numpy.evaluate import evaluate
@@ -23,6 +23,9 @@ from datacheck.report.violation import Violation
 from datacheck.rules.judge import dataset_violations, static_checks, value_checks
 from datacheck.schema.model import Schema
 from datacheck.summary import LabelSummary, TensorSummary
+
+if TYPE_CHECKING:
+    from datacheck.report.report import InputStatus
 
 #: Codes about one input each; never capped, so every unreadable input keeps its reason.
 PER_INPUT_CODES = frozenset({"unreadable", "too_large", "missing_file"})
@@ -40,7 +43,7 @@ class ScanResult:
     """What one unit found: inputs with status, capped violations, occurrences, summaries."""
 
     index: int
-    inputs: dict[str, str] = field(default_factory=dict)
+    inputs: dict[str, InputStatus] = field(default_factory=dict)
     violations: list[Violation] = field(default_factory=list)
     occurrences: Counter[Key] = field(default_factory=Counter)
     summaries: dict[str, TensorSummary | LabelSummary] = field(default_factory=dict)
@@ -111,7 +114,7 @@ class ScanCollector(Collector):
         self.add(found, input)
         return found
 
-    def result(self, index: int, inputs: dict[str, str]) -> ScanResult:
+    def result(self, index: int, inputs: dict[str, InputStatus]) -> ScanResult:
         return ScanResult(index, inputs, list(self.report.violations),
                           Counter(self.occurrences), dict(self.summaries), self.batches,
                           self.elements, scan_stats=dict(self.scan_stats),
