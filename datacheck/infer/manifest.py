@@ -42,8 +42,9 @@ def _first(columns: list[str], names: tuple[str, ...]) -> str | None:
 def guess_columns(table: Any, readable: tuple[str, ...]) -> dict[str, Any]:
     """Column roles of a manifest table, as ``ManifestSpec`` fields.
 
+    >>> import pandas as pd
     >>> guess_columns(pd.DataFrame({"image": ["a.nii.gz"], "label": [1]}), (".nii.gz",))
-    {'image_column': 'image', 'label_column': 'label'}  # doctest: +SKIP
+    {'image_column': 'image', 'label_column': 'label'}
     """
     columns = [str(c) for c in table.columns]
     file_columns = []

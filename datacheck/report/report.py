@@ -97,8 +97,9 @@ class Report:
         finding (e.g. the only input of a run failed by a dataset-scope rule) gets
         the dataset-scope reasons, so no failing input is ever without one.
 
-        >>> r = Report(inputs={"a.npz": "ok"}); r.input_details()["a.npz"]["codes"]
-        []
+        >>> details = Report(inputs={"a.npz": "ok"}).input_details()["a.npz"]
+        >>> details["status"], details["codes"] == []
+        ('ok', True)
         """
         owned: dict[str | None, list[Violation]] = {}
         for v in self.sorted_violations():

@@ -69,9 +69,13 @@ MAX_THUMBNAILS = 12
 class ScanCollector(Collector):
     """A Collector that also judges a whole file as one element from a streamed summary.
 
-    >>> col = ScanCollector(schema)  # doctest: +SKIP
-    >>> col.add_element("volume", (64, 64, 30, 1), "float32", summary, "a.nii.gz")
-    []
+    >>> import numpy as np
+    >>> from datacheck import load_schema
+    >>> col = ScanCollector(load_schema("mri3d"))
+    >>> zeros = np.zeros((1, 8, 8, 4), np.float32)  # a volume without its channel axis
+    >>> [v.code for v in col.add_element("volume", (8, 8, 4), "float32",
+    ...                                  TensorSummary.from_array(zeros), "a.nii.gz")]
+    ['rank']
     """
 
     def __init__(self, schema: Schema, report: Report | None = None,

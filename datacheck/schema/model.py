@@ -93,7 +93,7 @@ def dtype_matches(observed: str, allowed: list[str]) -> bool:
 class Feature(_Strict):
     """A tensor feature (image, volume) of one element, without the batch axis.
 
-    >>> Feature(layout="HWC", shape=[32, 32, 3], dtype="float32", normalization="unit").rank
+    >>> Feature(layout="HWC", shape=[32, 32, 3], dtype="float32", normalization="unit").element_rank
     3
     """
 
