@@ -5,13 +5,69 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypedDict, cast, get_args
 
 from datacheck.report.violation import SEVERITY, Violation, _jsonable
 
+
 #: Status of one input (file, table row, batch source) in a report. ``not_checked``: an
 #: interrupted scan (Ctrl-C) never reached it; ``stats["interrupted"]`` says why.
-INPUT_STATUSES = ("ok", "violating", "unreadable", "not_checked")
+class RunStats(TypedDict, total=False):
+    """What a run measured besides its findings (``Report.stats``; JSON ``"stats"``).
+
+    Which keys are present depends on the report's kind; mypy rejects a key
+    that is not declared here, so every producer and reader agrees on names.
+    """
+
+    # every judged run
+    batches: int
+    elements: int | None
+    suppressed_violations: list[dict[str, Any]]
+    title: str
+    notes: list[str]
+    # file scans (check on paths)
+    files: int
+    workers: int
+    scheduler: str | None
+    skipped_files: int
+    dataset_scope: str
+    interrupted: str
+    thumbnails: dict[str, Any]
+    #: Per stored volume: orientation stored/shown, its mask, its foreground histogram.
+    previews: dict[str, Any]
+    #: Foreground intensities of every volume scanned (a ChannelHistogram as a dict).
+    foreground_histogram: dict[str, Any]
+    # validate(): passes over a tf.data pipeline
+    passes: list[dict[str, Any]]
+    complete_passes: int
+    partial_passes: int
+    partial: bool
+    kept: int | None
+    dropped: int
+    dropped_indices: list[int]
+    drop_log: str | None
+    # doctor
+    smoke: dict[str, Any]
+    model: str
+    data: str
+    losses: list[Any]
+    sampled_batches: int | None
+    exhausted: bool
+    # ValidationCallback (kind "fit")
+    epoch: int
+    steps: int
+    violating_batches: int
+    rate: float
+    # diff, dedup, labels
+    a: dict[str, Any]
+    b: dict[str, Any]
+    dedup: dict[str, Any]
+    labels: dict[str, Any]
+
+
+#: What became of one input, worst last.
+InputStatus = Literal["ok", "violating", "unreadable", "not_checked"]
+INPUT_STATUSES: tuple[InputStatus, ...] = get_args(InputStatus)
 #: Name under which dataset-scope findings (class balance, drift, leakage) are shown.
 DATASET_SCOPE = "(dataset scope)"
 
@@ -34,10 +90,10 @@ class Report:
 
     schema: str | None = None
     violations: list[Violation] = field(default_factory=list)
-    inputs: dict[str, str] = field(default_factory=dict)
+    inputs: dict[str, InputStatus] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
     summaries: dict[str, dict[str, Any]] = field(default_factory=dict)
-    stats: dict[str, Any] = field(default_factory=dict)
+    stats: RunStats = field(default_factory=lambda: RunStats())
     kind: str = "check"
 
     @property
@@ -60,7 +116,7 @@ class Report:
     def extend(self, violations: list[Violation]) -> None:
         self.violations.extend(violations)
 
-    def mark_input(self, name: str, status: str) -> None:
+    def mark_input(self, name: str, status: InputStatus) -> None:
         if status not in INPUT_STATUSES:
             raise ValueError(f"status must be one of {INPUT_STATUSES}, got {status!r}")
         # An input that was violating stays violating even if a later part was fine.
@@ -78,7 +134,7 @@ class Report:
         self.skipped[name] = reason
 
     def counts(self) -> dict[str, int]:
-        out = {status: 0 for status in INPUT_STATUSES}
+        out: dict[str, int] = {status: 0 for status in INPUT_STATUSES}
         for status in self.inputs.values():
             out[status] += 1
         if not out["not_checked"]:  # only interrupted scans have the key
@@ -95,8 +151,9 @@ class Report:
         finding (e.g. the only input of a run failed by a dataset-scope rule) gets
         the dataset-scope reasons, so no failing input is ever without one.
 
-        >>> r = Report(inputs={"a.npz": "ok"}); r.input_details()["a.npz"]["codes"]
-        []
+        >>> details = Report(inputs={"a.npz": "ok"}).input_details()["a.npz"]
+        >>> details["status"], details["codes"] == []
+        ('ok', True)
         """
         owned: dict[str | None, list[Violation]] = {}
         for v in self.sorted_violations():
@@ -143,7 +200,7 @@ class Report:
         for name, status in other.inputs.items():
             merged.mark_input(name, status)
         merged.summaries = {**self.summaries, **other.summaries}
-        merged.stats = {**self.stats, **other.stats}
+        merged.stats = cast(RunStats, {**self.stats, **other.stats})
         return merged
 
     def to_dict(self) -> dict[str, Any]:
@@ -175,7 +232,7 @@ class Report:
                          for name, entry in data.get("inputs", {}).items()}
         report.skipped = dict(data.get("skipped", {}))
         report.summaries = dict(data.get("summaries", {}))
-        report.stats = dict(data.get("stats", {}))
+        report.stats = cast(RunStats, dict(data.get("stats", {})))
         return report
 
     @classmethod
