@@ -187,8 +187,12 @@ def _card(severity: str, name: str, panels: list[dict[str, Any]], info: dict[str
     views = " · ".join(f"{p['view']}: {p['edges'][0]} left, {p['edges'][1]} right, "
                        f"{p['edges'][2]} top, {p['edges'][3]} bottom" for p in panels)
     stored, shown = info.get("stored"), info.get("shown")
-    orient = (f"shown in {_e(shown)} (stored {_e(stored)})" if shown == "RAS"
-              else "no usable affine: shown in stored voxel order, sides unknown")
+    if shown == "RAS":
+        orient = f"shown in RAS (stored {_e(stored)})"
+    elif shown is None:  # previews of an older datacheck stored no orientation
+        orient = "orientation not stored in this report: voxel order, sides unknown"
+    else:
+        orient = "no usable affine: shown in stored voxel order, sides unknown"
     outline = ""
     if mask:
         outline = (f"; mask <code>{_e(Path(mask).name)}</code> outlined" if info.get("outline")

@@ -255,3 +255,17 @@ def test_a_preview_never_raises_on_extreme_values(values: np.ndarray) -> None:
     assert hist is None or sum(hist["counts"]) + hist["below"] + hist["above"] \
         == hist["sampled"]
     assert len(slices) == 3 and info["shown"] == "RAS"
+
+
+def test_previews_of_an_older_report_are_drawn_with_unknown_sides(tmp_path: Path) -> None:
+    from datacheck.report.report import Report
+
+    pixels = base64.b64encode(bytes(range(256)) * 16).decode("ascii")  # 64 x 64
+    old = {"violations": [{"code": "orientation", "feature": "volume", "message": "LAS",
+                           "where": "a.nii", "input": "a.nii"}],
+           "inputs": {"a.nii": "violating"},
+           "stats": {"thumbnails": {"a.nii": [{"height": 64, "width": 64, "data": pixels}] * 3}}}
+    page = render_html(Report.from_dict(old))
+    card = page.split("id='cards'", 1)[1]
+    assert "orientation not stored in this report" in card and "axial" not in card
+    assert "? left, ? right" in card and "orientation</span> (error)" in card
