@@ -54,7 +54,7 @@ class ScanResult:
     scan_stats: dict[str, dict[str, float]] = field(default_factory=dict)
     element_counts: Counter[tuple[str, str]] = field(default_factory=Counter)
     element_indices: dict[tuple[str, str], list[int]] = field(default_factory=dict)
-    #: Small middle-slice thumbnails of flagged volumes, so the HTML report reads no file.
+    #: Small middle-slice thumbnails of each volume, so the HTML report reads no file.
     thumbnails: dict[str, list[dict[str, object]]] = field(default_factory=dict)
     #: Per volume: orientation shown, its mask, foreground histogram (scan.previews).
     previews: dict[str, dict[str, Any]] = field(default_factory=dict)
