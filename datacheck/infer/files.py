@@ -58,11 +58,13 @@ def openers() -> dict[str, Opener]:
     """Suffix -> opener for every file type this build can read."""
     from datacheck.infer.images import open_image_folder
     from datacheck.infer.manifest import MANIFEST_OPENERS
+    from datacheck.infer.tfrecord import open_tfrecord
     from datacheck.infer.volumes import volume_openers
     from datacheck.readers.images import IMAGE_SUFFIXES
 
     images: dict[str, Opener] = dict.fromkeys(IMAGE_SUFFIXES, open_image_folder)
-    return {".npz": open_npz, **volume_openers(), **MANIFEST_OPENERS, **images}
+    return {".npz": open_npz, **volume_openers(), **MANIFEST_OPENERS, **images,
+            ".tfrecord": open_tfrecord, ".tfrecords": open_tfrecord}
 
 
 def suffix_of(path: Path) -> str:
