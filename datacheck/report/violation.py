@@ -18,6 +18,8 @@ CODES: frozenset[str] = frozenset(
         "label_noise", "label_conflict",
         # Per-image quality (issue 17): opt-in through a feature's quality: section.
         "dark", "bright", "low_information", "blurry", "saturated",
+        # DICOM series (issue 17): one folder of slices must be one regular volume.
+        "mixed_series", "missing_slice",
     }
 )
 
