@@ -123,6 +123,7 @@ def load_series(members: list[tuple[str, str]], name: str, spec: DicomSpec, limi
     ... # doctest: +SKIP
     """
     from datacheck.readers.dicom import read_dicom_slice
+    from datacheck.readers.guards import check_declared
     from datacheck.rules.dicom import (
         series_violations,
         slice_gap_violations,
@@ -149,6 +150,10 @@ def load_series(members: list[tuple[str, str]], name: str, spec: DicomSpec, limi
     found += gaps
     if len(order) == 1:  # no second position to measure: the slice's own thickness
         step = first.thickness or step
+    # Each slice passed the limits alone; the stacked volume must too (float32 once rescaled).
+    itemsize = 4 if spec.rescale == "apply" else first.pixels.dtype.itemsize
+    check_declared(name, (first.columns, first.rows, len(order)), itemsize, limits,
+                   "Raise dicom.max_bytes if the series is genuine.")
     series.volume, affine = assemble(kept, order, step, spec.rescale == "apply")
     series.header = volume_header(name, series.volume, affine, first.pixels.dtype)
     found += volume_geometry_violations(spec, series.header, feature)

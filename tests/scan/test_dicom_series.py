@@ -184,3 +184,12 @@ def test_one_bundled_slice_checked_by_name(tmp_path: Path):
     wrong = check_paths([path], _schema())
     assert [(v.code, v.extra.get("tag")) for v in wrong.violations if v.code == "attribute"] == [
         ("attribute", "Modality")]
+
+
+def test_a_series_over_the_limit_is_too_large(tmp_path: Path):
+    write_series(tmp_path / "ct", count=6)
+    # each slice (~39 KB file, 64 KiB as float32) passes; six stacked (384 KiB) do not
+    report = check_paths([tmp_path / "ct"], _schema(max_bytes=200_000))
+    [v] = report.violations
+    assert v.code == "too_large" and "128x128x6" in v.message
+    assert report.inputs == {str(tmp_path / "ct"): "unreadable"}
