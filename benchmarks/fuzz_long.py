@@ -48,7 +48,7 @@ def seeds(target: str) -> list[bytes]:
 
         import datacheck as dc
 
-        root = resources.files("datacheck._bundled_schemas")
+        root = resources.files("datacheck.schemas")
         return [b"\x00" + root.joinpath(f"{n}.yaml").read_bytes()
                 for n in dc.schema.bundled_names()]
     if target == "nifti":

@@ -49,7 +49,7 @@ def check(data: Any, schema: str | Path | dict[str, Any] | Schema, *,
         from datacheck.backends.tf.consume import check_dataset
 
         return check_dataset(data, resolved, batched=batched, batch_size=batch_size)
-    from datacheck.backends.numpy.check import check_batches
+    from datacheck.engine.collector import check_batches
 
     arrays = bind(resolved, data)
     # No arrays at all still reach the judge once, which reports every feature missing.

@@ -8,7 +8,7 @@ along each of its three axes (192 bits). Small re-encodings, resizes and
 intensity scalings keep most bits, so near-duplicates sit at a small Hamming
 distance. aHash is the default: on real photo crops it kept noisy copies
 within 3 bits (90th percentile) where dHash drifted to 12, because dHash bits
-over flat regions flip with any noise (see the README's numbers).
+over flat regions flip with any noise (see the numbers in docs/analysis.md).
 """
 
 from __future__ import annotations

@@ -8,14 +8,16 @@ Keras and TensorFlow are imported only when it runs.
 
 from __future__ import annotations
 
+import sys
+import types
 from pathlib import Path
 from typing import Any
 
-from datacheck.doctor.checks import find_violations, merge_core
 from datacheck.doctor.data_info import MAX_BATCHES, DataInfo, iter_data_batches, read_data
 from datacheck.doctor.smoke import SMOKE_STEPS
 from datacheck.report.report import Report
 from datacheck.report.violation import SEVERITY
+from datacheck.rules.model.judge import find_violations, merge_core
 from datacheck.schema.model import Schema
 
 __all__ = ["MAX_BATCHES", "SMOKE_STEPS", "doctor"]
@@ -82,7 +84,7 @@ def doctor(model: Any, data: Any, schema: str | Path | dict[str, Any] | Schema |
 
 
 def _core_check(data: DataInfo, schema: Schema) -> Report:
-    from datacheck.backends.numpy.check import check_batches
+    from datacheck.engine.collector import check_batches
 
     return check_batches(schema, iter_data_batches(data), source=data.source)
 
@@ -111,3 +113,14 @@ def _smoke_note(stats: dict[str, Any]) -> str:
         return "Smoke test: fit on one batch failed (see not_learning)."
     return (f"Smoke test: loss {losses[0]} -> {losses[-1]} in {len(losses)} steps on one batch "
             f"of {stats['batch']}.")
+
+
+class _CallableModule(types.ModuleType):
+    """``import datacheck.doctor`` before ``dc.doctor`` leaves the package bound as
+    ``datacheck.doctor``; calling it still runs the doctor."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Report:
+        return doctor(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -16,6 +16,7 @@ import numpy as np
 from datacheck.doctor.data_info import DataInfo
 from datacheck.doctor.model_info import ModelInfo
 from datacheck.report.violation import Violation
+from datacheck.rules.model.smoke import MUST_FALL_TO, judge_smoke
 
 #: Training steps on the one batch, per learning rate tried.
 SMOKE_STEPS = 30
@@ -26,8 +27,6 @@ SMOKE_BATCH = 32
 #: batch in time, and one slow rate is no evidence of a bug.
 SMOKE_RATES = (3e-3, 1e-2, 1e-3)
 SMOKE_LR = SMOKE_RATES[0]
-#: The loss must end below this fraction of where it started.
-MUST_FALL_TO = 0.7
 
 
 def _first_line(exc: BaseException) -> str:
@@ -36,7 +35,7 @@ def _first_line(exc: BaseException) -> str:
 
 def _ordered(arrays: dict[str, np.ndarray], targets: list[Any], n: int) -> Any:
     """One array, or a list in the order of the model's inputs/outputs (as fit() takes them)."""
-    from datacheck.doctor.checks import pair
+    from datacheck.rules.model.judge import pair
 
     if len(arrays) == 1 or len(targets) <= 1:
         return next(iter(arrays.values()))[:n]
@@ -88,7 +87,8 @@ def smoke_test(keras_model: Any, model: ModelInfo, data: DataInfo, *, loss: Any 
                                         if "keras" in str(w.filename)))
     if keras_warnings:
         stats["keras_warnings"] = keras_warnings[:5]
-    return _judge(stats, losses, n, len(losses), next(iter(data.labels))), stats
+    return judge_smoke(stats, losses, n, len(losses), next(iter(data.labels)),
+                       SMOKE_RATES), stats
 
 
 def _fell(losses: list[float]) -> bool:
@@ -120,42 +120,3 @@ def _fit_one_batch(keras_model: Any, loss: Any, rate: float, x: Any, y: Any,
     except Exception as exc:  # whatever Keras raises is the finding: one line of it
         return losses, _first_line(exc)
     return losses, None
-
-
-def _judge(stats: dict[str, Any], losses: list[float], n: int, steps: int,
-           name: str) -> list[Violation]:
-    where = f"smoke test ({steps} steps on {n} examples)"
-    if "error" in stats:
-        return [Violation(
-            "not_learning", name,
-            f"{name}: not_learning: fitting one batch of {n} failed after {len(losses)} steps: "
-            f"{stats['error']}. Fix the other findings first; this is Keras' own error.",
-            observed=stats["error"], expected="fit runs", where=where)]
-    if not losses:
-        return []
-    first, last = losses[0], losses[-1]
-    if not math.isfinite(last):
-        return [Violation(
-            "not_learning", name,
-            f"{name}: not_learning: the loss became {last} at step {len(losses)} while fitting "
-            f"one batch of {n} (first loss {first:.4g}). Look for NaN/Inf in the data, labels "
-            "out of range, or a loss that does not fit the head.",
-            observed=str(last), expected="a finite, falling loss", where=where)]
-    stats["ratio"] = round(last / first, 4) if first else None
-    if first > 0 and last <= MUST_FALL_TO * first:
-        return []
-    if min(first, last) < 0:
-        return [Violation(
-            "not_learning", name,
-            f"{name}: not_learning: the loss went {first:.4g} -> {last:.4g} while fitting one "
-            f"batch of {n}: a crossentropy below zero means targets outside what the loss "
-            "accepts (class ids fed to binary_crossentropy?).",
-            observed={"first": first, "last": last}, expected="a loss >= 0", where=where)]
-    return [Violation(
-        "not_learning", name,
-        f"{name}: not_learning: the loss went {first:.4g} -> {last:.4g} in {steps} steps on one "
-        f"batch of {n}, and no learning rate tried ({', '.join(f'{r:g}' for r in SMOKE_RATES)}) "
-        "did better; a model that cannot overfit one batch has a bug in the data or the "
-        "wiring (labels, loss, final activation, input scale).",
-        observed={"first": first, "last": last}, expected=f"last <= {MUST_FALL_TO} x first",
-        where=where)]

@@ -23,7 +23,7 @@ def __getattr__(name: str) -> Any:
 
         return getattr(profile, name)
     if name == "compare_profiles":
-        from datacheck.drift.compare import compare_profiles
+        from datacheck.rules.drift import compare_profiles
 
         return compare_profiles
     raise AttributeError(f"module 'datacheck.drift' has no attribute {name!r}")

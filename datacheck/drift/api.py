@@ -52,8 +52,8 @@ def diff(a: Any, b: Any = None, schema: str | Path | dict[str, Any] | Schema | N
     >>> diff((x_train, y_train), (x_val, y_val)).ok  # doctest: +SKIP
     True
     """
-    from datacheck.drift.compare import compare_profiles
     from datacheck.drift.profile import build_profile
+    from datacheck.rules.drift import compare_profiles
 
     resolved = None if schema is None else load_schema(schema)
     if b is None:

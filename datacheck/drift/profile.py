@@ -12,7 +12,7 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,6 +26,10 @@ from datacheck.infer.schema import decide_labels
 from datacheck.infer.sources import Batch, guess_layout, open_source
 from datacheck.schema.model import Schema
 from datacheck.summary import TensorSummary
+
+if TYPE_CHECKING:
+    from datacheck.report.report import InputStatus
+
 
 PROFILE_KIND = "datacheck-profile"
 #: Channel axes longer than this are pooled (a 4D time series is not 200 channels).
@@ -76,7 +80,7 @@ class Profile:
     #: What the pass observed (not saved): lets ``infer --profile`` reuse the same read.
     observations: dict[str, Observation] = field(default_factory=dict, repr=False)
     #: Input files read or not, and why not (not saved): the pass went on without them.
-    inputs: dict[str, str] = field(default_factory=dict, repr=False)
+    inputs: dict[str, InputStatus] = field(default_factory=dict, repr=False)
     problems: dict[str, Any] = field(default_factory=dict, repr=False)
     #: Schema sections the reader knew (manifest, hdf5...; not saved), for ``infer --profile``.
     sections: dict[str, Any] = field(default_factory=dict, repr=False)

@@ -10,11 +10,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from datacheck.data import iter_batches
 from datacheck.errors import DataError
 from datacheck.infer.sources import Batch, Source, positional_names
+
+if TYPE_CHECKING:
+    from datacheck.report.report import InputStatus
+
 
 #: Opens one file (with its mask, if paired) as a Source: (path, mask, batch_size).
 Opener = Callable[[Path, Path | None, int], Source]
@@ -161,7 +165,7 @@ def open_paths(paths: list[str | Path], batch_size: int) -> Source:
     known = openers()
     problems: dict[str, Any] = {}
     files = expand(paths, known, problems)
-    inputs = {name: "unreadable" for name in problems}
+    inputs: dict[str, InputStatus] = {name: "unreadable" for name in problems}
 
     def fail(path: Path, exc: Exception) -> None:
         name = display(path)

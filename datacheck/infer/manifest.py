@@ -10,12 +10,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from datacheck.errors import DataError
 from datacheck.infer.sources import Batch, Source
+
+if TYPE_CHECKING:
+    from datacheck.report.report import InputStatus
 
 SUBJECT_NAMES = ("subject", "subject_id", "participant_id", "participant", "patient",
                  "patient_id", "case_id")
@@ -39,8 +42,9 @@ def _first(columns: list[str], names: tuple[str, ...]) -> str | None:
 def guess_columns(table: Any, readable: tuple[str, ...]) -> dict[str, Any]:
     """Column roles of a manifest table, as ``ManifestSpec`` fields.
 
+    >>> import pandas as pd
     >>> guess_columns(pd.DataFrame({"image": ["a.nii.gz"], "label": [1]}), (".nii.gz",))
-    {'image_column': 'image', 'label_column': 'label'}  # doctest: +SKIP
+    {'image_column': 'image', 'label_column': 'label'}
     """
     columns = [str(c) for c in table.columns]
     file_columns = []
@@ -119,7 +123,7 @@ def open_manifest(path: Path, mask: Path | None, batch_size: int,
                             "the manifest or the dataset root before inferring a schema.")
         return entry[1]
 
-    inputs: dict[str, str] = {}
+    inputs: dict[str, InputStatus] = {}
     problems: dict[str, Any] = {}
 
     def batches() -> Iterator[Batch]:

@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from datacheck.data import DEFAULT_BATCH_SIZE
 from datacheck.drift.config import DriftConfig
@@ -15,6 +15,9 @@ from datacheck.infer.decide import infer_feature, infer_label, is_label
 from datacheck.infer.observe import Observation, observe
 from datacheck.infer.sources import open_source
 from datacheck.schema.model import Feature, Label, Schema
+
+if TYPE_CHECKING:
+    from datacheck.report.report import InputStatus
 
 
 @dataclass
@@ -27,7 +30,7 @@ class Inference:
     batches: int = 0
     source: str = ""
     #: Input files read ("ok") or not ("unreadable"); empty for in-memory data.
-    inputs: dict[str, str] = field(default_factory=dict)
+    inputs: dict[str, InputStatus] = field(default_factory=dict)
     #: Each unreadable input -> the violation that says why; the schema comes from the rest.
     problems: dict[str, Any] = field(default_factory=dict)
 

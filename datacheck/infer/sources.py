@@ -12,12 +12,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from datacheck.data import DEFAULT_BATCH_SIZE, as_array, iter_batches, merge_parts
 from datacheck.errors import DataError
+
+if TYPE_CHECKING:
+    from datacheck.report.report import InputStatus
 
 #: Names that mark a dict entry as a label whatever its values look like.
 LABEL_NAMES = frozenset({"label", "labels", "y", "target", "targets", "class", "classes",
@@ -52,7 +55,7 @@ class Source:
     #: Schema sections the reader knows (e.g. ``hdf5`` dataset paths), for inference.
     sections: dict[str, Any] = field(default_factory=dict)
     #: Each input file -> "ok" or "unreadable", filled in as ``batches`` is consumed.
-    inputs: dict[str, str] = field(default_factory=dict)
+    inputs: dict[str, InputStatus] = field(default_factory=dict)
     #: Each unreadable input -> the violation that says why (the read went on without it).
     problems: dict[str, Any] = field(default_factory=dict)
 

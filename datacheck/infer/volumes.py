@@ -30,8 +30,8 @@ def nifti_headers(header: Any) -> dict[tuple[str, str], int]:
     Spacing is the affine's column norms in mm (``rules.geometry.spacing_mm``),
     as the spacing rule judges it, not pixdim alone.
     """
-    from datacheck.rules.geometry import spacing_mm
-    from datacheck.rules.medical import affine_sane, axcodes, effective_ndim
+    from datacheck.rules.geometry import affine_sane, axcodes, spacing_mm
+    from datacheck.rules.medical import effective_ndim
 
     ndim = effective_ndim(header.shape)
     zooms = [abs(float(z)) for z in header.zooms[:3]]

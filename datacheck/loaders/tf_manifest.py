@@ -22,11 +22,12 @@ from datacheck.errors import DatacheckError, ValidationError
 from datacheck.readers.guards import Limits
 from datacheck.report.report import Report
 from datacheck.report.violation import Violation
+from datacheck.rules.labels import empty_label
 from datacheck.rules.manifest import ManifestEntry
 from datacheck.scan.collect import ScanCollector
 from datacheck.schema.io import load_schema
 from datacheck.schema.medical import ManifestSpec, NiftiSpec, PairSpec
-from datacheck.schema.model import DTYPE_KINDS, Feature, Schema
+from datacheck.schema.model import Feature, Schema, concrete_dtype
 
 log = logging.getLogger("datacheck")
 
@@ -164,11 +165,8 @@ def _target(schema: Schema, spec: ManifestSpec) -> str | None:
 
 def _numpy_dtype(feature: Feature) -> np.dtype[Any]:
     names = feature.dtypes() or ["float32"]
-    first = names[0]
-    if first in DTYPE_KINDS:
-        first = {"floating": "float32", "integer": "int32", "signed": "int32",
-                 "unsigned": "uint8", "bool": "bool"}.get(first, "float32")
-    return np.dtype("float32" if first in ("string", "str", "bytes", "object") else first)
+    first = concrete_dtype(names[0])
+    return np.dtype("float32" if first == "string" else first)
 
 
 def _target_dtype(schema: Schema, target: str | None, entries: list[ManifestEntry]) -> Any:
@@ -278,9 +276,7 @@ class _ElementLoader:
                                        summarize_element(data, shape), source)
         y: Any = entry.label
         if self.target == "label" and (y is None or (isinstance(y, float) and math.isnan(y))):
-            found.append(Violation("label_range", "label", f"label: label_range: empty label in "
-                                   f"{entry.where}. Fill it in or drop the row.",
-                                   where=entry.where))
+            found.append(empty_label(entry.where))
             y = 0
         if entry.mask is not None and header is not None:
             pairs = self.schema.pairs or PairSpec()

@@ -10,11 +10,15 @@ so importing this package does not import Keras or TensorFlow.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from datacheck.normalize.histogram import Histogram
 from datacheck.normalize.params import METHODS, WINDOWS, NormParams, resolve_params
 from datacheck.normalize.stats import NormStats, fit_stats, stats_path
+
+if TYPE_CHECKING:  # for type checkers and the API docs; at run time __getattr__ loads them
+    from datacheck.normalize.layer import Normalize
+    from datacheck.normalize.tfdata import normalize_dataset
 
 __all__ = [
     "METHODS", "WINDOWS", "Histogram", "NormParams", "NormStats", "Normalize", "fit_stats",

@@ -9,6 +9,7 @@ mean and M2 of what it produced. Here they become a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -21,9 +22,25 @@ from datacheck.rules.judge import dataset_violations, value_checks
 from datacheck.schema.model import Feature, Schema
 from datacheck.summary import Moments, TensorSummary
 
-#: Layout of the check vector the layer keeps (one float32 each).
+#: Layout of the check vector the layer keeps (one float32 each). The names are
+#: TensorSummary's (``mean``/``m2`` are its moments'); the layer packs and reads the vector
+#: only by these names (``pack_state``, ``STATE_INDEX``), never by position.
 STATE_FIELDS = ("values", "nonfinite", "min", "max", "mean", "m2", "batches", "elements")
 STATE_SIZE = len(STATE_FIELDS)
+#: Position of each named field in the vector.
+STATE_INDEX: dict[str, int] = {name: i for i, name in enumerate(STATE_FIELDS)}
+
+
+def pack_state(stack: Callable[[list[Any]], Any], **fields: Any) -> Any:
+    """The check vector of named fields (all of STATE_FIELDS, by name), stacked by ``stack``.
+
+    >>> pack_state(list, values=4, nonfinite=0, min=-1, max=1, mean=0, m2=4, batches=1,
+    ...            elements=2)
+    [4, 0, -1, 1, 0, 4, 1, 2]
+    """
+    if set(fields) != set(STATE_FIELDS):
+        raise ValueError(f"a check vector needs exactly {STATE_FIELDS}, got {sorted(fields)}")
+    return stack([fields[name] for name in STATE_FIELDS])
 
 
 def state_dict(state: Any) -> dict[str, float]:

@@ -19,7 +19,13 @@ import numpy as np
 from keras import ops
 
 from datacheck.errors import DatacheckError
-from datacheck.normalize.checks import STATE_SIZE, judge_state, state_dict
+from datacheck.normalize.checks import (
+    STATE_INDEX,
+    STATE_SIZE,
+    judge_state,
+    pack_state,
+    state_dict,
+)
 from datacheck.normalize.params import NormParams, resolve_params
 from datacheck.normalize.stats import NormStats
 from datacheck.report.violation import Violation
@@ -41,16 +47,20 @@ HINTS = {
 
 def merge_states(a: Any, b: Any) -> Any:
     """Merge two check vectors (Chan's parallel mean/M2), in keras.ops."""
-    n_a, n_b = a[0] - a[1], b[0] - b[1]
-    n = n_a + n_b
-    safe = ops.maximum(n, 1.0)
-    delta = b[4] - a[4]
-    mean = a[4] + delta * n_b / safe
-    m2 = a[5] + b[5] + delta * delta * n_a * n_b / safe
-    first = ops.equal(a[6], 0.0)
-    lo = ops.where(first, b[2], ops.minimum(a[2], b[2]))
-    hi = ops.where(first, b[3], ops.maximum(a[3], b[3]))
-    return ops.stack([a[0] + b[0], a[1] + b[1], lo, hi, mean, m2, a[6] + b[6], a[7] + b[7]])
+    fa = {name: a[i] for name, i in STATE_INDEX.items()}
+    fb = {name: b[i] for name, i in STATE_INDEX.items()}
+    n_a, n_b = fa["values"] - fa["nonfinite"], fb["values"] - fb["nonfinite"]
+    safe = ops.maximum(n_a + n_b, 1.0)
+    delta = fb["mean"] - fa["mean"]
+    first = ops.equal(fa["batches"], 0.0)
+    return pack_state(
+        ops.stack,
+        values=fa["values"] + fb["values"], nonfinite=fa["nonfinite"] + fb["nonfinite"],
+        min=ops.where(first, fb["min"], ops.minimum(fa["min"], fb["min"])),
+        max=ops.where(first, fb["max"], ops.maximum(fa["max"], fb["max"])),
+        mean=fa["mean"] + delta * n_b / safe,
+        m2=fa["m2"] + fb["m2"] + delta * delta * n_a * n_b / safe,
+        batches=fa["batches"] + fb["batches"], elements=fa["elements"] + fb["elements"])
 
 
 @keras.saving.register_keras_serializable(package="datacheck")
@@ -202,8 +212,9 @@ class Normalize(keras.layers.Layer):
             mean = total / ops.maximum(values, 1.0)
             m2 = ops.maximum(sq - total * mean, 0.0)
             elements = ops.cast(ops.shape(y)[0], "float32")
-            return ops.stack([values, ops.zeros((), "float32"), ops.min(y), ops.max(y), mean,
-                              m2, ops.ones((), "float32"), elements])
+            return pack_state(ops.stack, values=values, nonfinite=ops.zeros((), "float32"),
+                              min=ops.min(y), max=ops.max(y), mean=mean, m2=m2,
+                              batches=ops.ones((), "float32"), elements=elements)
 
         return ops.cond(clean, fast, lambda: self._measure_masked(y, None))
 
@@ -223,9 +234,9 @@ class Normalize(keras.layers.Layer):
         m2 = ops.maximum(ops.sum(kept * kept) - total * mean, 0.0)
         lo = ops.min(ops.where(valid, y, np.float32(np.inf)))
         hi = ops.max(ops.where(valid, y, np.float32(-np.inf)))
-        one = ops.ones((), "float32")
         elements = ops.cast(ops.shape(y)[0], "float32")
-        return ops.stack([values, values - count, lo, hi, mean, m2, one, elements])
+        return pack_state(ops.stack, values=values, nonfinite=values - count, min=lo, max=hi,
+                          mean=mean, m2=m2, batches=ops.ones((), "float32"), elements=elements)
 
     def call(self, inputs: Any) -> Any:
         x = ops.cast(inputs, self.compute_dtype)

@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from datacheck.report.violation import SEVERITY, Violation, _jsonable
 
 #: Status of one input (file, table row, batch source) in a report. ``not_checked``: an
 #: interrupted scan (Ctrl-C) never reached it; ``stats["interrupted"]`` says why.
-INPUT_STATUSES = ("ok", "violating", "unreadable", "not_checked")
+#: What became of one input, worst last.
+InputStatus = Literal["ok", "violating", "unreadable", "not_checked"]
+INPUT_STATUSES: tuple[InputStatus, ...] = get_args(InputStatus)
 #: Name under which dataset-scope findings (class balance, drift, leakage) are shown.
 DATASET_SCOPE = "(dataset scope)"
 
@@ -34,7 +36,7 @@ class Report:
 
     schema: str | None = None
     violations: list[Violation] = field(default_factory=list)
-    inputs: dict[str, str] = field(default_factory=dict)
+    inputs: dict[str, InputStatus] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
     summaries: dict[str, dict[str, Any]] = field(default_factory=dict)
     stats: dict[str, Any] = field(default_factory=dict)
@@ -60,7 +62,7 @@ class Report:
     def extend(self, violations: list[Violation]) -> None:
         self.violations.extend(violations)
 
-    def mark_input(self, name: str, status: str) -> None:
+    def mark_input(self, name: str, status: InputStatus) -> None:
         if status not in INPUT_STATUSES:
             raise ValueError(f"status must be one of {INPUT_STATUSES}, got {status!r}")
         # An input that was violating stays violating even if a later part was fine.
@@ -78,7 +80,7 @@ class Report:
         self.skipped[name] = reason
 
     def counts(self) -> dict[str, int]:
-        out = {status: 0 for status in INPUT_STATUSES}
+        out: dict[str, int] = {status: 0 for status in INPUT_STATUSES}
         for status in self.inputs.values():
             out[status] += 1
         if not out["not_checked"]:  # only interrupted scans have the key
@@ -95,8 +97,9 @@ class Report:
         finding (e.g. the only input of a run failed by a dataset-scope rule) gets
         the dataset-scope reasons, so no failing input is ever without one.
 
-        >>> r = Report(inputs={"a.npz": "ok"}); r.input_details()["a.npz"]["codes"]
-        []
+        >>> details = Report(inputs={"a.npz": "ok"}).input_details()["a.npz"]
+        >>> details["status"], details["codes"] == []
+        ('ok', True)
         """
         owned: dict[str | None, list[Violation]] = {}
         for v in self.sorted_violations():

@@ -5,26 +5,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-#: Stable violation codes. More may be added; none is ever renamed.
-CODES: frozenset[str] = frozenset(
-    {
-        "rank", "shape", "layout", "dtype", "range", "nonfinite", "constant",
-        "label_encoding", "label_range", "num_classes", "class_balance", "unshuffled",
-        "orientation", "spacing", "affine", "mask_mismatch", "unreadable", "too_large",
-        "manifest", "missing_file", "leakage", "duplicate", "drift",
-        "loss_mismatch", "output_units", "output_activation", "input_shape",
-        "unnormalized", "double_normalized", "missing_feature", "not_learning", "attribute",
-        "empty", "empty_mask", "oblique", "units", "intent", "outlier",
-        "label_noise", "label_conflict",
-        # Per-image quality (issue 17): opt-in through a feature's quality: section.
-        "dark", "bright", "low_information", "blurry", "saturated",
-        # DICOM series (issue 17): one folder of slices must be one regular volume.
-        "mixed_series", "missing_slice",
-    }
-)
+from datacheck.rules import registry as _registry
+
+#: Stable violation codes, generated from the rule registry (public contract).
+CODES: frozenset[str] = _registry.CODES
 
 #: Severity order used when sorting findings for people (lower sorts first).
-SEVERITY: dict[str, int] = {"error": 0, "warning": 1}
+SEVERITY: dict[str, int] = dict(_registry.SEVERITY_ORDER)
 
 
 @dataclass(frozen=True)
@@ -47,10 +34,12 @@ class Violation:
     severity: str = "error"
     extra: dict[str, Any] = field(default_factory=dict)
     input: str | None = None
+    fix: str = ""
 
     def __post_init__(self) -> None:
-        if self.code not in CODES:
-            raise ValueError(f"unknown violation code {self.code!r}; known: {sorted(CODES)}")
+        rule = _registry.rule(self.code)
+        if not self.fix:
+            object.__setattr__(self, "fix", rule.fix)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -63,7 +52,7 @@ class Violation:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Violation:
         known = {k: data[k] for k in ("code", "feature", "message", "observed", "expected",
-                                      "where", "severity", "extra", "input") if k in data}
+                                      "where", "severity", "extra", "input", "fix") if k in data}
         return cls(**known)
 
 

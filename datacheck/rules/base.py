@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from datacheck.report.violation import Violation
+
 #: Placeholder the backends replace with "batch B, element E".
 WHERE = "{where}"
 #: Placeholder the backends replace with " Affected: K of N elements (indices ...)." from
@@ -48,6 +50,12 @@ class Finding:
     expected: Any = None
     element_ok: Any = None
     severity: str = "error"
+
+    def violation(self, feature: str, message: str, observed: Any, where: str,
+                  extra: dict[str, Any]) -> Violation:
+        """The finding as a Violation, once a backend has filled in its message and place."""
+        return Violation(self.code, feature, message, observed=observed, expected=self.expected,
+                         where=where, severity=self.severity, extra=extra)
 
 
 @dataclass

@@ -53,7 +53,9 @@ def axcodes(affine: np.ndarray) -> str:
     """Orientation codes of an affine, e.g. 'RAS' (nibabel.aff2axcodes)."""
     import nibabel as nib
 
-    return "".join(str(c) for c in nib.aff2axcodes(affine))
+    # nibabel is untyped
+    codes = nib.aff2axcodes(affine)  # type: ignore[no-untyped-call]
+    return "".join(str(c) for c in codes)
 
 
 def affine_sane(header: NiftiHeader) -> bool:

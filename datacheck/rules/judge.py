@@ -6,13 +6,14 @@ returns; file readers and scans give it merged summaries.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from datacheck.report.violation import Violation
 from datacheck.rules.base import Check
 from datacheck.rules.dataset import feature_dataset_violations, label_dataset_violations
 from datacheck.rules.labels import label_static_checks, label_value_checks
 from datacheck.rules.structure import complex_checks, dtype_checks, rank_checks, shape_checks
+from datacheck.rules.views import LabelView, TensorView
 from datacheck.schema.model import Schema
 from datacheck.summary import LabelSummary, TensorSummary
 
@@ -29,7 +30,7 @@ def static_checks(schema: Schema, name: str, shape: tuple[Any, ...], dtype: str)
     return label_static_checks(name, schema.labels[name], shape, dtype)
 
 
-def value_checks(schema: Schema, name: str, view: Any) -> list[Check]:
+def value_checks(schema: Schema, name: str, view: TensorView) -> list[Check]:
     """Per-batch checks on values; call only when the static checks of ``name`` can pass."""
     from datacheck.rules.values import value_checks as tensor_value_checks
 
@@ -43,7 +44,7 @@ def value_checks(schema: Schema, name: str, view: Any) -> list[Check]:
 
             checks += quality_checks(name, feature, view)
         return checks
-    return label_value_checks(name, schema.labels[name], view)
+    return label_value_checks(name, schema.labels[name], cast(LabelView, view))
 
 
 def pair_checks(schema: Schema, shapes: dict[str, tuple[Any, ...]]) -> list[Check]:

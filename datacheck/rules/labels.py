@@ -6,8 +6,10 @@ from typing import Any
 
 import numpy as np
 
+from datacheck.report.violation import Violation
 from datacheck.rules.base import WHERE, Check, Finding, all_of, esc, fmt_shape, static_template
 from datacheck.rules.structure import dtype_checks
+from datacheck.rules.views import LabelView
 from datacheck.schema.model import Label, dtype_matches
 
 STRING_FIX = ("Map strings to class ids with keras.layers.StringLookup (num_oov_indices=0) or "
@@ -74,7 +76,7 @@ def label_static_checks(name: str, label: Label, shape: tuple[Any, ...], dtype: 
     return checks or dtype_checks(name, label.dtypes(), dtype, " for labels")
 
 
-def label_value_checks(name: str, label: Label, view: Any) -> list[Check]:
+def label_value_checks(name: str, label: Label, view: LabelView) -> list[Check]:
     """Per-batch value checks; run only when the static checks passed."""
     n = label.n_classes
     checks: list[Check] = []
@@ -150,7 +152,7 @@ def label_value_checks(name: str, label: Label, view: Any) -> list[Check]:
     return checks
 
 
-def _sparse_check(name: str, n: int | None, view: Any, ok: Any, range_ok: Any, elem: Any,
+def _sparse_check(name: str, n: int | None, view: LabelView, ok: Any, range_ok: Any, elem: Any,
                   expected: str) -> Check:
     def element_ok() -> Any:
         if elem is not None:
@@ -186,7 +188,7 @@ def _sparse_check(name: str, n: int | None, view: Any, ok: Any, range_ok: Any, e
     return Check(name, ok, diagnose, element_ok=element_ok)
 
 
-def _shuffle_check(name: str, window: int, view: Any) -> Check:
+def _shuffle_check(name: str, window: int, view: LabelView) -> Check:
     run = view.single_class_run()
 
     def diagnose() -> list[Finding]:
@@ -204,3 +206,9 @@ def _shuffle_check(name: str, window: int, view: Any) -> Check:
     # A Python bool would turn ~ into integer negation; keep numpy/TF booleans.
     ok = np.bool_(not reached) if isinstance(reached, (bool, np.bool_)) else ~reached
     return Check(name, ok, diagnose)
+
+
+def empty_label(where: str) -> Violation:
+    """label_range: a manifest row with no label at all (a label of 0 would be a lie)."""
+    return Violation("label_range", "label", f"label: label_range: empty label in {where}. "
+                     "Fill it in or drop the row.", where=where)

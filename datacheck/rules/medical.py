@@ -26,15 +26,13 @@ from datacheck.rules.geometry import (
     units_violations,
 )
 from datacheck.schema.medical import H5DatasetSpec, NiftiSpec, PairSpec
-from datacheck.schema.model import dtype_matches
+from datacheck.schema.model import concrete_dtype, dtype_matches
 
 if TYPE_CHECKING:
     from datacheck.readers.hdf5 import H5Info
     from datacheck.readers.nifti import NiftiHeader
     from datacheck.scan.volume import MaskCoverage, MaskValues
 
-#: A concrete dtype to suggest for each dtype kind.
-_CONCRETE = {"floating": "float32", "integer": "int16", "signed": "int16", "unsigned": "uint8"}
 
 
 def effective_ndim(shape: tuple[int, ...]) -> int:
@@ -84,7 +82,7 @@ def nifti_header_violations(spec: NiftiSpec, header: NiftiHeader,
     if spec.dtype is not None:
         allowed = [spec.dtype] if isinstance(spec.dtype, str) else list(spec.dtype)
         if not dtype_matches(header.dtype, allowed):
-            target = _CONCRETE.get(allowed[0], allowed[0])
+            target = concrete_dtype(allowed[0])
             add("dtype", f"stored as {header.dtype} in {where}, expected {' or '.join(allowed)}. "
                 f"Re-save with img.set_data_dtype('{target}'), or declare the dtype.",
                 header.dtype, allowed)

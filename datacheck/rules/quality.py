@@ -18,6 +18,7 @@ import numpy as np
 
 from datacheck.report.violation import Violation
 from datacheck.rules.base import ELEMENTS, WHERE, Check, Finding, elements_text, esc, fmt_num
+from datacheck.rules.views import TensorView
 from datacheck.schema.layout import channel_axis
 from datacheck.schema.model import Feature
 
@@ -37,7 +38,7 @@ def _geometry(feature: Feature, shape: tuple[Any, ...]) -> tuple[bool, int | Non
     return True, (2 if rank == 3 else None)
 
 
-def _stats(feature: Feature, view: Any) -> dict[str, Any] | None:
+def _stats(feature: Feature, view: TensorView) -> dict[str, Any] | None:
     spec, bounds = feature.quality, feature.value_range()
     if spec is None or bounds is None or view.is_string:
         return None
@@ -87,7 +88,7 @@ def _threshold(feature: Feature, rule: _Rule) -> float | None:
     return value
 
 
-def quality_checks(name: str, feature: Feature, view: Any) -> list[Check]:
+def quality_checks(name: str, feature: Feature, view: TensorView) -> list[Check]:
     """One per-element check over the quality rules the feature's ``quality:`` switches on."""
     stats = _stats(feature, view)
     if stats is None:
@@ -123,7 +124,7 @@ def quality_checks(name: str, feature: Feature, view: Any) -> list[Check]:
     return [Check(name, view.every(ok_mask), diagnose, element_ok=lambda: ok_mask)]
 
 
-def sharpness(feature: Feature, view: Any) -> np.ndarray | None:
+def sharpness(feature: Feature, view: TensorView) -> np.ndarray | None:
     """Per-element sharpness of a numpy batch when dataset-relative ``blurry`` is on."""
     if feature.quality is None or feature.quality.blurry is None:
         return None

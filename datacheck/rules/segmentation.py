@@ -25,6 +25,7 @@ from datacheck.rules.base import (
     static_template,
 )
 from datacheck.rules.structure import dtype_checks
+from datacheck.rules.views import LabelView
 from datacheck.schema.layout import channel_axis
 from datacheck.schema.model import Label, Schema, dtype_matches
 
@@ -122,7 +123,7 @@ def _same(a: Any, b: Any) -> Any:
     return a == b
 
 
-def foreground_check(name: str, label: Label, view: Any) -> list[Check]:
+def foreground_check(name: str, label: Label, view: LabelView) -> list[Check]:
     """``empty_mask``: opt-in minimum fraction of non-background pixels per element."""
     minimum = label.min_foreground_fraction
     if minimum is None:

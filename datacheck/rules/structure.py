@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from datacheck.report.violation import Violation
 from datacheck.rules.base import (
     WHERE,
     Check,
@@ -22,7 +23,7 @@ from datacheck.rules.base import (
     static_template,
 )
 from datacheck.schema.layout import alternative_layout, channel_axis, permutation
-from datacheck.schema.model import Feature, dtype_matches
+from datacheck.schema.model import Feature, concrete_dtype, dtype_matches
 
 
 def rank_checks(name: str, feature: Feature, shape: tuple[Any, ...]) -> list[Check]:
@@ -166,8 +167,24 @@ def _dtype_fix(dtype: str, allowed: list[str]) -> str:
     target = allowed[0]
     if target in ("floating", "float32") and dtype == "uint8":
         return "Cast and scale: tf.cast(x, tf.float32) / 255.0."
-    if target == "floating":
-        target = "float32"
-    elif target in ("integer", "signed"):
-        target = "int64"
+    target = concrete_dtype(target)
     return f"Cast with tf.cast(x, tf.{target}) / x.astype('{target}'), or fix the schema's dtype."
+
+
+def missing_feature(name: str, present: list[str], where: str, *, elements: str = "the data"
+                    ) -> Violation:
+    """missing_feature: a required feature is absent (numpy batches and tf.data element specs)."""
+    return Violation(
+        "missing_feature", name,
+        f"{name}: missing_feature: {elements} has no {name!r} (it has {present or 'nothing'}). "
+        f"Map elements to a dict with key {name!r}, or mark the feature optional.",
+        observed=present, expected=name, where=where)
+
+
+def unequal_batch_sizes(sizes: dict[str, int], batch_index: int) -> Violation:
+    """shape: the features of one batch disagree on its first dimension."""
+    return Violation(
+        "shape", "*",
+        f"batch sizes differ between features {sizes} in batch {batch_index}. "
+        "Every feature must have one entry per example; check how they were zipped.",
+        observed=sizes, expected="equal first dimensions", where=f"batch {batch_index}")

@@ -26,6 +26,7 @@ from datacheck.rules.base import (
     esc,
     fmt_num,
 )
+from datacheck.rules.views import TensorView
 from datacheck.schema.model import Feature
 
 
@@ -36,7 +37,7 @@ def _and(masks: list[Any]) -> Any:
     return reduce(lambda a, b: a & b, masks)
 
 
-def value_checks(name: str, feature: Feature, view: Any) -> list[Check]:
+def value_checks(name: str, feature: Feature, view: TensorView) -> list[Check]:
     bounds = feature.value_range()
     preds = []
     if bounds is not None:
@@ -92,7 +93,7 @@ def value_checks(name: str, feature: Feature, view: Any) -> list[Check]:
     return [Check(name, ok, diagnose, element_ok=element_ok)]
 
 
-def _range_findings(name: str, feature: Feature, view: Any, bounds: tuple[float, float],
+def _range_findings(name: str, feature: Feature, view: TensorView, bounds: tuple[float, float],
                     values: dict[str, Any]) -> list[Finding]:
     """One range finding per batch (max first); its mask marks every out-of-range element."""
     lo, hi = bounds

@@ -13,16 +13,19 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from datacheck.backends.numpy.check import Collector, Key
 from datacheck.backends.numpy.evaluate import evaluate
 from datacheck.backends.numpy.views import SummaryView
+from datacheck.engine.collector import Collector, Key
 from datacheck.report.report import Report
 from datacheck.report.violation import Violation
 from datacheck.rules.judge import dataset_violations, static_checks, value_checks
 from datacheck.schema.model import Schema
 from datacheck.summary import LabelSummary, TensorSummary
+
+if TYPE_CHECKING:
+    from datacheck.report.report import InputStatus
 
 #: Codes about one input each; never capped, so every unreadable input keeps its reason.
 PER_INPUT_CODES = frozenset({"unreadable", "too_large", "missing_file"})
@@ -40,7 +43,7 @@ class ScanResult:
     """What one unit found: inputs with status, capped violations, occurrences, summaries."""
 
     index: int
-    inputs: dict[str, str] = field(default_factory=dict)
+    inputs: dict[str, InputStatus] = field(default_factory=dict)
     violations: list[Violation] = field(default_factory=list)
     occurrences: Counter[Key] = field(default_factory=Counter)
     summaries: dict[str, TensorSummary | LabelSummary] = field(default_factory=dict)
@@ -66,9 +69,13 @@ MAX_THUMBNAILS = 12
 class ScanCollector(Collector):
     """A Collector that also judges a whole file as one element from a streamed summary.
 
-    >>> col = ScanCollector(schema)  # doctest: +SKIP
-    >>> col.add_element("volume", (64, 64, 30, 1), "float32", summary, "a.nii.gz")
-    []
+    >>> import numpy as np
+    >>> from datacheck import load_schema
+    >>> col = ScanCollector(load_schema("mri3d"))
+    >>> zeros = np.zeros((1, 8, 8, 4), np.float32)  # a volume without its channel axis
+    >>> [v.code for v in col.add_element("volume", (8, 8, 4), "float32",
+    ...                                  TensorSummary.from_array(zeros), "a.nii.gz")]
+    ['rank']
     """
 
     def __init__(self, schema: Schema, report: Report | None = None,
@@ -107,7 +114,7 @@ class ScanCollector(Collector):
         self.add(found, input)
         return found
 
-    def result(self, index: int, inputs: dict[str, str]) -> ScanResult:
+    def result(self, index: int, inputs: dict[str, InputStatus]) -> ScanResult:
         return ScanResult(index, inputs, list(self.report.violations),
                           Counter(self.occurrences), dict(self.summaries), self.batches,
                           self.elements, scan_stats=dict(self.scan_stats),

@@ -31,6 +31,7 @@ from datacheck.schema.model import Schema
 
 if TYPE_CHECKING:
     from datacheck.readers.hdf5 import H5Info
+    from datacheck.report.report import InputStatus
     from datacheck.scan.units import Options, Unit
 
 
@@ -41,7 +42,7 @@ def dataset_map(schema: Schema) -> dict[str, H5DatasetSpec]:
             for name in schema.names()}
 
 
-def scan_h5(unit: Unit, schema: Schema, options: Options, collector: ScanCollector) -> str:
+def scan_h5(unit: Unit, schema: Schema, options: Options, collector: ScanCollector) -> InputStatus:
     """Judge one file into ``collector``; returns its input status.
 
     Dataset paths with wildcards (``/sub-*/T1w``) are judged once per group
@@ -49,7 +50,7 @@ def scan_h5(unit: Unit, schema: Schema, options: Options, collector: ScanCollect
     """
     from datacheck.scan.h5groups import dataset_groups
 
-    status = "ok"
+    status: InputStatus = "ok"
     found: list[Violation] = []
     with open_h5(unit.at(unit.path), unit.name, unit.root) as handle:
         for group, datasets in dataset_groups(handle, schema, dataset_map(schema)):
@@ -64,10 +65,10 @@ def scan_h5(unit: Unit, schema: Schema, options: Options, collector: ScanCollect
 
 def _scan_group(handle: Any, unit: Unit, schema: Schema, options: Options,
                 collector: ScanCollector, datasets: dict[str, H5DatasetSpec],
-                group: str) -> tuple[str, list[Violation]]:
+                group: str) -> tuple[InputStatus, list[Violation]]:
     spec = schema.hdf5 or HDF5Spec()
     found: list[Violation] = []
-    status = "ok"
+    status: InputStatus = "ok"
     batched: dict[str, H5Info] = {}
     single: dict[str, H5Info] = {}
     for name, ds in datasets.items():

@@ -24,8 +24,9 @@ from datacheck.schema.model import Schema
 from datacheck.schema.quality import ImageFolderSpec
 
 if TYPE_CHECKING:
-    from datacheck.backends.numpy.check import Collector
+    from datacheck.engine.collector import Collector
     from datacheck.readers.guards import Limits
+    from datacheck.report.report import InputStatus
     from datacheck.scan.collect import ScanCollector
     from datacheck.scan.plan import Plan
     from datacheck.scan.units import Options, Unit
@@ -122,7 +123,7 @@ def _from_table(plan: Plan, folder: Path, images: list[Path], table: Path,
 
 
 def run_images(unit: Unit, schema: Schema, options: Options, collector: ScanCollector,
-               inputs: dict[str, str]) -> None:
+               inputs: dict[str, InputStatus]) -> None:
     """Read and judge each image of ``unit``; one bad file never stops the others."""
     from datacheck.errors import DataError
     from datacheck.readers.images import read_image, to_feature_scale

@@ -24,6 +24,7 @@ from datacheck.schema.medical import ManifestSpec
 from datacheck.schema.model import Schema
 
 if TYPE_CHECKING:
+    from datacheck.report.report import InputStatus
     from datacheck.rules.manifest import ManifestEntry
 
 #: Suffix -> unit kind for the readers of this package (longest suffix wins).
@@ -44,7 +45,7 @@ class Plan:
 
     units: list[Unit] = field(default_factory=list)
     violations: list[Violation] = field(default_factory=list)
-    inputs: dict[str, str] = field(default_factory=dict)
+    inputs: dict[str, InputStatus] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
     seen: set[tuple[str, str | None]] = field(default_factory=set)
     names: dict[str, str] = field(default_factory=dict)
@@ -58,7 +59,7 @@ class Plan:
             candidate = f"{shown} [#{n}]"
         return candidate
 
-    def refuse(self, name: str, violation: Violation, status: str = "unreadable") -> None:
+    def refuse(self, name: str, violation: Violation, status: InputStatus = "unreadable") -> None:
         if violation.input is None:
             violation = replace(violation, input=name)
         self.violations.append(violation)

@@ -19,13 +19,14 @@ from datacheck.schema.model import Schema
 
 if TYPE_CHECKING:
     from datacheck.readers.guards import Limits
+    from datacheck.report.report import InputStatus
     from datacheck.scan.collect import ScanCollector
     from datacheck.scan.units import Options, Unit
     from datacheck.schema.tfrecord import TFRecordFeature, TFRecordSpec
 
 
 def run_tfrecord(unit: Unit, schema: Schema, options: Options, collector: ScanCollector,
-                 inputs: dict[str, str]) -> None:
+                 inputs: dict[str, InputStatus]) -> None:
     """Judge each record of one TFRecord file; corrupt records are reported by index."""
     from datacheck.readers.tfrecord import CorruptRecord, iter_records, parse_example
     from datacheck.rules.files import corrupt_records

@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from datacheck.backends.numpy.views import dtype_name
 from datacheck.data import iter_batches
@@ -22,6 +23,9 @@ from datacheck.report.violation import Violation
 from datacheck.scan.collect import ScanCollector, ScanResult, has_error
 from datacheck.schema.medical import NiftiSpec, PairSpec
 from datacheck.schema.model import Schema
+
+if TYPE_CHECKING:
+    from datacheck.report.report import InputStatus
 
 
 @dataclass(frozen=True)
@@ -54,7 +58,7 @@ class Options:
     limits: Limits = field(default_factory=Limits)
 
 
-Runner = Callable[[Unit, Schema, Options, ScanCollector, dict[str, str]], None]
+Runner = Callable[[Unit, Schema, Options, ScanCollector, dict[str, "InputStatus"]], None]
 
 
 def run_unit(unit: Unit, schema: Schema, options: Options) -> ScanResult:
@@ -64,7 +68,7 @@ def run_unit(unit: Unit, schema: Schema, options: Options) -> ScanResult:
     ScanResult(index=0, inputs={'a.nii.gz': 'ok'}, ...)
     """
     collector = ScanCollector(schema, Report(schema=schema.name), input=unit.name)
-    inputs: dict[str, str] = {}
+    inputs: dict[str, InputStatus] = {}
     try:
         # A pipe or device would block the reader forever (image folders check each file).
         if not unit.members and not os.path.isfile(unit.path):
@@ -115,7 +119,7 @@ def volume_feature(schema: Schema) -> str | None:
 
 
 def _run_nifti(unit: Unit, schema: Schema, options: Options, collector: ScanCollector,
-               inputs: dict[str, str]) -> None:
+               inputs: dict[str, InputStatus]) -> None:
     from datacheck.readers.nifti import read_nifti
     from datacheck.rules.medical import nifti_header_violations
     from datacheck.scan.volume import (
@@ -183,7 +187,7 @@ def _run_nifti(unit: Unit, schema: Schema, options: Options, collector: ScanColl
 
 
 def _run_npz(unit: Unit, schema: Schema, options: Options, collector: ScanCollector,
-             inputs: dict[str, str]) -> None:
+             inputs: dict[str, InputStatus]) -> None:
     from datacheck.readers.npz import read_npz
 
     arrays = read_npz(unit.at(unit.path), schema, _limits(schema, options), root=unit.root)
@@ -206,7 +210,7 @@ def _empty_file(unit: Unit, schema: Schema, collector: ScanCollector, elements: 
 
 
 def _run_h5(unit: Unit, schema: Schema, options: Options, collector: ScanCollector,
-            inputs: dict[str, str]) -> None:
+            inputs: dict[str, InputStatus]) -> None:
     from datacheck.scan.h5scan import scan_h5
 
     status = scan_h5(unit, schema, options, collector)
@@ -216,7 +220,7 @@ def _run_h5(unit: Unit, schema: Schema, options: Options, collector: ScanCollect
 
 
 def _run_external(unit: Unit, schema: Schema, options: Options, collector: ScanCollector,
-                  inputs: dict[str, str]) -> None:
+                  inputs: dict[str, InputStatus]) -> None:
     from datacheck.scan.paths import CHECKERS
     from datacheck.scan.plan import suffix_of
 
@@ -227,14 +231,14 @@ def _run_external(unit: Unit, schema: Schema, options: Options, collector: ScanC
 
 
 def _run_images(unit: Unit, schema: Schema, options: Options, collector: ScanCollector,
-                inputs: dict[str, str]) -> None:
+                inputs: dict[str, InputStatus]) -> None:
     from datacheck.scan.images import run_images
 
     run_images(unit, schema, options, collector, inputs)
 
 
 def _run_tfrecord(unit: Unit, schema: Schema, options: Options, collector: ScanCollector,
-                  inputs: dict[str, str]) -> None:
+                  inputs: dict[str, InputStatus]) -> None:
     from datacheck.scan.tfrecord import run_tfrecord
 
     run_tfrecord(unit, schema, options, collector, inputs)

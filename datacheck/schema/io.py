@@ -15,7 +15,7 @@ from pydantic import ValidationError as PydanticValidationError
 from datacheck.errors import SchemaError
 from datacheck.schema.model import Schema
 
-BUNDLED_PACKAGE = "datacheck._bundled_schemas"
+BUNDLED_PACKAGE = "datacheck.schemas"
 
 
 def bundled_names() -> list[str]:

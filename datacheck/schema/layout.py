@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import difflib
 
-AXIS_NAMES = {"N": "batch", "D": "depth", "H": "height", "W": "width", "C": "channels"}
-
 #: Element layouts we understand (the batch axis is optional in front of each).
 ELEMENT_LAYOUTS: tuple[str, ...] = ("HW", "HWC", "CHW", "DHW", "DHWC", "CDHW", "W", "WC", "CW")
 KNOWN_LAYOUTS: tuple[str, ...] = ELEMENT_LAYOUTS + tuple("N" + lay for lay in ELEMENT_LAYOUTS)

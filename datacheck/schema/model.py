@@ -42,6 +42,21 @@ DTYPE_KINDS: dict[str, tuple[str, ...]] = {
     "bool": ("bool",),
 }
 KNOWN_DTYPES = frozenset(d for group in DTYPE_KINDS.values() for d in group)
+#: The one concrete dtype each kind stands for, wherever one must be chosen (a fix to
+#: suggest, a loader's output dtype).
+CONCRETE_DTYPES: dict[str, str] = {"floating": "float32", "integer": "int64", "signed": "int64",
+                                   "unsigned": "uint8", "bool": "bool", "string": "string"}
+
+
+def concrete_dtype(name: str) -> str:
+    """A dtype name or kind as one concrete dtype name.
+
+    >>> concrete_dtype("integer"), concrete_dtype("float64")
+    ('int64', 'float64')
+    """
+    if name in ("str", "bytes", "object"):
+        return "string"
+    return CONCRETE_DTYPES.get(name, name)
 #: Most classes a label may declare (extreme classification stays below this).
 MAX_CLASSES = 1_000_000
 
@@ -79,7 +94,7 @@ def dtype_matches(observed: str, allowed: list[str]) -> bool:
 class Feature(_Strict):
     """A tensor feature (image, volume) of one element, without the batch axis.
 
-    >>> Feature(layout="HWC", shape=[32, 32, 3], dtype="float32", normalization="unit").rank
+    >>> Feature(layout="HWC", shape=[32, 32, 3], dtype="float32", normalization="unit").element_rank
     3
     """
 

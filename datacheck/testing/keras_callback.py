@@ -17,8 +17,8 @@ from typing import Any
 import keras
 import numpy as np
 
-from datacheck.backends.numpy.check import Collector
 from datacheck.data import DEFAULT_BATCH_SIZE, bind, iter_batches
+from datacheck.engine.collector import Collector
 from datacheck.errors import DatacheckError, ValidationError
 from datacheck.report.report import Report
 from datacheck.schema.io import load_schema

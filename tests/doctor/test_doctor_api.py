@@ -15,7 +15,7 @@ from datacheck.report.render import print_report
 
 
 def test_dc_doctor_is_callable_even_after_importing_the_package(cnn, digits):
-    import datacheck.doctor.checks  # noqa: F401  (rebinds dc.doctor to the package)
+    import datacheck.doctor.smoke  # noqa: F401  (rebinds dc.doctor to the package)
 
     report = dc.doctor(cnn, digits)
     assert report.kind == "doctor" and report.ok

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from datacheck.doctor import doctor
-from datacheck.doctor.input_checks import shape_fix
+from datacheck.rules.model.inputs import shape_fix
 
 
 def _one(report, code):

@@ -1,4 +1,4 @@
-"""Print how many fuzz cases ran, so CI logs carry the figure the README quotes."""
+"""Print how many fuzz cases ran, so CI logs carry the figure docs/hardening.md quotes."""
 
 from __future__ import annotations
 

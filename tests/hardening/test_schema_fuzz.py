@@ -36,7 +36,7 @@ def fuzz(examples: int) -> Any:
     return settings(max_examples=examples, deadline=None, suppress_health_check=SUPPRESS)
 
 
-BUNDLED = [resources.files("datacheck._bundled_schemas").joinpath(f"{name}.yaml").read_text(
+BUNDLED = [resources.files("datacheck.schemas").joinpath(f"{name}.yaml").read_text(
     encoding="utf-8") for name in dc.schema.bundled_names()]
 YAML_TOKENS = ["{", "}", "[", "]", ",", ":", ": ", "- ", "&a ", "*a", "!!str ", "!!int ",
                "!!python/object:os.system ", "? ", "|\n  ", ">-\n  ", "#", "'", '"', "\t",

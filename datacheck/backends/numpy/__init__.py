@@ -1,6 +1,9 @@
-"""Eager numpy backend: views of in-memory batches and evaluation of checks."""
+"""Eager numpy backend: views of in-memory batches and evaluation of checks.
 
-from datacheck.backends.numpy.check import check_batches
+The run engine that drives it (``Collector``, ``check_batches``) lives in
+``datacheck.engine``.
+"""
+
 from datacheck.backends.numpy.views import NumpyLabelView, NumpyTensorView, dtype_name
 
-__all__ = ["NumpyLabelView", "NumpyTensorView", "check_batches", "dtype_name"]
+__all__ = ["NumpyLabelView", "NumpyTensorView", "dtype_name"]

@@ -89,21 +89,5 @@ def evaluate(checks: list[Check], batch: int | None, offset: int | None = None,
             observed: object = finding.observed
             if isinstance(observed, str):
                 observed = observed.format_map(values) if observed else None
-            out.append(Violation(finding.code, check.feature, message, observed=observed,
-                                 expected=finding.expected, where=where,
-                                 severity=finding.severity, extra=extra))
+            out.append(finding.violation(check.feature, message, observed, where, extra))
     return out, all(bool(c.ok) for c in checks)
-
-
-def bad_elements(checks: list[Check], size: int) -> np.ndarray:
-    """Per-element mask of elements that break an element-level check (for drop mode)."""
-    keep = np.ones(size, dtype=bool)
-    for check in checks:
-        if bool(check.ok) or check.element_ok is None:
-            continue
-        mask = check.element_ok()
-        if mask is None:
-            keep[:] = False
-        else:
-            keep &= np.asarray(mask, dtype=bool).reshape(-1)[:size]
-    return ~keep

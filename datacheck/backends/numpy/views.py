@@ -165,12 +165,12 @@ class NumpyTensorView(SummaryView):
         mn, mx = self._element_bounds
         if mn.dtype.kind != "f":
             return np.ones(len(mn), bool)
-        return np.isfinite(mn) & np.isfinite(mx)
+        return np.asarray(np.isfinite(mn) & np.isfinite(mx))
 
     def element_constant(self) -> np.ndarray:
         # Native compare: large int64 values collide once cast to float64.
         mn, mx = self._element_bounds
-        return (mn == mx) & (self._rows.shape[1] > 1)
+        return np.asarray((mn == mx) & (self._rows.shape[1] > 1))
 
     def element_finite_min(self) -> np.ndarray:
         return self._finite_bounds[0]
@@ -224,7 +224,7 @@ class NumpyLabelView(NumpyTensorView):
 
     def element_binary(self) -> np.ndarray:
         rows = self._label_rows()
-        return np.all((rows == 0) | (rows == 1), axis=1)
+        return np.asarray(np.all((rows == 0) | (rows == 1), axis=1))
 
     def non_binary_value(self) -> np.float64:
         """The smallest value that is neither 0 nor 1 (+inf when there is none)."""
@@ -237,7 +237,7 @@ class NumpyLabelView(NumpyTensorView):
         return (rows != value).mean(axis=1) if rows.shape[1] else np.zeros(len(rows))
 
     def element_rows_one_hot(self) -> np.ndarray:
-        return self.element_binary() & (self._label_rows().sum(axis=1) == 1)
+        return np.asarray(self.element_binary() & (self._label_rows().sum(axis=1) == 1))
 
     def all_binary(self) -> np.bool_:
         return np.bool_(self.element_binary().all())

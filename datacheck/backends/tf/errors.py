@@ -38,8 +38,9 @@ def parse_record(line: str) -> Violation | None:
         expected_value = json.loads(expected)
     except ValueError:
         expected_value = expected
-    return Violation(code, feature, message, observed=observed or None, expected=expected_value,
-                     where=where, severity=severity)
+    return Violation.from_dict({"code": code, "feature": feature, "message": message,
+                                "observed": observed or None, "expected": expected_value,
+                                "where": where, "severity": severity})
 
 
 def format_record(violation: Violation) -> str:

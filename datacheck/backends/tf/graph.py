@@ -1,8 +1,12 @@
 """Evaluate the judge's checks as graph ops: one fused verdict, diagnostics only on failure.
 
-A failing batch yields *records*, one per violation:
-``code \t feature \t where \t observed \t expected \t message``, joined by
-newlines. ``errors.parse_records`` turns them back into Violations.
+A failing batch yields *records*, one per violation, in the format that
+``errors.py`` defines and reads: seven tab-separated fields
+``code \t feature \t where \t observed \t expected \t message \t severity``
+(``expected`` as JSON), joined by newlines. ``validate.py`` puts them into the
+assertion message as web-safe base64 between ``[datacheck-records:`` and ``]``,
+after the readable sentences; ``errors.parse_records`` turns them back into
+Violations.
 """
 
 from __future__ import annotations

@@ -15,7 +15,6 @@ from typing import Any
 
 import tensorflow as tf
 
-from datacheck.backends.numpy.check import Collector
 from datacheck.backends.numpy.evaluate import evaluate
 from datacheck.backends.tf import graph, passes
 from datacheck.backends.tf.droplog import DROP_TAG, start_log
@@ -24,10 +23,12 @@ from datacheck.backends.tf.exitguard import exit_guard
 from datacheck.backends.tf.structure import detect_batched, namer, specs_by_name
 from datacheck.backends.tf.validated import ValidatedDataset
 from datacheck.backends.tf.views import tf_dtype_name
+from datacheck.engine.collector import Collector
 from datacheck.errors import DatacheckError, ValidationError
 from datacheck.report.violation import Violation
 from datacheck.rules.dataset import empty_violation
 from datacheck.rules.judge import static_checks
+from datacheck.rules.structure import missing_feature
 from datacheck.schema.model import Schema
 
 MODES = ("raise", "warn", "drop", "collect")
@@ -42,11 +43,8 @@ def static_violations(schema: Schema, specs: dict[str, tf.TensorSpec],
         entry = schema.features.get(name) or schema.labels[name]
         if name not in specs:
             if not entry.optional:
-                found.append(Violation(
-                    "missing_feature", name,
-                    f"{name}: missing_feature: dataset elements have no {name!r} (they have "
-                    f"{sorted(specs)}). Map elements to a dict with key {name!r}.",
-                    observed=sorted(specs), expected=name, where="element_spec"))
+                found.append(missing_feature(name, sorted(specs), "element_spec",
+                                             elements="dataset elements"))
             continue
         spec = specs[name]
         if spec.shape.rank is None:

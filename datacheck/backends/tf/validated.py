@@ -25,9 +25,9 @@ import tensorflow as tf
 from tensorflow.python.data.ops import iterator_ops
 from tensorflow.python.framework import ops
 
-from datacheck.backends.numpy.check import Collector
 from datacheck.backends.tf.droplog import drop_stats, read_passes
 from datacheck.backends.tf.errors import from_tf_error
+from datacheck.engine.collector import Collector
 from datacheck.errors import DatacheckError, ValidationError
 from datacheck.report.report import Report
 from datacheck.report.violation import Violation

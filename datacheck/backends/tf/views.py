@@ -262,8 +262,8 @@ def _sample_step(shape: tf.TensorShape) -> int | None:
     """
     if shape.rank is None or shape.rank < 1 or not shape[1:].is_fully_defined():
         return None
-    per_element = max(1, shape[1:].num_elements())
-    step = max(1, per_element * 4 // SAMPLE)
+    per_element = max(1, int(shape[1:].num_elements()))
+    step: int = max(1, per_element * 4 // SAMPLE)
     if step <= 3:
         return step
     while any(step % k == 0 for k in range(2, int(step ** 0.5) + 1)):

@@ -10,14 +10,18 @@ trains but something is wrong (see each rule).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from datacheck.doctor.data_info import LabelFacts
-from datacheck.doctor.model_info import LossInfo, OutputInfo
 from datacheck.report.violation import Violation
 from datacheck.rules.labels import STRING_FIX
 from datacheck.schema.model import Label
 
 PROBABILITY = ("softmax", "sigmoid")
+
+
+if TYPE_CHECKING:
+    from datacheck.doctor.data_info import LabelFacts
+    from datacheck.doctor.model_info import LossInfo, OutputInfo
 
 
 @dataclass

@@ -8,16 +8,22 @@ in class order trains on some classes and validates on others.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from datacheck.doctor.data_info import LabelFacts
 from datacheck.report.violation import Violation
+from datacheck.rules.registry import RULES
 
+if TYPE_CHECKING:
+    from datacheck.doctor.data_info import LabelFacts
+
+_BALANCE = RULES["class_balance"].params
+_ORDER = RULES["unshuffled"].params
 #: Fraction fit(validation_split=...) commonly takes from the end of the arrays.
-VALIDATION_SPLIT = 0.2
+VALIDATION_SPLIT = _ORDER["doctor_validation_split"]
 #: Consecutive single-class batches that count as "in class order".
-RUN_BATCHES = 3
+RUN_BATCHES = int(_ORDER["doctor_run_batches"])
 
 
 def balance_violations(f: LabelFacts, n_expected: int | None) -> list[Violation]:
@@ -37,7 +43,9 @@ def balance_violations(f: LabelFacts, n_expected: int | None) -> list[Violation]
     fractions = {c: k / total for c, k in hist.items()}
     top, p = max(fractions.items(), key=lambda kv: kv[1])
     rare, q = min(fractions.items(), key=lambda kv: kv[1])
-    if not (p >= 0.9 or (len(hist) >= 3 and p >= 0.5) or p / q >= 10):
+    if not (p >= _BALANCE["doctor_max_fraction"]
+            or (len(hist) >= 3 and p >= _BALANCE["doctor_max_fraction_3_classes"])
+            or p / q >= _BALANCE["doctor_max_ratio"]):
         return []
     return [Violation(
         "class_balance", f.name,

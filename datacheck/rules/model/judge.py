@@ -1,7 +1,7 @@
 """The model <-> data rules: pair data with model inputs and outputs, run every rule, dedupe.
 
-Input rules live in ``input_checks``, label/loss/head rules in
-``label_checks``, balance and order in ``balance``; this module decides
+Input rules live in ``inputs``, label/loss/head rules in ``labels``,
+balance and order in ``balance``, the smoke-test verdict in ``smoke``; this module decides
 which apply to which pair and merges the doctor's findings with the core
 schema check's.
 """
@@ -9,19 +9,22 @@ schema check's.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from datacheck.doctor.balance import balance_violations, order_violations
-from datacheck.doctor.data_info import DataInfo
-from datacheck.doctor.input_checks import (
+from datacheck.report.violation import SEVERITY, Violation
+from datacheck.rules.model.balance import balance_violations, order_violations
+from datacheck.rules.model.inputs import (
     input_shape_violations,
     scale_violations,
     value_violations,
 )
-from datacheck.doctor.label_checks import Pairing, pairing_violations
-from datacheck.doctor.model_info import ModelInfo
-from datacheck.report.violation import SEVERITY, Violation
+from datacheck.rules.model.labels import Pairing, pairing_violations
 from datacheck.schema.model import Schema
+
+if TYPE_CHECKING:
+    from datacheck.doctor.data_info import DataInfo
+    from datacheck.doctor.model_info import ModelInfo
+
 
 #: A doctor finding makes the core check's findings of these codes (same feature) redundant.
 SUPERSEDES: dict[str, frozenset[str]] = {

@@ -1,4 +1,4 @@
-"""Eager checking of numpy batches: the path for arrays, .npz files and consumed datasets."""
+"""The run engine: judge numpy batches (arrays, .npz files, consumed datasets) and collect."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from datacheck.rules.base import ELEMENTS_RE, SHOWN_INDICES
 from datacheck.rules.dataset import empty_violation
 from datacheck.rules.judge import dataset_violations, pair_checks, static_checks, value_checks
 from datacheck.rules.quality import SharpnessRecord, blurry_violations, sharpness
+from datacheck.rules.structure import missing_feature, unequal_batch_sizes
 from datacheck.rules.values import with_element_totals
 from datacheck.schema.model import Schema
 from datacheck.summary import LabelSummary, TensorSummary
@@ -94,12 +95,7 @@ class Collector:
             if name not in batch:
                 if not optional and name not in self.missing_reported:
                     self.missing_reported.add(name)
-                    found.append(Violation(
-                        "missing_feature", name,
-                        f"{name}: missing_feature: the data has no {name!r} "
-                        f"(it has {sorted(batch) or 'nothing'}). Name the dict key {name!r} or "
-                        "mark the feature optional.",
-                        observed=sorted(batch), expected=name, where=source or "data"))
+                    found.append(missing_feature(name, sorted(batch), source or "data"))
                 continue
             self.present = True
             arr = np.asarray(batch[name])
@@ -112,11 +108,7 @@ class Collector:
         found += paired
         self.count_elements(found)
         if len(set(sizes.values())) > 1:
-            found.append(Violation(
-                "shape", "*",
-                f"batch sizes differ between features {sizes} in batch {batch_index}. "
-                "Every feature must have one entry per example; check how they were zipped.",
-                observed=sizes, expected="equal first dimensions", where=f"batch {batch_index}"))
+            found.append(unequal_batch_sizes(sizes, batch_index))
         self.batches += 1
         self.elements += max(sizes.values(), default=0)
         self.add(found)

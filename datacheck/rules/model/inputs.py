@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import itertools
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from datacheck.doctor.model_info import InputInfo, ModelInfo, ScalingInfo
 from datacheck.report.violation import Violation
 from datacheck.summary import TensorSummary
+
+if TYPE_CHECKING:
+    from datacheck.doctor.model_info import InputInfo, ModelInfo, ScalingInfo
+
 
 #: After the model's own scaling, inputs whose std or |mean| exceed this are "raw".
 RAW_SCALE = 3.0

@@ -1,4 +1,4 @@
-"""Compare two profiles: intensity histograms, class frequencies, dtypes, shapes, headers."""
+"""drift: compare two profiles (intensities, class frequencies, dtypes, shapes, headers)."""
 
 from __future__ import annotations
 

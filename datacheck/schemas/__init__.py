@@ -1,0 +1,1 @@
+"""Bundled schemas, loaded by name with importlib.resources (`--schema cifar10`)."""
