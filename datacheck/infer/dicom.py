@@ -63,8 +63,7 @@ def dicom_folders(root: Path) -> list[Path]:
 def series_facts(header: NiftiHeader, modality: str,
                  photometric: str) -> dict[tuple[str, str], int]:
     """Facts counted per series: modality, photometric, orientation and spacing (mm)."""
-    from datacheck.rules.geometry import spacing_mm
-    from datacheck.rules.medical import affine_sane, axcodes
+    from datacheck.rules.geometry import affine_sane, axcodes, spacing_mm
 
     facts = {("modality", modality or "(missing)"): 1,
              ("photometric", photometric or "(missing)"): 1}

@@ -101,15 +101,13 @@ def series_violations(spec: DicomSpec, slices: list[DicomSlice], name: str,
             f"from the other {len(kept)}: {_names(odd)}. A series with tilted or reformatted "
             "slices is not one volume: split it into its acquisitions.", odd,
             list(odd[0].orientation or []), list(ref_orient or []))
-    for tag, allowed, value in (("Modality", spec.modality, lambda s: s.modality),
-                                ("PhotometricInterpretation", spec.photometric,
-                                 lambda s: s.photometric)):
+    for tag, allowed, key in (("Modality", spec.modality, "modality"),
+                              ("PhotometricInterpretation", spec.photometric, "photometric")):
         if allowed is None:
             continue
-        wrong = [s for s in kept if value(s) not in allowed]
+        wrong = [s for s in kept if getattr(s, key) not in allowed]
         if wrong:
-            values = sorted({value(s) or "(missing)" for s in wrong})
-            key = "modality" if tag == "Modality" else "photometric"
+            values = sorted({getattr(s, key) or "(missing)" for s in wrong})
             add("attribute", f"{tag} is {'/'.join(values)} in {len(wrong)} of {len(kept)} "
                 f"slices of {name} ({_names(wrong)}), expected {' or '.join(allowed)}. Check "
                 f"that this is the right series, or declare dicom.{key}: {values[0]}.", wrong,

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from datacheck.readers.dicom import DicomSlice
     from datacheck.readers.guards import Limits
     from datacheck.readers.nifti import NiftiHeader
+    from datacheck.report.report import InputStatus
     from datacheck.scan.collect import ScanCollector
     from datacheck.scan.plan import Plan
     from datacheck.scan.units import Options, Unit
@@ -161,7 +162,7 @@ def load_series(members: list[tuple[str, str]], name: str, spec: DicomSpec, limi
 
 
 def run_dicom(unit: Unit, schema: Schema, options: Options, collector: ScanCollector,
-              inputs: dict[str, str]) -> None:
+              inputs: dict[str, InputStatus]) -> None:
     """Read the slices of one series, judge the series and its assembled volume."""
     from dataclasses import replace
 

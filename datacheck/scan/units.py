@@ -245,7 +245,7 @@ def _run_tfrecord(unit: Unit, schema: Schema, options: Options, collector: ScanC
 
 
 def _run_dicom(unit: Unit, schema: Schema, options: Options, collector: ScanCollector,
-               inputs: dict[str, str]) -> None:
+               inputs: dict[str, InputStatus]) -> None:
     from datacheck.scan.dicom import run_dicom
 
     run_dicom(unit, schema, options, collector, inputs)
