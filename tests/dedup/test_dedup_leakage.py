@@ -164,3 +164,22 @@ def test_diff_dedup_on_clean_halves_has_no_label_conflict(digits):
     report = diff((x[:900], y[:900]), (x[900:], y[900:]), dedup=True)
     assert not [v for v in report.violations if v.code == "label_conflict"]
     assert report.stats["dedup"]["label_conflict_groups"] == 0
+
+
+def test_diff_dedup_cli_exits_1_on_a_label_conflict(digits, tmp_path):
+    x, y = digits
+    xb, yb = x[900:].copy(), y[900:].copy()
+    xb[:3], yb[:3] = x[:3], (y[:3] + 1) % 10
+    np.savez(tmp_path / "train.npz", image=x[:900], label=y[:900])
+    np.savez(tmp_path / "val.npz", image=xb, label=yb)
+    out = tmp_path / "report.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "datacheck", "diff", str(tmp_path / "train.npz"),
+         str(tmp_path / "val.npz"), "--dedup", "--json", str(out)], capture_output=True,
+        text=True, timeout=180, env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])})
+    assert result.returncode == 1, result.stderr
+    found = json.loads(out.read_text())
+    [conflict] = [v for v in found["violations"] if v["code"] == "label_conflict"]
+    assert conflict["severity"] == "error" and conflict["observed"] == 3
+    assert "label_conflict: 3 groups of exact copies carry different labels" in result.stdout
+

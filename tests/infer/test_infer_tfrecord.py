@@ -108,10 +108,10 @@ def test_the_inferred_schema_fails_on_a_planted_fault(tmp_path, digits_u8):
     assert set(by_code) == {"shape", "label_range"}
     assert by_code["shape"]["feature"] == "image"
     assert "element shape (8, 8, 3) does not match (8, 8, 1)" in by_code["shape"]["message"]
-    assert "record 7" in by_code["shape"]["message"] or "element 7" in by_code["shape"][
-        "message"]
+    assert by_code["shape"]["where"] == f"{faulty}, element 7"  # element N is record N
     assert by_code["label_range"]["feature"] == "label"
-    assert "(index 30)" in by_code["label_range"]["message"]
+    assert by_code["label_range"]["where"] == f"{faulty}, element 30"
+    assert "labels span [12, 12], expected [0, 9]" in by_code["label_range"]["message"]
 
 
 def test_raw_tensors_with_shape_keys_and_a_corrupt_record(tmp_path, digits_u8):
