@@ -193,3 +193,19 @@ def test_a_series_over_the_limit_is_too_large(tmp_path: Path):
     [v] = report.violations
     assert v.code == "too_large" and "128x128x6" in v.message
     assert report.inputs == {str(tmp_path / "ct"): "unreadable"}
+
+
+def test_workers_and_a_schema_without_a_dicom_section(tmp_path: Path):
+    """.dcm files need no dicom: section (defaults: any modality, rescale applied); two
+    workers give the same verdicts as one."""
+    write_series(tmp_path / "data" / "a")
+    paths = write_series(tmp_path / "data" / "b", count=5)
+    shutil.copy(paths[1], tmp_path / "data" / "b" / "copy.dcm")
+    schema = Schema(name="ct", features={"volume": Feature(dtype="float32")})
+    one = check_paths([tmp_path / "data"], schema)
+    two = check_paths([tmp_path / "data"], schema, workers=2)
+    for report in (one, two):
+        assert [(v.code, v.where) for v in report.violations] == [
+            ("duplicate", str(tmp_path / "data" / "b"))]
+        assert report.inputs == {str(tmp_path / "data" / "a"): "ok",
+                                 str(tmp_path / "data" / "b"): "violating"}
