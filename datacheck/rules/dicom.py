@@ -167,8 +167,9 @@ def slice_gap_violations(spec: DicomSpec, names: list[str], depth: np.ndarray, n
                  for k in np.flatnonzero(missing)]
         shown = "; ".join(f"{n} between {a} and {b}" for a, b, n in where[:SHOWN])
         out.append(Violation(
-            "missing_slice", feature, f"{feature}: missing_slice: {count} slices missing in "
-            f"{name} (gaps of a whole number of {fmt_num(step)} mm steps: {shown}). The volume "
+            "missing_slice", feature, f"{feature}: missing_slice: {count} "
+            f"slice{'s' * (count != 1)} missing in {name} (gaps of a whole number of "
+            f"{fmt_num(step)} mm steps: {shown}). The volume "
             "would close the gap and misplace the anatomy beyond it: re-export the complete "
             "series.", observed=count, expected=0, where=name,
             extra={"gaps": [{"after": a, "before": b, "missing": n} for a, b, n in where[:KEPT]],

@@ -197,4 +197,8 @@ def run_dicom(unit: Unit, schema: Schema, options: Options, collector: ScanColle
         shape = element_shape(volume.shape, schema.features[name])
         found += collector.add_element(name, shape, dtype_name(volume),
                                        summarize_element(volume, shape), unit.name)
+    if has_error(found) and volume is not None:  # the HTML montage draws the failing series
+        from datacheck.scan.volume import thumbnails
+
+        collector.thumbnails[unit.name] = thumbnails(volume)
     inputs[unit.name] = "violating" if has_error(found) or volume is None else "ok"

@@ -54,7 +54,7 @@ def test_a_missing_slice(tmp_path: Path):
     report = check_paths([tmp_path / "ct"], _schema())
     [v] = report.violations
     assert v.code == "missing_slice" and v.observed == 1 and v.severity == "error"
-    assert "1 slices missing" in v.message and "between IM0002.dcm and IM0004.dcm" in \
+    assert "1 slice missing" in v.message and "between IM0002.dcm and IM0004.dcm" in \
         v.message.replace(str(tmp_path / "ct") + os.sep, "")
     assert v.extra["step_mm"] == pytest.approx(2.5)
     assert report.inputs == {str(tmp_path / "ct"): "violating"}
