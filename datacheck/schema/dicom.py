@@ -22,10 +22,11 @@ class _Strict(BaseModel):
 def _upper_list(value: str | list[str] | None) -> list[str] | None:
     if value is None:
         return None
-    values = [value] if isinstance(value, str) else list(value)
-    if not values or any(not str(v).strip() for v in values):
-        raise ValueError(f"needs one or more non-empty values, got {value!r}")
-    return [str(v).strip().upper() for v in values]
+    # Pydantic runs this before type checks: anything but text or a list of text is refused.
+    values = [value] if isinstance(value, str) else value if isinstance(value, list) else None
+    if not values or any(not isinstance(v, str) or not v.strip() for v in values):
+        raise ValueError(f"needs a name or a list of names (e.g. CT or [CT, MR]), got {value!r}")
+    return [v.strip().upper() for v in values]
 
 
 class DicomSpec(_Strict):
@@ -66,9 +67,16 @@ class DicomSpec(_Strict):
     @field_validator("orientation")
     @classmethod
     def _orientation(cls, value: str | None) -> str | None:
-        from datacheck.schema.medical import NiftiSpec
+        from datacheck.schema.medical import AXIS_PAIRS
 
-        return NiftiSpec(orientation=value).orientation if value is not None else None
+        if value is None:
+            return None
+        codes = value.strip().upper()  # the same rule as nifti.orientation
+        pairs = [next((p for p in AXIS_PAIRS if c in p), None) for c in codes]
+        if len(codes) != 3 or None in pairs or len(set(map(str, pairs))) != 3:
+            raise ValueError(f"orientation {value!r} must be 3 axis codes with one of L/R, A/P "
+                             "and S/I each, e.g. LPS or RAS")
+        return codes
 
     @field_validator("spacing")
     @classmethod
