@@ -12,12 +12,13 @@ what the slice says; ``rules.dicom`` judges a series of them.
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from datacheck.errors import DataError, require
+from datacheck.errors import DatacheckError, DataError, require
 from datacheck.readers.gate import file_size, open_file
 from datacheck.readers.guards import Limits, TooLargeError, active_limits, check_declared
 
@@ -89,8 +90,6 @@ def read_dicom_slice(path: str | os.PathLike[str], limits: Limits | None = None,
     limits = limits or active_limits()
     name = source or os.fspath(path)
     pydicom = require("pydicom", "dicom", "Reading DICOM files")
-    from pydicom.errors import InvalidDicomError
-
     with open_file(path, root=root, label=name) as handle:
         size = file_size(handle)
         if size == 0:
@@ -99,37 +98,57 @@ def read_dicom_slice(path: str | os.PathLike[str], limits: Limits | None = None,
             raise TooLargeError(f"{name}: too_large: the file holds {size:,} bytes, over the "
                                 f"limit of {limits.describe()}; refused before parsing. Raise "
                                 "dicom.max_bytes if the slice is genuine.")
-        try:
-            ds = pydicom.dcmread(handle)
-        except InvalidDicomError:
-            raise DataError(f"{name}: unreadable: not a DICOM file (no 'DICM' marker after the "
-                            f"128-byte preamble). {_FIX}") from None
-        except Exception as exc:  # truncated or corrupt element lists
-            raise DataError(f"{name}: unreadable: pydicom cannot parse it ({type(exc).__name__}:"
-                            f" {_first_line(exc)}). {_FIX}") from None
-        if "PixelData" not in ds:
-            raise DataError(f"{name}: unreadable: a DICOM object without pixel data (a report, "
-                            "structured set or presentation state), not an image slice. Keep "
-                            "only image slices in a series folder.")
-        rows, columns = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
-        samples = int(ds.get("SamplesPerPixel", 1) or 1)
-        frames = int(ds.get("NumberOfFrames", 1) or 1)
-        bits = int(ds.get("BitsAllocated", 16) or 16)
-        if rows < 1 or columns < 1:
-            raise DataError(f"{name}: unreadable: Rows x Columns is {rows} x {columns}. {_FIX}")
-        check_declared(name, (frames, rows, columns, samples), max(1, bits // 8), limits,
-                       "Raise dicom.max_bytes if the series is genuine.")
-        if frames > 1:
-            raise DataError(f"{name}: unreadable: a multi-frame object ({frames} frames); "
-                            "datacheck reads series of single-frame slices. Convert it with "
-                            "dcm2niix and check the NIfTI.")
-        try:
-            pixels = np.asarray(ds.pixel_array)
-        except Exception as exc:  # compressed without a decoder, truncated pixel data
-            raise DataError(f"{name}: unreadable: the pixel data cannot be decoded "
-                            f"({type(exc).__name__}: {_first_line(exc)}). Install a decoder "
-                            "for its transfer syntax (pylibjpeg, gdcm) or re-export it "
-                            "uncompressed.") from None
+        with warnings.catch_warnings():
+            # pydicom warns about each odd element; the reason that matters is raised below.
+            warnings.simplefilter("ignore")
+            return _parse(pydicom, handle, name, limits)
+
+
+def _parse(pydicom: Any, handle: Any, name: str, limits: Limits) -> DicomSlice:
+    from pydicom.errors import InvalidDicomError
+
+    try:
+        ds = pydicom.dcmread(handle)
+    except InvalidDicomError:
+        raise DataError(f"{name}: unreadable: not a DICOM file (no 'DICM' marker after the "
+                        f"128-byte preamble). {_FIX}") from None
+    except Exception as exc:  # truncated or corrupt element lists
+        raise DataError(f"{name}: unreadable: pydicom cannot parse it ({type(exc).__name__}:"
+                        f" {_first_line(exc)}). {_FIX}") from None
+    try:
+        return _slice(ds, name, limits)
+    except DatacheckError:
+        raise
+    except Exception as exc:  # a tag whose value pydicom cannot convert (read lazily)
+        raise DataError(f"{name}: unreadable: a DICOM element cannot be read "
+                        f"({type(exc).__name__}: {_first_line(exc)}). {_FIX}") from None
+
+
+def _slice(ds: Any, name: str, limits: Limits) -> DicomSlice:
+    """The slice's tags and pixels from a parsed dataset (elements are converted here)."""
+    if "PixelData" not in ds:
+        raise DataError(f"{name}: unreadable: a DICOM object without pixel data (a report, "
+                        "structured set or presentation state), not an image slice. Keep "
+                        "only image slices in a series folder.")
+    rows, columns = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
+    samples = int(ds.get("SamplesPerPixel", 1) or 1)
+    frames = int(ds.get("NumberOfFrames", 1) or 1)
+    bits = int(ds.get("BitsAllocated", 16) or 16)
+    if rows < 1 or columns < 1:
+        raise DataError(f"{name}: unreadable: Rows x Columns is {rows} x {columns}. {_FIX}")
+    check_declared(name, (frames, rows, columns, samples), max(1, bits // 8), limits,
+                   "Raise dicom.max_bytes if the series is genuine.")
+    if frames > 1:
+        raise DataError(f"{name}: unreadable: a multi-frame object ({frames} frames); "
+                        "datacheck reads series of single-frame slices. Convert it with "
+                        "dcm2niix and check the NIfTI.")
+    try:
+        pixels = np.asarray(ds.pixel_array)
+    except Exception as exc:  # compressed without a decoder, truncated pixel data
+        raise DataError(f"{name}: unreadable: the pixel data cannot be decoded "
+                        f"({type(exc).__name__}: {_first_line(exc)}). Install a decoder "
+                        "for its transfer syntax (pylibjpeg, gdcm) or re-export it "
+                        "uncompressed.") from None
     instance = ds.get("InstanceNumber")
     return DicomSlice(
         source=name, series_uid=_text(ds.get("SeriesInstanceUID")),
@@ -143,8 +162,7 @@ def read_dicom_slice(path: str | os.PathLike[str], limits: Limits | None = None,
         modality=str(ds.get("Modality", "") or "").strip().upper(),
         photometric=str(ds.get("PhotometricInterpretation", "") or "").strip().upper(),
         pixels=pixels,
-        thickness=_number(ds, "SpacingBetweenSlices", _number(ds, "SliceThickness", 0.0))
-        or None)
+        thickness=_number(ds, "SpacingBetweenSlices", _number(ds, "SliceThickness", 0.0)) or None)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -96,3 +96,28 @@ def test_not_dicom_zero_bytes_truncated_and_too_large(tmp_path: Path):
         read_dicom_slice(CT_SMALL, Limits(max_bytes=10_000))
     with pytest.raises(TooLargeError, match="128x128"):
         read_dicom_slice(CT_SMALL, Limits(max_voxels=1000))
+
+
+def test_mutated_slices_read_or_fail_with_one_clear_error(tmp_path: Path):
+    """Bytes of CT_small cut short or overwritten at random places: a slice, or a DataError
+    (unreadable / too_large), never another exception."""
+    from datacheck.errors import DatacheckError
+
+    data = Path(CT_SMALL).read_bytes()
+    rng = np.random.default_rng(7)
+    path = tmp_path / "x.dcm"
+    outcomes = {"read": 0, "refused": 0}
+    for case in range(150):
+        raw = bytearray(data)
+        if case % 3 == 0:
+            raw = raw[: int(rng.integers(0, len(raw)))]
+        else:  # overwrite a few bytes in the header region, where the tags are
+            for _ in range(int(rng.integers(1, 8))):
+                raw[int(rng.integers(128, 2000))] = int(rng.integers(0, 256))
+        path.write_bytes(bytes(raw))
+        try:
+            read_dicom_slice(path)
+            outcomes["read"] += 1
+        except DatacheckError:
+            outcomes["refused"] += 1
+    assert outcomes["read"] > 0 and outcomes["refused"] > 0
