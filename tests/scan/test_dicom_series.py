@@ -209,3 +209,19 @@ def test_workers_and_a_schema_without_a_dicom_section(tmp_path: Path):
             ("duplicate", str(tmp_path / "data" / "b"))]
         assert report.inputs == {str(tmp_path / "data" / "a"): "ok",
                                  str(tmp_path / "data" / "b"): "violating"}
+
+
+def test_tilted_slices_are_oblique(tmp_path: Path):
+    """Every slice's rows turned 40 degrees in-plane: one volume, judged oblique by the
+    nifti: rule on the assembled affine (the normal, and so the slice step, is unchanged)."""
+    import math
+
+    angle = math.radians(40)
+    cos, sin = math.cos(angle), math.sin(angle)
+
+    def tilted(k, ds):
+        ds.ImageOrientationPatient = [cos, sin, 0.0, -sin, cos, 0.0]
+    write_series(tmp_path / "ct", edit=tilted)
+    report = check_paths([tmp_path / "ct"], _schema(orientation=None))
+    [v] = report.violations
+    assert v.code == "oblique" and "40" in v.message
