@@ -6,6 +6,7 @@ Every string here is escaped with ``html.escape`` before it reaches the page.
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +97,7 @@ def class_bars(a: dict[str, Any], b: dict[str, Any] | None, names: tuple[str, st
             f"<th>balance</th><th>count</th></tr>{''.join(rows)}</table>{tail}")
 
 
-def drift_section(name: str, summary: dict[str, Any], stats: dict[str, Any]) -> str:
+def drift_section(name: str, summary: dict[str, Any], stats: Mapping[str, Any]) -> str:
     from datacheck.report.html_figures import drift_png
 
     names = (str(stats.get("a", {}).get("source", "A")), str(stats.get("b", {}).get("source", "B")))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from datacheck.report.report import INPUT_STATUSES
+from datacheck.report.report import INPUT_STATUSES, RunStats
 from datacheck.rules.registry import CODES, Scope, Severity
 
 
@@ -55,7 +55,8 @@ def report_json_schema() -> dict[str, Any]:
                                          "items": {"enum": sorted(CODES)}}}}},
             "skipped": {"type": "object"},
             "summaries": {"type": "object"},
-            "stats": {"type": "object"},
+            "stats": {"type": "object", "description": "RunStats: keys depend on the kind",
+                      "properties": {key: {} for key in RunStats.__annotations__}},
         },
         "$defs": {"violation": violation,
                   "rule_scope": {"enum": [s.value for s in Scope]}},

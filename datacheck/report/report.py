@@ -5,12 +5,62 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal, TypedDict, cast, get_args
 
 from datacheck.report.violation import SEVERITY, Violation, _jsonable
 
+
 #: Status of one input (file, table row, batch source) in a report. ``not_checked``: an
 #: interrupted scan (Ctrl-C) never reached it; ``stats["interrupted"]`` says why.
+class RunStats(TypedDict, total=False):
+    """What a run measured besides its findings (``Report.stats``; JSON ``"stats"``).
+
+    Which keys are present depends on the report's kind; mypy rejects a key
+    that is not declared here, so every producer and reader agrees on names.
+    """
+
+    # every judged run
+    batches: int
+    elements: int | None
+    suppressed_violations: list[dict[str, Any]]
+    title: str
+    notes: list[str]
+    # file scans (check on paths)
+    files: int
+    workers: int
+    scheduler: str | None
+    skipped_files: int
+    dataset_scope: str
+    interrupted: str
+    thumbnails: dict[str, Any]
+    # validate(): passes over a tf.data pipeline
+    passes: list[dict[str, Any]]
+    complete_passes: int
+    partial_passes: int
+    partial: bool
+    kept: int | None
+    dropped: int
+    dropped_indices: list[int]
+    drop_log: str | None
+    # doctor
+    smoke: dict[str, Any]
+    model: str
+    data: str
+    losses: list[Any]
+    sampled_batches: int | None
+    exhausted: bool
+    # ValidationCallback (kind "fit")
+    epoch: int
+    steps: int
+    violating_batches: int
+    rate: float
+    # diff, dedup, labels
+    a: dict[str, Any]
+    b: dict[str, Any]
+    dedup: dict[str, Any]
+    labels: dict[str, Any]
+
+
 #: What became of one input, worst last.
 InputStatus = Literal["ok", "violating", "unreadable", "not_checked"]
 INPUT_STATUSES: tuple[InputStatus, ...] = get_args(InputStatus)
@@ -39,7 +89,7 @@ class Report:
     inputs: dict[str, InputStatus] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
     summaries: dict[str, dict[str, Any]] = field(default_factory=dict)
-    stats: dict[str, Any] = field(default_factory=dict)
+    stats: RunStats = field(default_factory=lambda: RunStats())
     kind: str = "check"
 
     @property
@@ -146,7 +196,7 @@ class Report:
         for name, status in other.inputs.items():
             merged.mark_input(name, status)
         merged.summaries = {**self.summaries, **other.summaries}
-        merged.stats = {**self.stats, **other.stats}
+        merged.stats = cast(RunStats, {**self.stats, **other.stats})
         return merged
 
     def to_dict(self) -> dict[str, Any]:
@@ -178,7 +228,7 @@ class Report:
                          for name, entry in data.get("inputs", {}).items()}
         report.skipped = dict(data.get("skipped", {}))
         report.summaries = dict(data.get("summaries", {}))
-        report.stats = dict(data.get("stats", {}))
+        report.stats = cast(RunStats, dict(data.get("stats", {})))
         return report
 
     @classmethod

@@ -18,10 +18,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from datacheck.backends.tf.errors import parse_record
 from datacheck.report.violation import Violation
+
+if TYPE_CHECKING:
+    from datacheck.report.report import RunStats
+
 
 DROP_TAG = "datacheck-drop"
 PASS_TAG = "datacheck-pass"
@@ -107,7 +111,7 @@ def read_drop_log(path: str, run: str | None = None) -> tuple[list[int], list[Vi
     return dropped, [v for p in passes for v in p.violations]
 
 
-def drop_stats(passes: list[Pass]) -> dict[str, Any]:
+def drop_stats(passes: list[Pass]) -> RunStats:
     """Report stats: totals over complete passes, and every pass on its own.
 
     A pass that never reached its end (an abandoned iterator, ``take``, a warm-up
@@ -116,7 +120,7 @@ def drop_stats(passes: list[Pass]) -> dict[str, Any]:
     complete = [p for p in passes if p.complete]
     counted = complete or passes
     dropped = sorted({i for p in counted for i in p.dropped_indices})
-    stats: dict[str, Any] = {
+    stats: RunStats = {
         "passes": [p.to_dict(n) for n, p in enumerate(passes, 1)],
         "complete_passes": len(complete),
         "partial_passes": len(passes) - len(complete),
