@@ -132,6 +132,7 @@ def slice_gap_violations(spec: DicomSpec, names: list[str], depth: np.ndarray, n
     slice normal (``depth``, mm). Returns the findings, the slice indices in volume order
     (duplicates left out) and the slice step (the median gap, mm).
 
+    >>> from datacheck.schema.dicom import DicomSpec
     >>> slice_gap_violations(DicomSpec(), ["a", "b", "c"], np.array([0., 2., 4.]), "s", "v")[1:]
     ([0, 1, 2], 2.0)
     """
