@@ -21,7 +21,7 @@ def is_tf_dataset(data: Any) -> bool:
 def check(data: Any, schema: str | Path | dict[str, Any] | Schema, *,
           batch_size: int = DEFAULT_BATCH_SIZE, batched: bool | None = None,
           workers: int = 1, scheduler: str | None = None, limits: Any = None,
-          progress: bool | None = False, each: bool = False) -> Report:
+          progress: bool | None = False, each: bool = False, montages: int = 12) -> Report:
     """Check data eagerly against a schema and return a Report.
 
     ``data``: a dict or tuple of numpy arrays (cut into batches of
@@ -30,7 +30,10 @@ def check(data: Any, schema: str | Path | dict[str, Any] | Schema, *,
     (files, folders, manifests; ``workers``/``scheduler`` scale the scan and
     ``limits=datacheck.readers.guards.Limits(max_bytes=...)`` bounds what a
     header may make it allocate). Paths given together are one dataset for the
-    dataset-scope rules; ``each=True`` judges those rules per input.
+    dataset-scope rules; ``each=True`` judges those rules per input. For
+    volumes the report stores previews (oriented slices, mask outline,
+    foreground histogram) of ``montages`` of them, errors first, for the HTML
+    report.
 
     >>> import numpy as np, datacheck as dc
     >>> x = np.random.rand(64, 28, 28, 1).astype("float32"); y = np.arange(64) % 10
@@ -44,7 +47,8 @@ def check(data: Any, schema: str | Path | dict[str, Any] | Schema, *,
 
         paths = [data] if isinstance(data, (str, Path)) else list(data)
         return check_paths(paths, resolved, batch_size=batch_size, workers=workers,
-                           scheduler=scheduler, limits=limits, progress=progress, each=each)
+                           scheduler=scheduler, limits=limits, progress=progress, each=each,
+                           montages=montages)
     if is_tf_dataset(data):
         from datacheck.backends.tf.consume import check_dataset
 

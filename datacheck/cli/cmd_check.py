@@ -18,6 +18,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE,
                         help=f"batch size for array data (default {DEFAULT_BATCH_SIZE})")
     parser.add_argument("--html", metavar="PATH", help="also write a self-contained HTML report")
+    parser.add_argument("--montages", type=int, default=12, metavar="N",
+                        help="volumes whose slices the report keeps and the HTML page shows, "
+                        "errors first (default 12)")
     parser.add_argument("--max-bytes", type=int, metavar="N",
                         help="refuse volumes whose header declares more than N bytes (too_large)")
     parser.add_argument("--max-voxels", type=int, metavar="N",
@@ -38,6 +41,8 @@ def run(args: argparse.Namespace) -> int:
         raise DatacheckError(f"--workers must be >= 1, got {args.workers}")
     if args.batch_size < 1:
         raise DatacheckError(f"--batch-size must be >= 1, got {args.batch_size}")
+    if args.montages < 0:
+        raise DatacheckError(f"--montages must be >= 0, got {args.montages}")
     from datacheck.readers.guards import Limits
 
     schema = load_schema(args.schema)
@@ -51,7 +56,8 @@ def run(args: argparse.Namespace) -> int:
     limits = dataclasses.replace(Limits(), **overrides)
     try:
         report = check(args.data, schema, batch_size=args.batch_size, workers=args.workers,
-                       scheduler=args.scheduler, limits=limits, progress=None, each=args.each)
+                       scheduler=args.scheduler, limits=limits, progress=None, each=args.each,
+                       montages=args.montages)
     except ScanInterrupted as stopped:
         # Ctrl-C: write and print what was checked (the rest is listed as not checked);
         # a second Ctrl-C from here on ends the process at once, without a traceback.

@@ -16,6 +16,9 @@ MAX_REPORT_BYTES = 512 * 1024**2
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("report", metavar="REPORT.json", help="a report written with --json")
     parser.add_argument("--html", metavar="PATH", help="write a self-contained HTML page")
+    parser.add_argument("--montages", type=int, default=12, metavar="N",
+                        help="volume cards drawn, errors first (default 12; the report must "
+                        "store them: check --montages N)")
     parser.add_argument("--quiet", "-q", action="store_true", help="print only the verdict")
 
 

@@ -25,7 +25,7 @@ def emit(report: Report, args: argparse.Namespace) -> int:
             from datacheck.report.html import write_html
         except ImportError:
             raise DatacheckError("--html needs the HTML report module, not in this build") from None
-        write_html(report, html)
+        write_html(report, html, montages=getattr(args, "montages", 12))
     if getattr(args, "quiet", False):
         print(report.verdict())
     else:

@@ -283,7 +283,7 @@ class _ElementLoader:
             mask = read_nifti(_at(entry, entry.mask), self.limits, spec.scaling,
                               source=str(entry.mask), root=entry.root)
             coverage = mask_coverage(foreground(data), mask.data) \
-                if pairs.min_mask_coverage > 0 else None
+                if pairs.measures_coverage else None
             found += pair_violations(pairs, header, mask.header,
                                      mask_label_counts(mask.data), pairs.feature or "mask",
                                      coverage)

@@ -18,7 +18,7 @@ from datacheck.report.report import DATASET_SCOPE, Report
 
 #: Rows of the violations table; the rest are counted.
 MAX_ROWS = 500
-#: Flagged volumes shown in the montage.
+#: Volume cards shown by default (``montages=`` / ``--montages`` shows more).
 MAX_MONTAGE = 12
 
 _CSS = """
@@ -34,6 +34,12 @@ td.msg{word-break:break-word}tr.warning td{color:#8a5a00}
 .code{font-family:monospace;font-weight:600}
 .bars td{border:none;padding:1px 6px}.bar{background:#4c72b0;height:12px}.bar.b{background:#dd8452}
 .muted{color:#777}img{max-width:100%}code{word-break:break-all}
+.card{border:1px solid #ddd;border-left:6px solid #34a853;border-radius:4px;padding:6px 12px;
+margin:10px 0}.card.sev-error{border-left-color:#c5221f}.card.sev-warning{border-left-color:#e8a200}
+.card h3{margin:4px 0}.card .sev{font-size:12px;padding:1px 6px;border-radius:3px;
+background:#e6f4ea;color:#137333}.card.sev-error .sev{background:#fce8e6;color:#a50e0e}
+.card.sev-warning .sev{background:#fef7e0;color:#8a5a00}.card .orient{margin:2px 0;
+font-size:12px;color:#555}.reasons{margin:4px 0 4px 18px;padding:0}
 """
 
 
@@ -41,24 +47,27 @@ def _e(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-def write_html(report: Report, path: str | Path, *, data: Any = None) -> None:
+def write_html(report: Report, path: str | Path, *, data: Any = None,
+               montages: int = MAX_MONTAGE) -> None:
     """Write ``report`` as one self-contained HTML file.
 
     Only what the report holds is drawn: histograms stored in its summaries,
     thumbnails of flagged volumes stored at check time. No file the report
     names is opened. ``data`` (optional) is the data that was checked, to draw
-    intensity histograms the report does not store.
+    intensity histograms the report does not store. ``montages`` volume cards
+    are drawn (errors first, then warnings, then volumes without findings),
+    as many as the report stores (``check(..., montages=N)``).
 
     >>> write_html(dc.check((x, y), "mnist"), "report.html", data=(x, y))  # doctest: +SKIP
     """
-    text = render_html(report, data=data)
+    text = render_html(report, data=data, montages=montages)
     try:
         Path(path).write_text(text, encoding="utf-8")
     except OSError as exc:
         raise DatacheckError(f"cannot write --html {path}: {exc.strerror}") from None
 
 
-def render_html(report: Report, *, data: Any = None) -> str:
+def render_html(report: Report, *, data: Any = None, montages: int = MAX_MONTAGE) -> str:
     """The HTML page of ``report`` as a string (see :func:`write_html`)."""
     from datacheck import __version__
 
@@ -75,10 +84,11 @@ def render_html(report: Report, *, data: Any = None) -> str:
         f"{_e(report.verdict())}</div>",
         _violations(report),
         _features(report, data, notes),
-        _montage(report, notes),
+        _montage(report, notes, montages),
         _inputs(report),
     ]
-    stats = {k: v for k, v in report.to_dict()["stats"].items() if k != "thumbnails"}
+    stats = {k: v for k, v in report.to_dict()["stats"].items()
+             if k not in ("thumbnails", "previews", "foreground_histogram")}
     if stats:
         parts.append("<h2>Statistics</h2><details><summary>raw statistics (JSON)</summary><pre>"
                      + _e(json.dumps(stats, indent=2)) + "</pre></details>")
@@ -162,23 +172,24 @@ def _features(report: Report, data: Any, notes: list[str]) -> str:
     return "".join(out)
 
 
-def _montage(report: Report, notes: list[str]) -> str:
-    from datacheck.report import html_sections as sections
+def _montage(report: Report, notes: list[str], limit: int = MAX_MONTAGE) -> str:
+    from datacheck.report.html_volumes import volume_cards
 
-    b64, stored = sections.montage(report, notes, MAX_MONTAGE)
+    section = volume_cards(report, notes, limit)
     flagged = [p for p, s in report.inputs.items() if s == "violating"
                and p.lower().endswith((".nii", ".nii.gz"))]
     kept = report.stats.get("thumbnails")
-    missing = [p for p in flagged if not isinstance(kept, dict) or p not in kept]
-    if stored and missing:  # e.g. refused for its intent, or past the stored limit
+    previews = report.stats.get("previews")
+    # A flagged mask is drawn on its image's card.
+    masks = {i.get("mask") for i in previews.values() if isinstance(i, dict)} \
+        if isinstance(previews, dict) else set()
+    missing = [p for p in flagged if (not isinstance(kept, dict) or p not in kept)
+               and p not in masks]
+    if missing and not (isinstance(kept, dict) and kept):
+        notes.append(f"No slice montage for the {len(flagged)} flagged volume(s): the report "
+                     "stores no thumbnails of them, and no file it names is read.")
+    elif missing:  # e.g. refused for its intent, or past the stored limit
         notes.append(f"No slices drawn for {len(missing)} flagged volume(s) without stored "
                      f"thumbnails ({', '.join(missing[:5])}{', ...' if len(missing) > 5 else ''})"
-                     "; no file the report names is read.")
-    if b64 is None:
-        if flagged and not stored:
-            notes.append(f"No slice montage for the {len(flagged)} flagged volume(s): the report "
-                         "stores no thumbnails of them, and no file it names is read.")
-        return ""
-    more = f" (first {MAX_MONTAGE} of {stored})" if stored > MAX_MONTAGE else ""
-    return (f"<h2>Flagged volumes{_e(more)}</h2><p>Middle slices of each flagged file "
-            "(axial, coronal, sagittal).</p>" + _img(b64, "middle slices of flagged volumes"))
+                     "; no file it names is read. check --montages N stores more.")
+    return section

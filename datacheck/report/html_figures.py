@@ -84,30 +84,43 @@ def drift_png(edges: Sequence[float], a: Sequence[Sequence[float]], b: Sequence[
         return _png(fig)
 
 
-def montage_png(rows: Sequence[tuple[str, Sequence[np.ndarray]]]) -> str:
-    """One row per volume: its middle slices (axial, coronal, sagittal), titled by file name."""
-    cols = max((len(s) for _, s in rows), default=1)
-    with _figure(2.0 * cols, 2.1 * len(rows)) as fig:
-        for r, (name, slices) in enumerate(rows):
-            for c, image in enumerate(slices):
-                ax = fig.add_subplot(len(rows), cols, r * cols + c + 1)
-                finite = np.nan_to_num(np.asarray(image, dtype=float))
-                lo, hi = np.percentile(finite, [1, 99]) if finite.size else (0.0, 1.0)
-                ax.imshow(np.rot90(finite), cmap="gray", vmin=lo, vmax=hi if hi > lo else lo + 1,
-                          interpolation="nearest")
-                ax.set_xticks([])
-                ax.set_yticks([])
-                if c == 0:
-                    ax.set_title(_short(name, 40), loc="left")
+def volume_png(panels: Sequence[dict[str, Any]], histogram: dict[str, Any] | None) -> str:
+    """One volume's card figure: its slices with edge letters and mask outline, then its
+    foreground histogram over the stored robust range.
+
+    Each panel: ``image`` (2D uint8), ``mask`` (2D bool or None), ``edges`` (letters at the
+    left, right, top, bottom), ``aspect`` (pixel height / width), ``view`` (title).
+    """
+    cols = len(panels) + (1 if histogram else 0)
+    with _figure(2.1 * cols, 2.3) as fig:
+        for c, panel in enumerate(panels):
+            ax = fig.add_subplot(1, cols, c + 1)
+            image = np.asarray(panel["image"], dtype=float)
+            ax.imshow(image, cmap="gray", vmin=0, vmax=255, interpolation="nearest",
+                      aspect=float(panel.get("aspect") or 1.0))
+            mask = panel.get("mask")
+            if mask is not None and np.any(mask) and not np.all(mask):
+                # The outline is the 0.5 level of the binary mask: the voxels stay visible.
+                ax.contour(np.asarray(mask, dtype=float), levels=[0.5], colors="#ff3030",
+                           linewidths=0.9)
+            left, right, top, bottom = (str(e) for e in panel["edges"])
+            style = {"color": "#ffd400", "fontsize": 9, "fontweight": "bold"}
+            ax.text(0.02, 0.5, left, transform=ax.transAxes, ha="left", va="center", **style)
+            ax.text(0.98, 0.5, right, transform=ax.transAxes, ha="right", va="center", **style)
+            ax.text(0.5, 0.98, top, transform=ax.transAxes, ha="center", va="top", **style)
+            ax.text(0.5, 0.02, bottom, transform=ax.transAxes, ha="center", va="bottom", **style)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_title(_short(str(panel.get("view", "")), 20))
+        if histogram:
+            ax = fig.add_subplot(1, cols, cols)
+            lo, hi = histogram["range"]
+            counts = np.asarray(histogram["counts"], dtype=float)
+            edges = np.linspace(lo, hi, counts.size + 1)
+            total = counts.sum()
+            ax.stairs(counts / total if total else counts, edges, color=CHANNEL_COLOURS[0],
+                      fill=True, alpha=0.8)
+            ax.set_title("foreground, p1-p99")
+            ax.set_xlabel("intensity")
+            ax.set_yticks([])
         return _png(fig)
-
-
-def middle_slices(volume: np.ndarray) -> list[np.ndarray]:
-    """Middle slice along each of the first three axes (first channel/time point of 4D+)."""
-    arr = np.asarray(volume)
-    while arr.ndim > 3:
-        arr = arr[..., 0]
-    if arr.ndim == 2:
-        return [arr]
-    i, j, k = (d // 2 for d in arr.shape)
-    return [arr[:, :, k], arr[:, j, :], arr[i, :, :]]

@@ -1,4 +1,4 @@
-"""Sections of the HTML report: feature statistics, histograms, class bars, drift, montage.
+"""Sections of the HTML report: feature statistics, histograms, class bars, drift.
 
 Every string here is escaped with ``html.escape`` before it reaches the page.
 """
@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from datacheck.errors import DatacheckError
@@ -168,27 +167,6 @@ def histograms_for(report: Report, data: Any, notes: list[str]) -> dict[str, Any
         if target in wanted and entry.histogram is not None:
             found[target] = entry.histogram
     return found
-
-
-def montage(report: Report, notes: list[str], limit: int) -> tuple[str | None, int]:
-    """Middle slices of the flagged volumes whose thumbnails the report stores.
-
-    Returns (base64 PNG or None, number of flagged volumes with thumbnails).
-    """
-    from datacheck.report.html_figures import montage_png
-
-    stored = report.stats.get("thumbnails")
-    if not isinstance(stored, dict) or not stored:
-        return None, 0
-    rows = []
-    for name, slices in list(stored.items())[:limit]:
-        images = [_thumbnail(s) for s in slices] if isinstance(slices, list) else [None]
-        drawn = [i for i in images if i is not None]
-        if not drawn or len(drawn) != len(images):
-            notes.append(f"Montage: the thumbnails of {name} are malformed; not drawn.")
-            continue
-        rows.append((Path(str(name)).name, drawn))
-    return (montage_png(rows) if rows else None), len(stored)
 
 
 #: Largest thumbnail side read back from a report (the scan stores 64).

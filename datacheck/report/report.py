@@ -33,6 +33,10 @@ class RunStats(TypedDict, total=False):
     dataset_scope: str
     interrupted: str
     thumbnails: dict[str, Any]
+    #: Per stored volume: orientation stored/shown, its mask, its foreground histogram.
+    previews: dict[str, Any]
+    #: Foreground intensities of every volume scanned (a ChannelHistogram as a dict).
+    foreground_histogram: dict[str, Any]
     # validate(): passes over a tf.data pipeline
     passes: list[dict[str, Any]]
     complete_passes: int

@@ -193,18 +193,34 @@ def _mask_content_violations(spec: PairSpec, image: NiftiHeader, mask: NiftiHead
             "labels nothing, so a segmentation model learns 'background everywhere'. Regenerate "
             "the mask (or pair the right file), or set pairs.allow_empty: true for images "
             "without findings.", observed=0, expected="> 0 labelled voxels", where=where)]
-    if not grid_ok or coverage is None or not coverage.mask_voxels \
-            or coverage.fraction >= spec.min_mask_coverage:
+    if not grid_ok or coverage is None or not coverage.mask_voxels:
         return []
+    # Both directions: the mask's share on foreground catches a mask on background; the
+    # foreground's share under the mask catches one that moved within the head.
+    on_fg, covered = coverage.fraction, coverage.foreground_fraction
+    low_mask = on_fg < spec.min_mask_coverage
+    low_fg = coverage.foreground_voxels > 0 and covered < spec.min_foreground_coverage
+    if not (low_mask or low_fg):
+        return []
+    both = (f"{on_fg:.1%} of the {coverage.mask_voxels:,} mask voxels of {where} lie on the "
+            f"foreground of {image.source}, and the mask covers {covered:.1%} of its "
+            f"{coverage.foreground_voxels:,} foreground voxels (Dice {coverage.dice:.2f})")
+    if low_mask:
+        what, seen, least = "mask on foreground", on_fg, spec.min_mask_coverage
+        knob = "pairs.min_mask_coverage"
+    else:
+        what, seen, least = "foreground covered", covered, spec.min_foreground_coverage
+        knob = "pairs.min_foreground_coverage"
     return [Violation(
         "mask_mismatch", feature,
-        f"{feature}: mask_mismatch: only {coverage.fraction:.1%} of the {coverage.mask_voxels:,} "
-        f"mask voxels of {where} lie on the foreground of {image.source} (expected >= "
-        f"{spec.min_mask_coverage:.0%}); the mask is shifted, flipped or belongs to another "
-        "scan. Check the pairing and the mask's orientation (compare both in a viewer), or "
-        "lower pairs.min_mask_coverage.", observed=round(coverage.fraction, 4),
-        expected=f">= {fmt_num(spec.min_mask_coverage)}", where=where,
-        extra={"mask_voxels": coverage.mask_voxels, "on_foreground": coverage.on_foreground})]
+        f"{feature}: mask_mismatch: only {both}; expected {what} >= {fmt_num(least)}. The "
+        "mask is shifted, flipped or belongs to another scan. Check the pairing and the "
+        f"mask's orientation (compare both in a viewer), or lower {knob}.", observed=round(seen, 4),
+        expected=f">= {fmt_num(least)}", where=where,
+        extra={"mask_voxels": coverage.mask_voxels, "on_foreground": coverage.on_foreground,
+               "foreground_voxels": coverage.foreground_voxels,
+               "mask_on_foreground": round(on_fg, 4), "foreground_covered": round(covered, 4),
+               "dice": round(coverage.dice, 4)})]
 
 
 def h5_dataset_violations(source: str, name: str, spec: H5DatasetSpec, info: H5Info | None,

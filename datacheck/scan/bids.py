@@ -23,8 +23,11 @@ if TYPE_CHECKING:
 _LABEL = "[A-Za-z0-9]+"
 
 
-def pattern_regex(template: str) -> re.Pattern[str]:
+def pattern_regex(template: str, repeats: bool = False) -> re.Pattern[str]:
     """The regex of a name template (without extension); raises ValueError when malformed.
+
+    With ``repeats`` an entity may appear again (a folder and a file name both
+    say ``sub-{subject}``) and must then have the same value.
 
     >>> pattern_regex("sub-{subject}[_ses-{session}]_T1w").fullmatch("sub-01_T1w")["subject"]
     '01'
@@ -41,6 +44,9 @@ def pattern_regex(template: str) -> re.Pattern[str]:
             depth -= 1
         elif token.startswith("{") and token.endswith("}"):
             name = token[1:-1]
+            if repeats and name in seen:
+                out.append(f"(?P={name})")  # the same value as where it first appeared
+                continue
             if not name.isidentifier() or name in seen:
                 raise ValueError(f"entity {token} in {template!r} must be a unique name such as "
                                  "{subject}")

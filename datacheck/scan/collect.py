@@ -54,15 +54,20 @@ class ScanResult:
     scan_stats: dict[str, dict[str, float]] = field(default_factory=dict)
     element_counts: Counter[tuple[str, str]] = field(default_factory=Counter)
     element_indices: dict[tuple[str, str], list[int]] = field(default_factory=dict)
-    #: Small middle-slice thumbnails of flagged volumes, so the HTML report reads no file.
+    #: Small middle-slice thumbnails of each volume, so the HTML report reads no file.
     thumbnails: dict[str, list[dict[str, object]]] = field(default_factory=dict)
+    #: Per volume: orientation shown, its mask, foreground histogram (scan.previews).
+    previews: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Foreground intensities of the unit's volumes (a ChannelHistogram; merges exactly).
+    foreground: Any = None
     #: Per-image sharpness, judged against the dataset median after the merge (blurry).
     sharpness: dict[str, list[Any]] = field(default_factory=dict)
     #: Channels of each image of an image folder, compared across the folder after the merge.
     channels: dict[str, int] = field(default_factory=dict)
 
 
-#: Flagged volumes whose thumbnails a report keeps (the HTML montage shows as many).
+#: Volumes whose previews a report keeps by default (the HTML report shows as many),
+#: the most severe first; ``check(..., montages=N)`` keeps N.
 MAX_THUMBNAILS = 12
 
 
@@ -83,6 +88,8 @@ class ScanCollector(Collector):
         super().__init__(schema, report, input=input)
         self.scan_stats: dict[str, dict[str, float]] = {}
         self.thumbnails: dict[str, list[dict[str, object]]] = {}
+        self.previews: dict[str, dict[str, Any]] = {}
+        self.foreground: Any = None
         self.channels: dict[str, int] = {}
 
     def add(self, violations: list[Violation], input: str | None = None) -> None:
@@ -120,7 +127,8 @@ class ScanCollector(Collector):
                           self.elements, scan_stats=dict(self.scan_stats),
                           element_counts=Counter(self.element_counts),
                           element_indices={k: list(v) for k, v in self.element_indices.items()},
-                          thumbnails=dict(self.thumbnails),
+                          thumbnails=dict(self.thumbnails), previews=dict(self.previews),
+                          foreground=self.foreground,
                           sharpness={k: list(v) for k, v in self.sharpness.items()},
                           channels=dict(self.channels))
 
@@ -130,15 +138,19 @@ def has_error(violations: Iterable[Violation]) -> bool:
 
 
 def merge_results(collector: Collector, results: Iterable[ScanResult],
-                  each: bool = False, complete: Callable[[], bool] = lambda: True) -> Report:
+                  each: bool = False, complete: Callable[[], bool] = lambda: True,
+                  montages: int = MAX_THUMBNAILS) -> Report:
     """Fold unit results into ``collector`` (in the order given) and finish the report.
 
     Dataset-scope rules run once on the merged summaries (the inputs are one
     dataset), or with ``each`` once per unit, owned by that unit's input, and
     once per manifest split for units that belong to one. When ``complete()``
     is False after the last result (an interrupted scan), rules about the
-    whole dataset or split are not run on the part that was checked.
+    whole dataset or split are not run on the part that was checked. The
+    previews of ``montages`` volumes are kept, errors first, then warnings,
+    then ok ones, each in input order.
     """
+    kept = _Previews(montages)
     groups: dict[str, dict[str, Any]] = {}
     scan_stats: dict[str, dict[str, float]] = {}
     channels: dict[str, int] = {}
@@ -181,10 +193,8 @@ def merge_results(collector: Collector, results: Iterable[ScanResult],
             collector.element_indices.setdefault(element_key,
                                                  result.element_indices.get(element_key, []))
             collector.element_inputs[element_key] += 1
-        for name, slices in result.thumbnails.items():
-            kept = collector.report.stats.setdefault("thumbnails", {})
-            if len(kept) < MAX_THUMBNAILS:
-                kept[name] = slices
+        kept.offer(result)
+    kept.store(collector.report)
     if not complete():
         return collector.finish(dataset=False, complete=False)
     for group, summaries in groups.items():  # a split is a dataset of its own, owned by no file
@@ -195,6 +205,38 @@ def merge_results(collector: Collector, results: Iterable[ScanResult],
 
         judge_channels(collector, channels)
     return collector.finish(dataset=not each)
+
+
+class _Previews:
+    """The previews a report keeps: at most ``limit`` per severity while merging (bounded
+    memory whatever the dataset size), then the ``limit`` most severe in input order."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = max(int(limit), 0)
+        self.ranked: tuple[list[tuple[str, Any, Any]], ...] = ([], [], [])
+        self.foreground: Any = None  # every volume's, not only the kept ones
+
+    def offer(self, result: ScanResult) -> None:
+        if result.foreground is not None:
+            self.foreground = result.foreground if self.foreground is None \
+                else self.foreground.merge(result.foreground)
+        if not result.thumbnails:
+            return
+        severities = {v.severity for v in result.violations}
+        rank = 0 if "error" in severities else 1 if "warning" in severities else 2
+        bucket = self.ranked[rank]
+        for name, slices in result.thumbnails.items():
+            if len(bucket) < self.limit:
+                bucket.append((name, slices, result.previews.get(name)))
+
+    def store(self, report: Report) -> None:
+        chosen = [entry for bucket in self.ranked for entry in bucket][:self.limit]
+        if chosen:
+            report.stats["thumbnails"] = {name: slices for name, slices, _ in chosen}
+            report.stats["previews"] = {name: info for name, _, info in chosen
+                                        if info is not None}
+        if self.foreground is not None and self.foreground.total:
+            report.stats["foreground_histogram"] = self.foreground.to_dict()
 
 
 def _outliers(schema: Schema, scan_stats: dict[str, dict[str, float]]) -> list[Violation]:

@@ -14,7 +14,7 @@ from datacheck.data import DEFAULT_BATCH_SIZE
 from datacheck.errors import ScanInterrupted
 from datacheck.readers.guards import Limits
 from datacheck.report.report import Report
-from datacheck.scan.collect import ScanCollector, merge_results
+from datacheck.scan.collect import MAX_THUMBNAILS, ScanCollector, merge_results
 from datacheck.scan.interrupt import Interrupt
 from datacheck.scan.parallel import run_units
 from datacheck.scan.plan import UNIT_KINDS, plan_scan
@@ -41,13 +41,15 @@ CHECKERS: dict[str, Callable[[Path, Schema, int], Report]] = {
 def check_paths(paths: Sequence[str | Path], schema: Schema, *,
                 batch_size: int = DEFAULT_BATCH_SIZE, workers: int = 1,
                 scheduler: str | None = None, limits: Limits | None = None,
-                progress: bool | None = None, each: bool = False) -> Report:
+                progress: bool | None = None, each: bool = False,
+                montages: int = MAX_THUMBNAILS) -> Report:
     """Check files, folders and manifests; unreadable inputs are reported and the scan goes on.
 
     All inputs together are one dataset for the dataset-scope rules (class
     coverage and balance, dataset moments); ``each=True`` judges those rules
     per input instead (e.g. ``train.npz test.npz``). Entries of folders that
-    are not checked are listed in ``report.skipped`` with the reason.
+    are not checked are listed in ``report.skipped`` with the reason. The
+    report keeps slice previews of ``montages`` volumes, the most severe first.
 
     >>> check_paths(["scans/"], load_schema("brain_t1_nifti"), workers=2).counts()  # doctest: +SKIP
     {'ok': 40, 'violating': 2, 'unreadable': 1, 'total': 43}
@@ -71,7 +73,8 @@ def check_paths(paths: Sequence[str | Path], schema: Schema, *,
                             roots=_roots(paths, plan.units) if scheduler else (), stop=stop)
         # A Ctrl-C after the last unit was merged stops nothing: the report is whole.
         report = merge_results(collector, _ticking(results, advance, merged), each=each,
-                               complete=lambda: len(merged) == len(plan.units))
+                               complete=lambda: len(merged) == len(plan.units),
+                               montages=montages)
     report.stats.update({"files": len(plan.units), "workers": workers,
                          "scheduler": scheduler, "skipped_files": len(plan.skipped),
                          "dataset_scope": "each input" if each else "all inputs together"})

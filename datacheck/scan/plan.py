@@ -239,6 +239,12 @@ def _plan_folder(plan: Plan, folder: Path, schema: Schema, kinds: dict[str, str]
             name = plan.name(path)
             plan.refuse(name, duplicate_volume(name, [plan.name(p) for p in group if p != path]),
                         status="violating")
+    if schema.nifti is not None and schema.nifti.subject_pattern is not None:
+        from datacheck.scan.subjects import folder_subject_violations
+
+        nifti = [(p, s) for p, s in supported if kinds[s] == "nifti"]
+        for v in folder_subject_violations(folder, nifti, schema, limits):
+            plan.refuse(v.where, v, status="violating")
     if schema.pairs is None:
         for path, suffix in supported:
             plan.add(kinds[suffix], path)

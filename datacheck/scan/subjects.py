@@ -1,5 +1,6 @@
-"""Subjects with several images: every image of a manifest row (and optionally of a subject)
-on one voxel grid, read from headers only (TorchIO's subject consistency checks).
+"""Subjects with several images: every image of a manifest row (and optionally of a subject),
+or of a subject found by a folder pattern, on one voxel grid, read from headers only (TorchIO's
+subject consistency checks).
 
 A row's first image column is the reference; ``other_image_columns`` and
 the mask are compared with it. With ``manifest.same_grid_per_subject``
@@ -10,6 +11,7 @@ row, for coregistered datasets.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from datacheck.errors import DatacheckError
@@ -53,6 +55,48 @@ def subject_violations(entries: list[ManifestEntry], schema: Schema,
             if first is not reference:
                 out += consistency_violations(first, reference, tolerance,
                                               spec.image_column, f"subject {entry.subject}")
+    return out
+
+
+def folder_subject_violations(folder: Path, files: list[tuple[Path, str]], schema: Schema,
+                              limits: Limits | None = None) -> list[Violation]:
+    """Grid and affine mismatches among the images of each subject under ``folder``.
+
+    ``nifti.subject_pattern`` is matched against each file's path relative to
+    ``folder`` (POSIX separators, extension stripped); files with the same
+    values of ``nifti.same_grid_within`` are one group, each compared with the
+    image most of the group agrees with. ``files`` are (path, extension).
+    """
+    from datacheck.rules.geometry import consistency_violations
+    from datacheck.scan.bids import pattern_regex
+    from datacheck.scan.units import volume_feature
+
+    spec = schema.nifti
+    if spec is None or spec.subject_pattern is None:
+        return []
+    regex = pattern_regex(spec.subject_pattern, repeats=True)
+    groups: dict[tuple[str, ...], list[Path]] = {}
+    for path, suffix in sorted(files):
+        relative = path.relative_to(folder).as_posix()
+        match = regex.fullmatch(relative[: -len(suffix)] if suffix else relative)
+        if match is not None:
+            key = tuple(match[e] or "" for e in spec.same_grid_within)
+            groups.setdefault(key, []).append(path)
+    feature = volume_feature(schema) or "volume"
+    out: list[Violation] = []
+    for key, paths in groups.items():
+        label = ", ".join(f"{e} {v}" for e, v in zip(spec.same_grid_within, key, strict=True)
+                          if v)
+        headers = [h for h in (_header(p, limits) for p in paths) if h is not None]
+        # The reference is the image most others agree with (the first such in path
+        # order), so the odd one out is the one named, whatever its file name sorts as.
+        agree = [sum(not consistency_violations(h, o, spec.affine_tolerance, feature, "")
+                     for o in headers) for h in headers]
+        reference = headers[agree.index(max(agree))] if headers else None
+        for other in headers:
+            if other is not reference and reference is not None:
+                out += consistency_violations(reference, other, spec.affine_tolerance,
+                                              feature, label or "group")
     return out
 
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from datacheck.backends.numpy.views import dtype_name
 from datacheck.data import iter_batches
 from datacheck.errors import DatacheckError, DataError
@@ -141,7 +143,7 @@ def _run_nifti(unit: Unit, schema: Schema, options: Options, collector: ScanColl
         return
     pairs = schema.pairs or PairSpec()
     # The mask is read after the image is freed; keep only the foreground bitmap it needs.
-    fg = foreground(volume.data) if unit.mask is not None and pairs.min_mask_coverage > 0 \
+    fg = foreground(volume.data) if unit.mask is not None and pairs.measures_coverage \
         else None
     if spec.outlier_z is not None:
         stats = foreground_percentiles(volume.data)
@@ -152,10 +154,23 @@ def _run_nifti(unit: Unit, schema: Schema, options: Options, collector: ScanColl
         found += collector.add_element(name, shape, dtype_name(volume.data),
                                        summarize_element(volume.data, shape), unit.name)
     header = volume.header
-    if has_error(found):  # the HTML montage draws these; it never reads the file again
-        from datacheck.scan.volume import thumbnails
+    # Every volume gets a preview (the merge keeps the most severe ones): the HTML report
+    # draws them from the report and never reads the file again.
+    from datacheck.rules.geometry import affine_sane
+    from datacheck.scan.previews import add_outline, preview
 
-        collector.thumbnails[unit.name] = thumbnails(volume.data)
+    affine = header.affine if affine_sane(header) else None
+    try:
+        with np.errstate(all="ignore"):
+            slices, info, fg_hist = preview(volume.data, affine)
+    except (ValueError, FloatingPointError, OverflowError):  # a picture, never a verdict
+        slices, info, fg_hist = [], {}, None
+    if slices:
+        collector.thumbnails[unit.name] = slices
+        collector.previews[unit.name] = info
+    if fg_hist is not None:
+        collector.foreground = fg_hist if collector.foreground is None \
+            else collector.foreground.merge(fg_hist)
     del volume  # free the image before the mask is read
     inputs[unit.name] = "violating" if has_error(found) else "ok"
     if unit.mask is None or unit.mask_name is None:
@@ -179,10 +194,10 @@ def _run_nifti(unit: Unit, schema: Schema, options: Options, collector: ScanColl
         mask_found += collector.add_element(pairs.feature, shape, dtype_name(mask.data),
                                             summarize_element(mask.data, shape), unit.mask_name,
                                             input=unit.mask_name)
-    if has_error(mask_found):  # a flagged mask is drawn too, from the report alone
-        from datacheck.scan.volume import thumbnails
-
-        collector.thumbnails[unit.mask_name] = thumbnails(mask.data)
+    info["mask"] = unit.mask_name  # its reasons go on the image's card
+    # The mask is drawn as an outline over its image, only when both share a grid.
+    info["outline"] = mask.data.shape[:3] == header.shape[:3] and bool(slices) \
+        and add_outline(slices, mask.data, affine)
     inputs[unit.mask_name] = "violating" if has_error(mask_found) else "ok"
 
 

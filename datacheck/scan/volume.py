@@ -237,14 +237,32 @@ def _threshold(sample: np.ndarray) -> float:
 
 @dataclass
 class MaskCoverage:
-    """How many mask (non-zero) voxels there are, and how many lie on the image foreground."""
+    """Mask (non-zero) voxels, image foreground voxels, and how many are both.
+
+    Measured both ways: a mask flipped top to bottom can still lie mostly on
+    foreground, so the share of the foreground it covers is kept too.
+    """
 
     mask_voxels: int
     on_foreground: int
+    #: Voxels of the image foreground (0 when unknown: older callers, no foreground).
+    foreground_voxels: int = 0
 
     @property
     def fraction(self) -> float:
+        """Share of the mask's voxels that lie on the image foreground."""
         return self.on_foreground / self.mask_voxels if self.mask_voxels else 1.0
+
+    @property
+    def foreground_fraction(self) -> float:
+        """Share of the image foreground that the mask covers."""
+        return self.on_foreground / self.foreground_voxels if self.foreground_voxels else 1.0
+
+    @property
+    def dice(self) -> float:
+        """Dice overlap of mask and foreground (1.0 when both are empty)."""
+        total = self.mask_voxels + self.foreground_voxels
+        return 2 * self.on_foreground / total if total else 1.0
 
 
 def mask_coverage(image_foreground: np.ndarray, mask: np.ndarray) -> MaskCoverage | None:
@@ -261,7 +279,8 @@ def mask_coverage(image_foreground: np.ndarray, mask: np.ndarray) -> MaskCoverag
         return None
     inside = data != 0
     return MaskCoverage(int(np.count_nonzero(inside)),
-                        int(np.count_nonzero(inside & image_foreground)))
+                        int(np.count_nonzero(inside & image_foreground)),
+                        int(np.count_nonzero(image_foreground)))
 
 
 def foreground_percentiles(image: np.ndarray) -> dict[str, float] | None:
@@ -281,37 +300,3 @@ def foreground_percentiles(image: np.ndarray) -> dict[str, float] | None:
         return None
     median, p99 = np.percentile(fg, [50, 99])
     return {"median": float(median), "p99": float(p99)}
-
-
-#: Longest side of a stored middle-slice thumbnail, in pixels.
-THUMBNAIL_SIDE = 64
-
-
-def thumbnails(volume: np.ndarray) -> list[dict[str, object]]:
-    """Middle slices (axial, coronal, sagittal) as small 8-bit images for the HTML montage.
-
-    Each is ``{"height", "width", "data"}`` with ``data`` the base64 of the uint8
-    pixels, windowed to the 1st..99th percentile of the slice.
-    """
-    import base64
-
-    arr = np.asarray(volume)
-    while arr.ndim > 3:
-        arr = arr[..., 0]
-    if arr.ndim == 2:
-        slices = [arr]
-    elif arr.ndim == 3:
-        i, j, k = (d // 2 for d in arr.shape)
-        slices = [arr[:, :, k], arr[:, j, :], arr[i, :, :]]
-    else:
-        return []
-    out: list[dict[str, object]] = []
-    for image in slices:
-        step = max(1, -(-max(image.shape) // THUMBNAIL_SIDE))
-        small = np.nan_to_num(np.asarray(image[::step, ::step], dtype=np.float64))
-        lo, hi = np.percentile(small, [1, 99]) if small.size else (0.0, 1.0)
-        scaled = np.clip((small - lo) / (hi - lo if hi > lo else 1.0), 0, 1) * 255
-        pixels = np.ascontiguousarray(scaled.astype(np.uint8))
-        out.append({"height": int(pixels.shape[0]), "width": int(pixels.shape[1]),
-                    "data": base64.b64encode(pixels.tobytes()).decode("ascii")})
-    return out

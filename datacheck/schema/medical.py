@@ -79,6 +79,16 @@ class NiftiSpec(_Strict):
         5.0, gt=0, description="Robust z-score (median/MAD over the scans) of a scan's foreground "
         "median or 99th percentile beyond which it is an outlier (code outlier, a warning); "
         "null turns it off.")
+    subject_pattern: str | None = Field(
+        None, description="Path of a subject's images under a folder checked, without extension, "
+        "with {entities} and [optional] parts, e.g. sub-{subject}/[ses-{session}/]anat/"
+        "sub-{subject}[_ses-{session}]_{suffix}: the images of one subject (see "
+        "same_grid_within) must share a voxel grid and affine (TorchIO's subject consistency; "
+        "codes shape, affine). Files that do not match are checked as usual.")
+    same_grid_within: list[str] = Field(
+        default_factory=lambda: ["subject"], min_length=1,
+        description="Entities of subject_pattern whose values make one group of images on one "
+        "grid: [subject] (coregistered sessions) or [subject, session] (each session apart).")
     intent: Literal["volume", "any"] = Field(
         "volume", description="volume: refuse CIFTI, surface and point-set intents (code "
         "intent).")
@@ -125,6 +135,18 @@ class NiftiSpec(_Strict):
         return value
 
     @model_validator(mode="after")
+    def _subject_pattern(self) -> NiftiSpec:
+        from datacheck.scan.bids import pattern_regex
+
+        if self.subject_pattern is not None:
+            names = set(pattern_regex(self.subject_pattern, repeats=True).groupindex)
+            missing = [e for e in self.same_grid_within if e not in names]
+            if missing:
+                raise ValueError(f"same_grid_within names {missing}, not entities of "
+                                 f"subject_pattern {self.subject_pattern!r}")
+        return self
+
+    @model_validator(mode="after")
     def _consistent(self) -> NiftiSpec:
         if self.ndim is not None and self.shape is not None and len(self.shape) != self.ndim:
             raise ValueError(f"ndim={self.ndim} but shape {self.shape} has {len(self.shape)} dims")
@@ -154,10 +176,21 @@ class PairSpec(_Strict):
     allow_empty: bool = Field(False, description="An all-background mask is allowed (else "
                               "code empty_mask).")
     min_mask_coverage: float = Field(
-        0.5, ge=0, le=1, description="Smallest fraction of mask voxels on the image's foreground "
-        "(code mask_mismatch); 0 turns the check off.")
+        0.9, ge=0, le=1, description="Smallest fraction of mask voxels on the image's foreground "
+        "(code mask_mismatch); 0 turns the check off. A brain mask flipped top to bottom on the "
+        "MNI template keeps 72%, one shifted 10 mm 89%; the template's own mask 100%.")
+    min_foreground_coverage: float = Field(
+        0.0, ge=0, le=1, description="Smallest fraction of the image's foreground the mask "
+        "covers (code mask_mismatch); 0 (default) turns it off, since a lesion mask covers a "
+        "small part of the head. Set about 0.9 for brain masks of skull-stripped images.")
     feature: str | None = Field(None, description="Feature the mask voxels are judged as.")
     required: bool = Field(True, description="An image without a mask is a missing_file.")
+
+    @property
+    def measures_coverage(self) -> bool:
+        """True when either mask/foreground coverage threshold is on (the scan needs the
+        image's foreground bitmap)."""
+        return self.min_mask_coverage > 0 or self.min_foreground_coverage > 0
 
     @field_validator("labels")
     @classmethod

@@ -90,8 +90,13 @@ def test_a_flagged_mask_is_drawn_and_a_volume_without_thumbnails_is_named(tmp_pa
     report = dc.check(str(tmp_path), schema)
     mask = next(k for k in report.inputs if k.endswith("a_mask.nii.gz"))
     assert report.inputs[mask] == "violating" and report.codes() == ["empty_mask"]
-    assert list(report.stats["thumbnails"]) == [mask]  # the image itself is ok
-    assert "middle slices of flagged volumes" in render_html(report)
+    # Issue 16's HTML report: the mask is outlined on its image's card, which carries the
+    # mask's reasons (the image itself is ok, its card is flagged by its mask).
+    image = next(k for k in report.inputs if k.endswith("a.nii"))
+    assert list(report.stats["thumbnails"]) == [image]
+    assert report.stats["previews"][image]["mask"] == mask
+    card = render_html(report).split("id='cards'", 1)[1]
+    assert "middle slices of flagged volumes" in card and "empty_mask" in card
     report.inputs["elsewhere/b.nii"] = "violating"  # flagged, but no slices stored
     page = render_html(report)
     assert "No slices drawn for 1 flagged volume(s)" in page and "elsewhere/b.nii" in page

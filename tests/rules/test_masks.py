@@ -137,3 +137,64 @@ def test_new_rules_are_quiet_on_clean_real_scans(mni, tmp_path: Path) -> None:
                                             "reoriented_anat_moved.nii", "example_nifti2.nii.gz")]
     report = dc.check(real, {"name": "real", "features": {"volume": {}}})
     assert not NEW_CODES & set(report.codes()), report.to_text()
+
+
+@pytest.fixture(scope="module")
+def mni_brain_mask(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, np.ndarray, np.ndarray]:
+    """nilearn's MNI152 template and its own brain mask (both ship inside the package)."""
+    import warnings
+
+    datasets = pytest.importorskip("nilearn.datasets")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # nilearn's FutureWarnings about default resolutions
+        template, mask = datasets.load_mni152_template(), datasets.load_mni152_brain_mask()
+    folder = tmp_path_factory.mktemp("mni")
+    t1 = save(folder / "mni_T1w.nii.gz", np.asarray(template.dataobj, np.float32),
+              template.affine)
+    return t1, (np.asarray(mask.dataobj) != 0).astype(np.uint8), mask.affine
+
+
+def test_both_directions_clean_on_the_template_with_its_own_mask(mni_brain_mask,
+                                                                 tmp_path: Path) -> None:
+    t1, brain, affine = mni_brain_mask
+    mask = save(tmp_path / "brain_mask.nii.gz", brain, affine)
+    assert judge(PairSpec(labels=[0, 1]), t1, mask) == []
+    assert judge(PairSpec(labels=[0, 1], min_foreground_coverage=0.95), t1, mask) == []
+    image, m = read_nifti(t1), read_nifti(mask)
+    coverage = mask_coverage(foreground(image.data), m.data)
+    assert coverage.fraction > 0.99 and coverage.foreground_fraction > 0.99
+    assert coverage.dice > 0.99
+
+
+@pytest.mark.parametrize("fault, change", [
+    ("flipped top to bottom", lambda b: b[:, :, ::-1]),
+    ("shifted 10 mm up", lambda b: np.roll(b, 10, axis=2)),
+    ("shifted 10 mm forward", lambda b: np.roll(b, 10, axis=1)),
+])
+def test_flipped_or_shifted_brain_mask_is_caught(mni_brain_mask, tmp_path: Path, fault: str,
+                                                 change) -> None:
+    t1, brain, affine = mni_brain_mask
+    moved = save(tmp_path / "moved_mask.nii.gz", np.ascontiguousarray(change(brain)), affine)
+    found = judge(PairSpec(labels=[0, 1]), t1, moved)
+    assert codes(found) == ["mask_mismatch"], fault
+    v = found[0]
+    # Both directions are measured and named, with the threshold that failed.
+    assert 0.6 < v.extra["mask_on_foreground"] < 0.9 and 0.6 < v.extra["foreground_covered"] < 0.9
+    assert v.observed == v.extra["mask_on_foreground"] and v.expected == ">= 0.9"
+    assert "lie on the foreground of" in v.message and "of its" in v.message
+    assert "foreground voxels (Dice" in v.message and "pairs.min_mask_coverage" in v.message
+
+
+def test_foreground_coverage_catches_a_mask_that_stays_on_foreground(mni_brain_mask,
+                                                                     tmp_path: Path) -> None:
+    # Half the brain mask (the left hemisphere only) lies entirely on foreground: the
+    # mask-side fraction cannot see it, the foreground-side fraction can.
+    t1, brain, affine = mni_brain_mask
+    half = brain.copy()
+    half[brain.shape[0] // 2:] = 0
+    mask = save(tmp_path / "half_mask.nii.gz", half, affine)
+    assert judge(PairSpec(labels=[0, 1]), t1, mask) == []  # off by default: lesion masks
+    found = judge(PairSpec(labels=[0, 1], min_foreground_coverage=0.9), t1, mask)
+    assert codes(found) == ["mask_mismatch"]
+    assert found[0].observed == found[0].extra["foreground_covered"] < 0.6
+    assert "pairs.min_foreground_coverage" in found[0].message
