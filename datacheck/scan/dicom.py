@@ -197,8 +197,25 @@ def run_dicom(unit: Unit, schema: Schema, options: Options, collector: ScanColle
         shape = element_shape(volume.shape, schema.features[name])
         found += collector.add_element(name, shape, dtype_name(volume),
                                        summarize_element(volume, shape), unit.name)
-    if has_error(found) and volume is not None:  # the HTML montage draws the failing series
-        from datacheck.scan.volume import thumbnails
-
-        collector.thumbnails[unit.name] = thumbnails(volume)
+    if volume is not None and series.header is not None:
+        _preview(unit.name, volume, series.header.affine, collector)
     inputs[unit.name] = "violating" if has_error(found) or volume is None else "ok"
+
+
+def _preview(name: str, volume: np.ndarray, affine: np.ndarray | None,
+             collector: ScanCollector) -> None:
+    """Slices and foreground histogram of the series for the HTML report, as NIfTI volumes
+    get them (``scan.previews``): a picture, never a verdict."""
+    from datacheck.scan.previews import preview
+
+    try:
+        with np.errstate(all="ignore"):
+            slices, info, fg_hist = preview(volume, affine)
+    except (ValueError, FloatingPointError, OverflowError):
+        return
+    if slices:
+        collector.thumbnails[name] = slices
+        collector.previews[name] = info
+    if fg_hist is not None:
+        collector.foreground = fg_hist if collector.foreground is None \
+            else collector.foreground.merge(fg_hist)
