@@ -65,13 +65,13 @@ def openers() -> dict[str, Opener]:
     from datacheck.infer.manifest import MANIFEST_OPENERS
     from datacheck.infer.tfrecord import open_tfrecord
     from datacheck.infer.volumes import volume_openers
-    from datacheck.readers.dicom import DICOM_SUFFIXES
     from datacheck.readers.images import IMAGE_SUFFIXES
+    from datacheck.readers.registry import suffixes
 
     images: dict[str, Opener] = dict.fromkeys(IMAGE_SUFFIXES, open_image_folder)
     return {".npz": open_npz, **volume_openers(), **MANIFEST_OPENERS, **images,
-            ".tfrecord": open_tfrecord, ".tfrecords": open_tfrecord,
-            **dict.fromkeys(DICOM_SUFFIXES, open_dicom_series)}
+            **dict.fromkeys(suffixes("tfrecord"), open_tfrecord),
+            **dict.fromkeys(suffixes("dicom"), open_dicom_series)}
 
 
 def suffix_of(path: Path) -> str:

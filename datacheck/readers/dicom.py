@@ -21,9 +21,10 @@ import numpy as np
 from datacheck.errors import DatacheckError, DataError, require
 from datacheck.readers.gate import file_size, open_file
 from datacheck.readers.guards import Limits, TooLargeError, active_limits, check_declared
+from datacheck.readers.registry import suffixes
 
 #: Suffixes DICOM files are commonly saved with (many have none: see ``scan.dicom``).
-DICOM_SUFFIXES: tuple[str, ...] = (".dcm", ".dicom", ".ima")
+DICOM_SUFFIXES: tuple[str, ...] = suffixes("dicom")
 _FIX = "Re-export the series from the PACS or scanner, or remove the file from the folder."
 
 
