@@ -5,8 +5,9 @@ split 80/20 into train and test), one planted fault each:
 
 - 5% flipped labels (each to another random class) -> ``label_noise`` suspects;
 - a relabelled class (every 7 labelled 1) -> one ``label_noise`` class swap, scored
-  once by the default probe and once with predictions of a model trained on other,
-  clean digits (the probe cannot see a class that no label names any more);
+  once from the data alone (class 7 is empty and class 1 splits into two class-sized
+  clusters; a probe on these labels cannot see a class that no label names any more)
+  and once with predictions of a model trained on other, clean digits;
 - exact copies of train elements in test (5% of test) -> ``leakage`` (exact);
 - near copies: the same with Gaussian noise sigma=0.03, clipped to [0, 1] -> ``leakage``
   (near);

@@ -13,6 +13,7 @@ from datacheck.dedup.index import (
     near_groups,
 )
 from datacheck.report.violation import Violation
+from datacheck.rules.label_quality import ConflictGroup
 
 #: Anything indexable by split number.
 Lookup = Mapping[int, HashIndex] | Sequence[HashIndex]
@@ -26,18 +27,30 @@ def default_distance(indexes: list[HashIndex]) -> int:
     return NEAR_BITS_PER_64 * max(1, width // 8)
 
 
-def duplicate_violations(indexes: list[HashIndex], feature: str = "*",
-                         max_distance: int | None = None,
-                         near: bool = True) -> tuple[list[Violation], dict[str, Any]]:
-    """Violations and counts for exact and near duplicates within and across ``indexes``.
-
-    Exact copies across splits are errors (``leakage``); near copies across
-    splits and every duplicate within a split are warnings.
-    """
+def find_groups(indexes: list[HashIndex], max_distance: int | None = None,
+                near: bool = True) -> tuple[list[Group], int]:
+    """Exact copy groups and (with ``near``) confirmed near pairs, and the distance used."""
     distance = default_distance(indexes) if max_distance is None else max_distance
     groups = exact_groups(indexes)
     if near:
         groups += near_groups(indexes, distance)
+    return groups, distance
+
+
+def duplicate_violations(indexes: list[HashIndex], feature: str = "*",
+                         max_distance: int | None = None, near: bool = True,
+                         groups: list[Group] | None = None,
+                         ) -> tuple[list[Violation], dict[str, Any]]:
+    """Violations and counts for exact and near duplicates within and across ``indexes``.
+
+    Exact copies across splits are errors (``leakage``); near copies across
+    splits and every duplicate within a split are warnings. ``groups`` (from
+    :func:`find_groups` with the same distance) saves searching twice.
+    """
+    if groups is None:
+        groups, distance = find_groups(indexes, max_distance, near)
+    else:
+        distance = default_distance(indexes) if max_distance is None else max_distance
     out: list[Violation] = []
     stats: dict[str, Any] = {"elements": {idx.name: len(idx) for idx in indexes},
                              "max_distance": distance}
@@ -53,6 +66,24 @@ def duplicate_violations(indexes: list[HashIndex], feature: str = "*",
             if inside:
                 out.append(_duplicate(index, s, inside, feature, exact, distance))
     return out, stats
+
+
+def conflict_groups(indexes: Lookup, groups: list[Group],
+                    across: bool = False) -> list[ConflictGroup]:
+    """The groups whose members carry different labels (unlabelled members do not count),
+    as evidence for the ``label_conflict`` rule; with ``across``, only groups that span
+    several splits (copies within one split are a matter for `datacheck labels`)."""
+    out = []
+    for group in groups:
+        if across and len(group.splits()) < 2:
+            continue
+        if not _labels_differ(indexes, group):
+            continue
+        members = [(_where(indexes, m), str(indexes[m[0]].labels[m[1]])) for m in group.members
+                   if indexes[m[0]].labels[m[1]] is not None]
+        inputs = list(dict.fromkeys(indexes[s].name for s, _ in group.members))
+        out.append(ConflictGroup(members, group.exact, inputs))
+    return out
 
 
 def _where(indexes: Lookup, member: tuple[int, int]) -> str:

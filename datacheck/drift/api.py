@@ -44,7 +44,8 @@ def diff(a: Any, b: Any = None, schema: str | Path | dict[str, Any] | Schema | N
     ``a``/``b``: anything ``dc.check`` reads, or a profile saved as .json.
     Thresholds come from the schema's ``drift`` section (defaults otherwise).
     ``dedup=True`` also looks for exact and near-duplicate elements within
-    and across the two (``duplicate``, ``leakage``). ``split_a``/``split_b``
+    and across the two (``duplicate``, ``leakage``), and copies across them whose labels
+    differ (``label_conflict``: exact ones are errors, near ones warnings). ``split_a``/``split_b``
     choose splits of a manifest (``b`` defaults to ``a``: one manifest).
 
     >>> from datacheck.drift import diff
@@ -75,7 +76,12 @@ def diff(a: Any, b: Any = None, schema: str | Path | dict[str, Any] | Schema | N
     report = Report(schema=resolved.name if resolved is not None else None, kind="diff")
     report.extend(violations)
     if dedup:
-        from datacheck.dedup.findings import duplicate_violations
+        from datacheck.dedup.findings import (
+            conflict_groups,
+            duplicate_violations,
+            find_groups,
+        )
+        from datacheck.rules.label_quality import label_conflict_violations
 
         for profile, label in ((pa, name_a), (pb, name_b)):
             if profile.hashes is None:
@@ -85,12 +91,20 @@ def diff(a: Any, b: Any = None, schema: str | Path | dict[str, Any] | Schema | N
         assert pa.hashes is not None and pb.hashes is not None
         pa.hashes.name, pb.hashes.name = name_a, name_b
         feature = next((k for k, e in pa.entries.items() if e.role == "feature"), "*")
-        found, stats = duplicate_violations([pa.hashes, pb.hashes], feature, max_distance)
+        indexes = [pa.hashes, pb.hashes]
+        groups, distance = find_groups(indexes, max_distance)
+        found, stats = duplicate_violations(indexes, feature, distance, groups=groups)
         report.extend(found)
+        # Copies across A and B whose labels differ: the same input taught as two classes.
+        conflicts = conflict_groups(indexes, groups, across=True)
+        report.extend(label_conflict_violations(
+            feature, conflicts, f"near copies (perceptual hash within {distance} bits)"))
+        stats["label_conflict_groups"] = len(conflicts)
         report.stats["dedup"] = stats
     # Drift is B's departure from A; leakage (and what A lacks) involves A as well.
     errors = [v for v in report.violations if v.severity == "error"]
-    report.mark_input(name_a, "violating" if any(v.code == "leakage" or v.where == name_a
+    across = ("leakage", "label_conflict")
+    report.mark_input(name_a, "violating" if any(v.code in across or v.where == name_a
                                                  for v in errors) else "ok")
     report.mark_input(name_b, "violating" if errors else "ok")
     # Files that could not be read were left out of the profiles: each is named, and fails the run.

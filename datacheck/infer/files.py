@@ -60,13 +60,18 @@ def open_npz(path: Path, mask: Path | None, batch_size: int) -> Source:
 
 def openers() -> dict[str, Opener]:
     """Suffix -> opener for every file type this build can read."""
+    from datacheck.infer.dicom import open_dicom_series
     from datacheck.infer.images import open_image_folder
     from datacheck.infer.manifest import MANIFEST_OPENERS
+    from datacheck.infer.tfrecord import open_tfrecord
     from datacheck.infer.volumes import volume_openers
     from datacheck.readers.images import IMAGE_SUFFIXES
+    from datacheck.readers.registry import suffixes
 
     images: dict[str, Opener] = dict.fromkeys(IMAGE_SUFFIXES, open_image_folder)
-    return {".npz": open_npz, **volume_openers(), **MANIFEST_OPENERS, **images}
+    return {".npz": open_npz, **volume_openers(), **MANIFEST_OPENERS, **images,
+            **dict.fromkeys(suffixes("tfrecord"), open_tfrecord),
+            **dict.fromkeys(suffixes("dicom"), open_dicom_series)}
 
 
 def suffix_of(path: Path) -> str:
@@ -128,6 +133,11 @@ def _expand_one(path: Path, known: dict[str, Opener]) -> list[Path]:
 
         if any(is_image(p) for p in path.rglob("*") if p.is_file()):
             return [path]  # an image folder is one source: its labels come from its layout
+        from datacheck.infer.dicom import dicom_folders
+
+        series = dicom_folders(path)
+        if series:
+            return series  # each folder of DICOM slices is one series, one volume
         # Tables inside a data folder (participants.tsv...) are not manifests to expand.
         found = sorted(p for p in path.rglob("*") if p.is_file() and suffix_of(p) in known
                        and suffix_of(p) not in _TABLES
@@ -164,9 +174,12 @@ def open_paths(paths: list[str | Path], batch_size: int) -> Source:
 
     def opened(path: Path, mask: Path | None) -> Source | None:
         try:
-            if path.is_dir():  # an image folder (see _expand_one)
+            if path.is_dir():  # an image folder or a DICOM series (see _expand_one)
+                from datacheck.infer.dicom import dicom_files, open_dicom_series
                 from datacheck.infer.images import open_image_folder
 
+                if dicom_files(path):
+                    return open_dicom_series(path, mask, batch_size)
                 return open_image_folder(path, mask, batch_size)
             return known[suffix_of(path)](path, mask, batch_size)
         except Exception as exc:  # one bad file must never stop inference

@@ -1,4 +1,4 @@
-"""Schema sections inferred from file headers: ``nifti``, ``pairs`` and ``hdf5``."""
+"""Schema sections inferred from file headers: ``nifti``, ``pairs``, ``hdf5`` and ``dicom``."""
 
 from __future__ import annotations
 
@@ -70,6 +70,31 @@ def sections_for(seen: dict[str, Observation], source_sections: dict[str, Any],
         nifti = nifti_section("volume", seen["volume"], notes.setdefault("volume", []))
         if nifti is not None:
             out["nifti"] = nifti
+    if "volume" in seen and _facts(seen["volume"], "modality"):
+        out["dicom"] = dicom_section("volume", seen["volume"], notes.setdefault("volume", []))
     if "mask" in seen and _facts(seen["mask"], "ndim"):
         out["pairs"] = pairs_section(seen["mask"], notes.setdefault("mask", []))
     return out
+
+
+def dicom_section(name: str, obs: Observation, notes: list[str]) -> dict[str, Any]:
+    """``dicom:`` from the series behind ``name``: every modality and photometric
+    interpretation seen, and orientation and spacing when all series agree."""
+    section: dict[str, Any] = {"feature": name}
+    for key, field in (("modality", "modality"), ("photometric", "photometric")):
+        values = sorted(v for v in _facts(obs, field) if v != "(missing)")
+        if values:
+            section[key] = values
+    orientations = _facts(obs, "dicom_orientation")
+    if len(orientations) == 1:
+        section["orientation"] = next(iter(orientations))
+    elif orientations:
+        notes.append("series orientations differ (" + ", ".join(
+            f"{k}: {v}" for k, v in orientations.most_common()) + "): none declared")
+    spacings = _facts(obs, "dicom_spacing")
+    if len(spacings) == 1:
+        section["spacing"] = [float(v) for v in next(iter(spacings)).split("x")]
+    elif spacings:
+        notes.append("series voxel spacings differ (" + ", ".join(
+            f"{k} mm: {v}" for k, v in spacings.most_common(5)) + "): none declared")
+    return section

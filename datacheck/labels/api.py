@@ -31,9 +31,11 @@ from datacheck.report.report import Report
 from datacheck.rules.label_quality import (
     MAX_RATE,
     ConflictGroup,
+    MergedClass,
     Suspect,
     label_conflict_violations,
     label_noise_violations,
+    merged_class_violations,
 )
 from datacheck.schema.io import load_schema
 from datacheck.schema.model import Schema
@@ -65,6 +67,14 @@ def find_label_issues(data: Any, schema: str | Path | dict[str, Any] | Schema | 
     resolved = None if schema is None else load_schema(schema)
     found = gather(data, resolved)
     probs, method = _probabilities(found, model, predictions, embeddings, folds)
+    merged: list[MergedClass] = []
+    if model is None and predictions is None:
+        # A probe on these labels cannot see a class whose every element was relabelled.
+        from datacheck.labels.merged import merged_classes
+
+        features = (np.asarray(embeddings, dtype=np.float64) if embeddings is not None
+                    else probe_features(found.x, found.layout))
+        merged = merged_classes(found, features)
     report = Report(schema=resolved.name if resolved is not None else None, kind="labels")
     for problem in found.problems.values():
         report.add(problem)
@@ -77,6 +87,8 @@ def find_label_issues(data: Any, schema: str | Path | dict[str, Any] | Schema | 
         found.label, suspects, disagree,
         {str(c): int(k) for c, k in zip(found.classes, looks_like, strict=False)},
         len(found.labels), method, max_rate, sizes=dict(Counter(found.inputs))))
+    what = "embeddings" if embeddings is not None else "pixels"
+    report.extend(merged_class_violations(found.label, merged, f"2-means on {what}"))
     groups: list[ConflictGroup] = []
     if conflicts:
         groups = _conflicts(found)
@@ -85,6 +97,7 @@ def find_label_issues(data: Any, schema: str | Path | dict[str, Any] | Schema | 
     report.stats["labels"] = {
         "elements": len(found.labels), "classes": len(found.classes), "method": method,
         "suspects": len(suspects), "conflict_groups": len(groups),
+        "merged_classes": [[m.given, m.likely] for m in merged],
         "given_counts": {c: int(k) for c, k in zip(found.classes, np.bincount(
             found.labels, minlength=len(found.classes)), strict=False)}}
     return report

@@ -9,6 +9,10 @@ it is and what it says.
 A class swap (every 7 labelled 1) is one finding, not 180: when most of the
 elements that look like class L carry the same other label G, the cause is a
 mapping error, and the fix is one line in a class table, not 180 relabels.
+When every element of L carries G, no probe trained on these labels can see
+L; then a declared class with no elements beside a class about one class too
+large that splits into two class-sized clusters is the same swap, found from
+the data alone.
 """
 
 from __future__ import annotations
@@ -144,6 +148,84 @@ def _examples(members: Sequence[Suspect]) -> str:
 
 def _inputs(members: Sequence[Suspect]) -> list[str]:
     return list(dict.fromkeys(s.input for s in members if s.input is not None))[:KEPT]
+
+
+#: A class with no elements was merged into class G when G holds at least this many times
+#: the median class size ...
+MERGE_SIZE_RATIO = 1.5
+#: ... and splits (2-means) into two clusters of at least this share of the median size each
+#: (on digits with every 7 labelled 1: 179 and 182 elements, each 99-100% one digit).
+MERGE_PART_SHARE = 0.5
+
+
+@dataclass
+class MergedClass:
+    """Evidence that declared class ``likely`` (no elements) was relabelled as ``given``:
+    the two clusters (element indices) that ``given``'s elements split into."""
+
+    given: str
+    likely: str
+    clusters: tuple[list[int], list[int]]
+    where: list[str]
+    median: float
+    inputs: list[str]
+
+
+def merge_candidates(sizes: dict[str, int], empty: Sequence[str]) -> list[tuple[str, str]]:
+    """(oversized class, empty class) pairs worth splitting, largest class first.
+
+    A declared class without elements is only half the evidence; the class that
+    received its elements must be about one class too large.
+
+    >>> merge_candidates({"0": 180, "1": 361, "2": 177}, ["7"])
+    [('1', '7')]
+    """
+    held = sorted(v for v in sizes.values() if v > 0)
+    if not empty or len(held) < 2:
+        return []
+    median = float(np.median(held))
+    big = sorted((c for c, n in sizes.items() if n >= MERGE_SIZE_RATIO * median),
+                 key=lambda c: -sizes[c])
+    return list(zip(big, empty, strict=False))
+
+
+def is_merged(parts: tuple[int, int], median: float) -> bool:
+    """Both clusters are about a class in size (not one class and a few outliers)."""
+    return min(parts) >= MERGE_PART_SHARE * median
+
+
+def merged_class_violations(label: str, merged: list[MergedClass],
+                            method: str) -> list[Violation]:
+    """One class swap per class that absorbed a declared class with no elements.
+
+    The data alone cannot say which of the two clusters is the relabelled
+    class (each matches no other class), so both are named and kept.
+
+    >>> merged_class_violations("label", [], "2-means")
+    []
+    """
+    out = []
+    for m in merged:
+        a, b = m.clusters
+        total = len(a) + len(b)
+        shown = "; ".join(f"cluster {k + 1}: " + ", ".join(m.where[i] for i in c[:3])
+                          for k, c in enumerate(m.clusters))
+        message = (f"{label}: label_noise: class swap: class {m.likely} has no elements while "
+                   f"class {m.given} holds {total}, {total / max(m.median, 1):.1f}x the median "
+                   f"class size ({m.median:g}), in two clusters of {len(a)} and {len(b)} "
+                   f"elements ({method}); one of them is probably class {m.likely} labelled "
+                   f"{m.given} (e.g. {shown}). Look at a few of each, then fix the class mapping "
+                   "(label table, folder names, index offset) rather than single labels.")
+        out.append(Violation(
+            "label_noise", label, message, observed=min(len(a), len(b)), expected=0,
+            where=m.where[a[0]], severity="error",
+            extra={"kind": "class_swap", "given": m.given, "likely": m.likely,
+                   "count": min(len(a), len(b)), "looks_like": 0, "method": method,
+                   "confusion": {f"{m.given} cluster sizes": [len(a), len(b)],
+                                 f"{m.likely} labelled": 0, "median class size": m.median},
+                   "clusters": [a[:KEPT], b[:KEPT]], "indices": (a + b)[:KEPT],
+                   "reverse_indices": [], "inputs": m.inputs[:KEPT]}))
+    return out
 
 
 @dataclass

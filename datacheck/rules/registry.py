@@ -71,6 +71,8 @@ class Code(StrEnum):
     LOW_INFORMATION = "low_information"
     BLURRY = "blurry"
     SATURATED = "saturated"
+    MIXED_SERIES = "mixed_series"
+    MISSING_SLICE = "missing_slice"
 
 
 class Scope(StrEnum):
@@ -210,6 +212,10 @@ _RULES: tuple[Rule, ...] = (
     _rule(Code.BLURRY, E, "an image much less sharp than the dataset's median",
           "drop the image or check the resizing", W),
     _rule(Code.SATURATED, E, "many clipped pixels", "check exposure and scaling", W),
+    _rule(Code.MIXED_SERIES, F, "a DICOM folder holds slices of more than one series",
+          "move each series into its own folder"),
+    _rule(Code.MISSING_SLICE, F, "a DICOM series has a gap of whole slice steps "
+          "(ImagePositionPatient)", "re-export the complete series"),
 )
 
 #: Codes whose violations the testing strategies can plant into a valid batch.

@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 UNIT_KINDS: dict[str, str] = {".nii.gz": "nifti", ".nii": "nifti", ".h5": "h5", ".hdf5": "h5",
                               ".npz": "npz", ".png": "images", ".jpg": "images",
                               ".jpeg": "images", ".bmp": "images", ".gif": "images",
-                              ".tfrecord": "tfrecord", ".tfrecords": "tfrecord"}
+                              ".tfrecord": "tfrecord", ".tfrecords": "tfrecord",
+                              ".dcm": "dicom", ".dicom": "dicom", ".ima": "dicom"}
 
 
 @dataclass
@@ -197,10 +198,15 @@ def _plan_folder(plan: Plan, folder: Path, schema: Schema, kinds: dict[str, str]
     files = _walk(plan, folder)
     supported: list[tuple[Path, str]] = []
     images: list[Path] = []
+    slices: list[Path] = []
+    from datacheck.scan.dicom import is_dicom_name, plan_dicom
+
     for path in files:
         suffix = suffix_of(path.name, list(kinds))
         if suffix is not None and kinds[suffix] == "images":
             images.append(path)
+        elif is_dicom_name(path, schema):
+            slices.append(path)
         elif suffix is not None:
             supported.append((path, suffix))
         elif suffix_of(path.name, MANIFEST_SUFFIXES):
@@ -208,12 +214,14 @@ def _plan_folder(plan: Plan, folder: Path, schema: Schema, kinds: dict[str, str]
                       "by name to check it")
         else:
             plan.skip(path, f"no reader for '{path.suffix or path.name}' files")
+    if slices:  # DICOM: the slices of each folder are one series, one volume
+        plan_dicom(plan, slices)
     if images:  # an image folder: class subfolders or a labels table give the labels
         from datacheck.scan.images import plan_images
 
         plan_images(plan, folder, images, schema, limits)
-        if not supported:
-            return
+    if (images or slices) and not supported:
+        return
     if not supported:
         name = plan.name(folder)
         plan.refuse(name, Violation(

@@ -18,10 +18,11 @@ from datacheck.errors import DataError
 from datacheck.schema.model import Schema
 
 if TYPE_CHECKING:
+    from datacheck.readers.guards import Limits
     from datacheck.report.report import InputStatus
     from datacheck.scan.collect import ScanCollector
     from datacheck.scan.units import Options, Unit
-    from datacheck.schema.tfrecord import TFRecordFeature
+    from datacheck.schema.tfrecord import TFRecordFeature, TFRecordSpec
 
 
 def run_tfrecord(unit: Unit, schema: Schema, options: Options, collector: ScanCollector,
@@ -77,11 +78,19 @@ def run_tfrecord(unit: Unit, schema: Schema, options: Options, collector: ScanCo
 def decode_record(example: dict[str, Any], schema: Schema, options: Options,
                   where: str) -> dict[str, np.ndarray]:
     """The schema's names of one record as arrays with a batch axis of 1."""
+    assert schema.tfrecord is not None
+    return decode_example(example, schema.tfrecord, schema.features, options.limits, where)
+
+
+def decode_example(example: dict[str, Any], section: TFRecordSpec, features: dict[str, Any],
+                   limits: Limits, where: str) -> dict[str, np.ndarray]:
+    """The names of ``section`` in one parsed Example, decoded (images scaled as ``features``
+    declares), each with a batch axis of 1; ``infer`` decodes with this too, before any
+    schema exists."""
     from datacheck.readers.images import decode_image, to_feature_scale
 
-    assert schema.tfrecord is not None
     batch: dict[str, np.ndarray] = {}
-    for name, spec in schema.tfrecord.features.items():
+    for name, spec in section.features.items():
         if spec.key not in example:
             continue  # the judge reports the missing name (missing_feature)
         value = example[spec.key]
@@ -89,8 +98,8 @@ def decode_record(example: dict[str, Any], schema: Schema, options: Options,
             if not isinstance(value, list) or len(value) != 1:
                 raise DataError(f"{where}: {spec.key} holds {_count(value)} values, not one "
                                 "encoded image")
-            array = decode_image(value[0], options.limits, source=f"{where} {spec.key}")
-            feature = schema.features.get(name)
+            array = decode_image(value[0], limits, source=f"{where} {spec.key}")
+            feature = features.get(name)
             if feature is not None:
                 array = to_feature_scale(array, feature.normalization, feature.value_range())
         else:

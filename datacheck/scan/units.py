@@ -259,6 +259,13 @@ def _run_tfrecord(unit: Unit, schema: Schema, options: Options, collector: ScanC
     run_tfrecord(unit, schema, options, collector, inputs)
 
 
+def _run_dicom(unit: Unit, schema: Schema, options: Options, collector: ScanCollector,
+               inputs: dict[str, InputStatus]) -> None:
+    from datacheck.scan.dicom import run_dicom
+
+    run_dicom(unit, schema, options, collector, inputs)
+
+
 RUNNERS: dict[str, Runner] = {"nifti": _run_nifti, "npz": _run_npz, "h5": _run_h5,
                               "external": _run_external, "images": _run_images,
-                              "tfrecord": _run_tfrecord}
+                              "tfrecord": _run_tfrecord, "dicom": _run_dicom}

@@ -293,6 +293,10 @@ def check_references(schema: Schema) -> None:
             and schema.nifti.feature not in schema.features:
         raise ValueError(f"nifti.feature {schema.nifti.feature!r} is not a feature "
                          f"(features: {sorted(schema.features)})")
+    if schema.dicom is not None and schema.dicom.feature is not None \
+            and schema.dicom.feature not in schema.features:
+        raise ValueError(f"dicom.feature {schema.dicom.feature!r} is not a feature "
+                         f"(features: {sorted(schema.features)})")
     if schema.pairs is not None and schema.pairs.feature is not None \
             and schema.pairs.feature not in schema.features:
         raise ValueError(f"pairs.feature {schema.pairs.feature!r} is not a feature "
@@ -318,6 +322,8 @@ def medical_model_at(loc: list[str]) -> type[BaseModel] | None:
         return None
     if loc[0] == "hdf5":
         return H5DatasetSpec if len(loc) >= 3 and loc[1] == "datasets" else HDF5Spec
+    from datacheck.schema.dicom import DicomSpec
+
     models: dict[str, type[BaseModel]] = {"nifti": NiftiSpec, "pairs": PairSpec,
-                                          "manifest": ManifestSpec}
+                                          "manifest": ManifestSpec, "dicom": DicomSpec}
     return models.get(loc[0])

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from datacheck.drift.config import DriftConfig
+from datacheck.schema.dicom import DicomSpec
 from datacheck.schema.layout import channel_axis, parse_layout
 from datacheck.schema.medical import HDF5Spec, ManifestSpec, NiftiSpec, PairSpec, check_references
 from datacheck.schema.quality import ImageFolderSpec, QualitySpec
@@ -371,15 +372,16 @@ class Schema(_Strict):
     manifest: ManifestSpec | None = None
     images: ImageFolderSpec | None = None
     tfrecord: TFRecordSpec | None = None
+    dicom: DicomSpec | None = None
     allow_empty: bool = Field(
         False, description="Zero elements (an empty dataset, file or split) is not an error.")
 
     @model_validator(mode="after")
     def _non_empty(self) -> Schema:
-        sections = (self.nifti, self.pairs, self.hdf5, self.manifest)
+        sections = (self.nifti, self.pairs, self.hdf5, self.manifest, self.dicom)
         if not self.features and not self.labels and all(s is None for s in sections):
             raise ValueError("a schema needs at least one entry under 'features' or 'labels' "
-                             "(or a nifti, pairs, hdf5 or manifest section)")
+                             "(or a nifti, pairs, hdf5, manifest or dicom section)")
         check_references(self)
         clash = set(self.features) & set(self.labels)
         if clash:

@@ -121,3 +121,65 @@ def test_find_duplicates_across_three_splits(digits):
     assert leak.code == "leakage" and "4 elements of test are exact copies" in leak.message
     assert report.kind == "dedup" and report.inputs["val"] == "ok"
     assert report.inputs["train"] == report.inputs["test"] == "violating"
+
+
+def test_diff_dedup_reports_label_conflicts_across_the_sides(digits, rng):
+    """4 exact and 6 near (noise sigma 0.03) copies of A in B with another label; 5 exact
+    copies with the same label are leakage, not conflicts."""
+    x, y = digits
+    xa, ya, xb, yb = x[:900], y[:900], x[900:].copy(), y[900:].copy()
+    xb[:4], yb[:4] = xa[:4], (ya[:4] + 1) % 10
+    xb[10:16] = np.clip(xa[10:16] + rng.normal(0, 0.03, xa[10:16].shape), 0, 1)
+    yb[10:16] = (ya[10:16] + 2) % 10
+    xb[20:25], yb[20:25] = xa[20:25], ya[20:25]
+    report = diff((xa, ya), (xb, yb), dedup=True)
+    [exact] = [v for v in report.violations
+               if v.code == "label_conflict" and v.extra["kind"] == "exact"]
+    assert exact.severity == "error" and exact.observed == 4
+    groups = {frozenset(m["where"] for m in g) for g in exact.extra["groups"]}
+    assert groups == {frozenset({f"A: <array> element {i}", f"B: <array> element {i}"})
+                      for i in range(4)}
+    for group in exact.extra["groups"]:
+        assert {m["label"] for m in group} == {str(ya[int(group[0]["where"].split()[-1])]),
+                                               str(yb[int(group[0]["where"].split()[-1])])}
+    assert exact.message.startswith("image: label_conflict: 4 groups of exact copies carry "
+                                    "different labels (8 elements)")
+    [near] = [v for v in report.violations
+              if v.code == "label_conflict" and v.extra["kind"] == "near"]
+    assert near.severity == "warning"
+    pairs = {frozenset(m["where"] for m in g) for g in near.extra["groups"]}
+    wanted = {frozenset({f"A: <array> element {10 + i}", f"B: <array> element {10 + i}"})
+              for i in range(6)}
+    assert len(wanted & pairs) >= 5 and len(pairs - wanted) <= 1
+    assert "perceptual hash within 4 bits" in near.message
+    assert report.stats["dedup"]["label_conflict_groups"] == len(groups) + len(pairs)
+    # the same-label copies are leakage (9 exact copies in all), never a conflict
+    leak = next(v for v in report.violations if v.code == "leakage" and v.severity == "error")
+    assert leak.observed == 9
+    assert not report.ok and report.inputs == {"A": "violating", "B": "violating"}
+
+
+def test_diff_dedup_on_clean_halves_has_no_label_conflict(digits):
+    x, y = digits
+    report = diff((x[:900], y[:900]), (x[900:], y[900:]), dedup=True)
+    assert not [v for v in report.violations if v.code == "label_conflict"]
+    assert report.stats["dedup"]["label_conflict_groups"] == 0
+
+
+def test_diff_dedup_cli_exits_1_on_a_label_conflict(digits, tmp_path):
+    x, y = digits
+    xb, yb = x[900:].copy(), y[900:].copy()
+    xb[:3], yb[:3] = x[:3], (y[:3] + 1) % 10
+    np.savez(tmp_path / "train.npz", image=x[:900], label=y[:900])
+    np.savez(tmp_path / "val.npz", image=xb, label=yb)
+    out = tmp_path / "report.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "datacheck", "diff", str(tmp_path / "train.npz"),
+         str(tmp_path / "val.npz"), "--dedup", "--json", str(out)], capture_output=True,
+        text=True, timeout=180, env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])})
+    assert result.returncode == 1, result.stderr
+    found = json.loads(out.read_text())
+    [conflict] = [v for v in found["violations"] if v["code"] == "label_conflict"]
+    assert conflict["severity"] == "error" and conflict["observed"] == 3
+    assert "label_conflict: 3 groups of exact copies carry different labels" in result.stdout
+

@@ -88,6 +88,42 @@ def test_a_relabelled_class_is_one_class_swap_with_predictions(digits):
     assert not others & set(swap.extra["indices"])  # reported once, not again one by one
 
 
+@pytest.mark.parametrize(("source", "target"), [(7, 1), (3, 8)])
+def test_a_whole_relabelled_class_is_found_without_a_model(digits, source, target):
+    """Every 7 labelled 1, nothing but the data: class 7 is declared (below the highest
+    label) yet empty, and class 1 splits into two class-sized clusters."""
+    x, y = digits
+    given = y.copy()
+    given[y == source] = target
+    report = dc.find_label_issues((x, given))
+    [swap] = [v for v in report.violations if v.extra.get("kind") == "class_swap"]
+    assert swap.code == "label_noise" and swap.severity == "error" and not report.ok
+    assert (swap.extra["given"], swap.extra["likely"]) == (str(target), str(source))
+    moved = set(np.flatnonzero(y == source).tolist())
+    kept = set(np.flatnonzero(y == target).tolist())
+    a, b = (set(c) for c in swap.extra["clusters"])
+    assert a | b == moved | kept and not a & b
+    # one cluster is (almost) exactly the relabelled class, the other the true one
+    foreign, own = (a, b) if len(a & moved) > len(b & moved) else (b, a)
+    assert len(foreign & moved) >= 0.9 * len(moved) and len(foreign - moved) <= 0.1 * len(foreign)
+    assert len(own & kept) >= 0.9 * len(kept)
+    assert swap.observed == min(len(a), len(b))
+    assert swap.extra["confusion"][f"{target} cluster sizes"] == [len(a), len(b)]
+    assert swap.message.startswith(f"label: label_noise: class swap: class {source} has no "
+                                   f"elements while class {target} holds {len(a) + len(b)}")
+    assert "fix the class mapping" in swap.message
+    assert report.stats["labels"]["merged_classes"] == [[str(target), str(source)]]
+
+
+def test_merge_candidates_need_an_empty_class_and_an_oversized_one():
+    from datacheck.rules.label_quality import is_merged, merge_candidates
+
+    assert merge_candidates({"0": 180, "1": 361, "2": 177, "3": 0}, ["3"]) == [("1", "3")]
+    assert merge_candidates({"0": 180, "1": 200, "2": 177, "3": 0}, ["3"]) == []
+    assert merge_candidates({"0": 180, "1": 361, "2": 177}, []) == []
+    assert is_merged((179, 182), 180.0) and not is_merged((340, 21), 180.0)
+
+
 def test_half_relabelled_class_is_a_swap_for_the_probe(digits):
     x, y = digits
     given = y.copy()
