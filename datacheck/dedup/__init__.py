@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from datacheck.dedup.findings import duplicate_violations
 from datacheck.dedup.hashing import content_hash, perceptual_hashes
 from datacheck.dedup.index import HashIndex
+from datacheck.rules.dedup import duplicate_violations
 
 __all__ = ["HashIndex", "content_hash", "duplicate_violations", "find_duplicates",
            "perceptual_hashes"]

@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Any
 
 from datacheck.data import DEFAULT_BATCH_SIZE
-from datacheck.dedup.findings import duplicate_violations
 from datacheck.dedup.hashing import Method
 from datacheck.errors import DatacheckError
 from datacheck.report.report import Report
+from datacheck.rules.dedup import duplicate_violations
 from datacheck.schema.io import load_schema
 from datacheck.schema.model import Schema
 

@@ -25,9 +25,11 @@ import numpy as np
 
 from datacheck.dedup import calibrate
 from datacheck.dedup.hashing import hamming
+from datacheck.rules.registry import RULES
 
-#: Default largest Hamming distance per 64 hash bits that still counts as a near-duplicate.
-NEAR_BITS_PER_64 = 4
+#: Default largest Hamming distance per 64 hash bits that still counts as a near-duplicate
+#: (the duplicate rule's parameter).
+NEAR_BITS_PER_64 = int(RULES["duplicate"].params["near_bits_per_64"])
 #: Groups larger than this are checked pairwise in blocks instead of by offsets.
 _SMALL_GROUP = 64
 

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from datacheck.errors import DatacheckError
+from datacheck.readers.registry import suffixes
 
 #: Layers an output passes through unchanged in size (we look behind them for the head).
 PASS_THROUGH = frozenset({
@@ -133,7 +134,7 @@ def load_model(model: Any) -> Any:
     path = Path(model)
     if not path.exists():
         raise DatacheckError(f"{path}: no such model file. Save it with model.save('m.keras').")
-    if path.suffix not in (".keras", ".h5", ".hdf5"):
+    if path.suffix.lower() not in (".keras", *suffixes("h5")):  # Keras 2 saved HDF5 too
         raise DatacheckError(f"{path}: not a Keras model file (.keras or .h5). Save it with "
                              "model.save('m.keras').")
     import warnings

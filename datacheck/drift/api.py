@@ -8,6 +8,7 @@ from typing import Any
 from datacheck.data import DEFAULT_BATCH_SIZE
 from datacheck.dedup.hashing import Method
 from datacheck.errors import DatacheckError
+from datacheck.readers.registry import suffix_of, suffixes
 from datacheck.report.report import Report
 from datacheck.schema.io import load_schema
 from datacheck.schema.model import Schema
@@ -27,8 +28,7 @@ def _split(data: Any, split: str | None) -> Any:
 
     if split is None:
         return data
-    if not isinstance(data, (str, Path)) or not str(data).lower().endswith(
-            (".csv", ".tsv", ".parquet", ".pq")):
+    if not isinstance(data, (str, Path)) or suffix_of(data) not in suffixes("manifest"):
         raise DatacheckError(f"a split ({split!r}) can only be chosen from a manifest "
                              f"(.csv/.tsv/.parquet), not {_label(data, type(data).__name__)}")
     return ManifestSplit(Path(data), split)
@@ -76,11 +76,8 @@ def diff(a: Any, b: Any = None, schema: str | Path | dict[str, Any] | Schema | N
     report = Report(schema=resolved.name if resolved is not None else None, kind="diff")
     report.extend(violations)
     if dedup:
-        from datacheck.dedup.findings import (
-            conflict_groups,
-            duplicate_violations,
-            find_groups,
-        )
+        from datacheck.dedup.findings import conflict_groups, find_groups
+        from datacheck.rules.dedup import duplicate_violations
         from datacheck.rules.label_quality import label_conflict_violations
 
         for profile, label in ((pa, name_a), (pb, name_b)):

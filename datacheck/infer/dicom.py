@@ -80,9 +80,9 @@ def open_dicom_series(path: Path, mask: Path | None, batch_size: int) -> Source:
     from datacheck.errors import DataError
     from datacheck.infer.volumes import as_element
     from datacheck.readers.guards import active_limits
+    from datacheck.rules.files import unreadable
     from datacheck.scan.dicom import load_series
     from datacheck.scan.plan import display
-    from datacheck.scan.units import unreadable
     from datacheck.schema.dicom import DicomSpec
 
     name = display(path)

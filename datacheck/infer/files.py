@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from datacheck.data import iter_batches
 from datacheck.errors import DataError
 from datacheck.infer.sources import Batch, Source, positional_names
+from datacheck.readers.registry import stem_of, suffix_of, suffixes
 
 if TYPE_CHECKING:
     from datacheck.report.report import InputStatus
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 Opener = Callable[[Path, Path | None, int], Source]
 
 _POSITIONAL_KEY = re.compile(r"arr_\d+")
-_TABLES = (".csv", ".tsv", ".parquet", ".pq")
+_TABLES = suffixes("manifest")
 #: Suffix of mask files next to their images (as in the schema's ``pairs.mask_suffix``).
 MASK_SUFFIX = "_mask"
 
@@ -59,38 +60,21 @@ def open_npz(path: Path, mask: Path | None, batch_size: int) -> Source:
 
 
 def openers() -> dict[str, Opener]:
-    """Suffix -> opener for every file type this build can read."""
-    from datacheck.infer.dicom import open_dicom_series
-    from datacheck.infer.images import open_image_folder
-    from datacheck.infer.manifest import MANIFEST_OPENERS
-    from datacheck.infer.tfrecord import open_tfrecord
-    from datacheck.infer.volumes import volume_openers
-    from datacheck.readers.images import IMAGE_SUFFIXES
-    from datacheck.readers.registry import suffixes
+    """Suffix -> opener for every format in the reader registry that infer can read."""
+    from datacheck.readers.registry import FORMATS
 
-    images: dict[str, Opener] = dict.fromkeys(IMAGE_SUFFIXES, open_image_folder)
-    return {".npz": open_npz, **volume_openers(), **MANIFEST_OPENERS, **images,
-            **dict.fromkeys(suffixes("tfrecord"), open_tfrecord),
-            **dict.fromkeys(suffixes("dicom"), open_dicom_series)}
-
-
-def suffix_of(path: Path) -> str:
-    name = path.name.lower()
-    return ".nii.gz" if name.endswith(".nii.gz") else path.suffix.lower()
-
-
-def _stem(path: Path) -> str:
-    return path.name[: -len(suffix_of(path))] if suffix_of(path) else path.name
+    return {suffix: fmt.handler("opener") for fmt in FORMATS if fmt.opener is not None
+            for suffix in fmt.suffixes}
 
 
 def _pairs(files: list[Path]) -> list[tuple[Path, Path | None]]:
     """Images with their ``NAME_mask`` NIfTI file (same folder); unpaired masks stay images."""
-    volumes = {(f.parent, _stem(f)): f for f in files if suffix_of(f) in (".nii", ".nii.gz")}
+    volumes = {(f.parent, stem_of(f)): f for f in files if suffix_of(f) in suffixes("nifti")}
     masks = {key for key in volumes if key[1].endswith(MASK_SUFFIX)
              and (key[0], key[1][: -len(MASK_SUFFIX)]) in volumes}
     out: list[tuple[Path, Path | None]] = []
     for f in files:
-        key = (f.parent, _stem(f))
+        key = (f.parent, stem_of(f))
         if key in masks:
             continue
         mask = volumes.get((key[0], key[1] + MASK_SUFFIX)) if key in volumes else None
@@ -115,8 +99,8 @@ def expand(paths: list[str | Path], known: dict[str, Opener],
         except DataError as exc:
             if problems is None:
                 raise
+            from datacheck.rules.files import unreadable
             from datacheck.scan.plan import display
-            from datacheck.scan.units import unreadable
 
             found_problems[display(path)] = unreadable(display(path), exc)
     if problems is not None:
@@ -159,8 +143,8 @@ def open_paths(paths: list[str | Path], batch_size: int) -> Source:
     match. A file that cannot be opened or read is recorded in ``Source.problems`` (its
     status in ``Source.inputs``) and the read goes on with the rest.
     """
+    from datacheck.rules.files import unreadable
     from datacheck.scan.plan import display
-    from datacheck.scan.units import unreadable
 
     known = openers()
     problems: dict[str, Any] = {}

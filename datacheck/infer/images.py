@@ -15,9 +15,9 @@ def open_image_folder(path: Path, mask: Path | None, batch_size: int) -> Source:
     """A Source over the images of ``path`` (or one image file), named image and label."""
     from datacheck.readers.guards import Limits
     from datacheck.readers.images import read_image
+    from datacheck.rules.files import unreadable
     from datacheck.scan.images import is_image, plan_images
     from datacheck.scan.plan import Plan, _walk
-    from datacheck.scan.units import unreadable
 
     plan = Plan()
     limits = Limits()

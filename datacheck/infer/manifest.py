@@ -95,8 +95,9 @@ def open_manifest(path: Path, mask: Path | None, batch_size: int,
     from datacheck.infer.volumes import open_nifti
     from datacheck.readers.gate import confine
     from datacheck.readers.manifest import manifest_root, read_manifest, resolve_entry, shown_path
+    from datacheck.readers.registry import suffixes
 
-    known = {k: v for k, v in openers().items() if k in (".nii", ".nii.gz")}
+    known = {k: v for k, v in openers().items() if k in suffixes("nifti")}
     table = read_manifest(path)
     spec = guess_columns(table, tuple(known))
     root = manifest_root(path, None)
@@ -127,8 +128,8 @@ def open_manifest(path: Path, mask: Path | None, batch_size: int,
     problems: dict[str, Any] = {}
 
     def batches() -> Iterator[Batch]:
+        from datacheck.rules.files import unreadable
         from datacheck.scan.plan import display
-        from datacheck.scan.units import unreadable
 
         # The index keeps each row's place in the file when read_manifest left a row out.
         for row, record in zip(table.index, table.to_dict("records"), strict=True):
@@ -158,11 +159,3 @@ def open_manifest(path: Path, mask: Path | None, batch_size: int,
         [label_column] if label_column else [])
     description = str(path) if split is None else str(ManifestSplit(path, split))
     return Source(names, False, batches(), description, {"manifest": spec}, inputs, problems)
-
-
-def _open(path: Path, mask: Path | None, batch_size: int) -> Source:
-    return open_manifest(path, mask, batch_size)
-
-
-#: Manifest suffixes this module opens (the reader's list).
-MANIFEST_OPENERS: dict[str, Any] = {".csv": _open, ".tsv": _open, ".parquet": _open, ".pq": _open}

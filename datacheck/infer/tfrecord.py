@@ -119,9 +119,9 @@ def open_tfrecord(path: Path, mask: Path | None, batch_size: int) -> Source:
     in size), with the ``tfrecord:`` section it was read with."""
     from datacheck.readers.guards import active_limits
     from datacheck.readers.tfrecord import CorruptRecord, iter_records, parse_example
+    from datacheck.rules.files import unreadable
     from datacheck.scan.plan import display
     from datacheck.scan.tfrecord import decode_example
-    from datacheck.scan.units import unreadable
     from datacheck.schema.tfrecord import TFRecordSpec
 
     name = display(path)

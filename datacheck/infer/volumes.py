@@ -19,11 +19,6 @@ from datacheck.errors import DataError
 from datacheck.infer.sources import Batch, Source
 
 
-def volume_openers() -> dict[str, Any]:
-    """Openers for volume formats (their readers import nibabel/h5py only when used)."""
-    return {".nii": open_nifti, ".nii.gz": open_nifti, ".h5": open_hdf5, ".hdf5": open_hdf5}
-
-
 def nifti_headers(header: Any) -> dict[tuple[str, str], int]:
     """Header facts counted per file: orientation, spacing (mm), on-disk dtype, ndim.
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from datacheck.errors import DatacheckError, ValidationError
 from datacheck.readers.guards import Limits
+from datacheck.readers.registry import is_parquet, suffix_of, suffixes
 from datacheck.report.report import Report
 from datacheck.report.violation import Violation
 from datacheck.rules.labels import empty_label
@@ -74,7 +75,7 @@ def manifest_dataset(manifest: str | Path, schema: Any, *, split: str | None = N
     x_dtype = _training_dtype(dtype)
     path = Path(manifest)
     table = read_manifest(path, limits)
-    row_name = "row" if path.suffix.lower() in (".parquet", ".pq") else "line"
+    row_name = "row" if is_parquet(path) else "line"
     verdict = judge_manifest(spec, resolved, table, str(path), manifest_root(path, spec.root),
                              row_name)
     if report is not None:
@@ -206,7 +207,7 @@ class _ElementLoader:
         try:
             x, y, found = self._read(entry, collector)
         except DatacheckError as exc:
-            from datacheck.scan.units import unreadable
+            from datacheck.rules.files import unreadable
 
             x, y, found = np.zeros((0,), np.float32), 0, [unreadable(str(entry.image), exc)]
         if x.size:
@@ -257,7 +258,7 @@ class _ElementLoader:
         feature = self.schema.features[self.name]
         source = str(entry.image)
         header = None
-        if entry.image.name.lower().endswith((".h5", ".hdf5")):
+        if suffix_of(entry.image) in suffixes("h5"):
             data, found = self._read_h5(entry.image, entry)
         else:
             volume = read_nifti(_at(entry, entry.image), self.limits, spec.scaling,

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from datacheck.errors import DataError, require
+from datacheck.readers.registry import format_of, stem_of, suffixes
 
 #: Values per slice when a big array or file is read in parts.
 SLICE_VALUES = 1 << 23
@@ -23,8 +24,6 @@ SLICE_VALUES = 1 << 23
 #: A batch, its foreground mask (or None) and where it came from.
 Part = tuple[np.ndarray, np.ndarray | None, str]
 
-NIFTI_SUFFIXES = (".nii", ".nii.gz")
-HDF5_SUFFIXES = (".h5", ".hdf5")
 
 
 def is_tf_dataset(data: Any) -> bool:
@@ -109,9 +108,8 @@ def mask_of(path: Path, suffix: str = "_mask") -> Path:
     'sub-01_mask.nii.gz'
     """
     name = path.name
-    ext = next(e for e in (".nii.gz", ".nii") if name.lower().endswith(e))
-    stem = name[: -len(ext)]
-    for candidate in (stem + suffix + ".nii.gz", stem + suffix + ".nii"):
+    stem = stem_of(name)
+    for candidate in (stem + suffix + ext for ext in suffixes("nifti")):
         if (path.parent / candidate).is_file():
             return path.parent / candidate
     raise DataError(f"{path}: missing_file: foreground='mask' needs its mask {stem}{suffix}"
@@ -140,18 +138,20 @@ def _hdf5(path: Path, key: str | None) -> Iterator[Part]:
 
 def _file(path: Path, key: str | None, paired: bool = False,
           mask: Path | None = None) -> Iterator[Part]:
-    name = path.name.lower()
+
     if not path.exists():
         raise DataError(f"{path}: missing_file: no such file. Check the path.")
-    if name.endswith(NIFTI_SUFFIXES):
+    fmt = format_of(path)
+    kind = fmt.kind if fmt is not None else None
+    if kind == "nifti":
         yield from _nifti(path, mask if mask is not None else mask_of(path) if paired else None)
-    elif name.endswith(HDF5_SUFFIXES):
+    elif kind == "h5":
         yield from _hdf5(path, key)
-    elif name.endswith(".npy"):
+    elif kind == "npy":
         from datacheck.readers.npy import read_npy
 
         yield from _slices(read_npy(path), None, str(path))
-    elif name.endswith(".npz"):
+    elif kind == "npz":
         from datacheck.readers.npz import open_npz
 
         archive = open_npz(path)  # members inflate slice by slice, never unpickled

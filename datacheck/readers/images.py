@@ -22,9 +22,10 @@ import numpy as np
 from datacheck.errors import DataError, require
 from datacheck.readers.gate import file_size, open_file
 from datacheck.readers.guards import Limits, TooLargeError, active_limits, check_declared
+from datacheck.readers.registry import suffixes
 
 #: Suffixes of the formats ``keras.utils.image_dataset_from_directory`` reads.
-IMAGE_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+IMAGE_SUFFIXES: tuple[str, ...] = suffixes("images")
 
 #: Pillow modes converted before the array is made (palette, bilevel, print colour spaces).
 _CONVERT = {"1": "L", "CMYK": "RGB", "YCbCr": "RGB", "LAB": "RGB", "HSV": "RGB",

@@ -19,9 +19,10 @@ from typing import IO, Any
 from datacheck.errors import DataError
 from datacheck.readers.gate import file_size, open_file
 from datacheck.readers.guards import Limits, active_limits, human_bytes
+from datacheck.readers.registry import is_parquet, suffixes
 
 #: Manifest suffixes datacheck reads.
-MANIFEST_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq")
+MANIFEST_SUFFIXES: tuple[str, ...] = suffixes("manifest")
 #: ``DataFrame.attrs`` key of the rows read_manifest left out for having more fields than the
 #: header (a list of :class:`WideRow`); the rules report them so that every row is accounted for.
 WIDE_ROWS = "datacheck.wide_rows"
@@ -69,7 +70,7 @@ def read_manifest(path: str | os.PathLike[str], limits: Limits | None = None,
                             f"limit of {human_bytes(limits.max_bytes)}; split it or raise "
                             "max_bytes.")
         try:
-            if suffix in (".parquet", ".pq"):
+            if is_parquet(path):
                 _parquet_rows(handle, label, limits)
                 table = pd.read_parquet(handle)
             else:

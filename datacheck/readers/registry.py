@@ -51,6 +51,9 @@ class Format:
         return getattr(import_module(module), name)  # type: ignore[no-any-return]
 
 
+#: Manifest suffixes read as Parquet (the other manifest suffixes are delimited text).
+_PARQUET = (".parquet", ".pq")
+
 #: Every format datacheck reads. Add a reader here (and nowhere else) to make check,
 #: infer and the folder walk find it.
 FORMATS: tuple[Format, ...] = (
@@ -63,14 +66,16 @@ FORMATS: tuple[Format, ...] = (
            "datacheck.scan.units:run_npz_unit", "datacheck.infer.files:open_npz"),
     Format("images", (".png", ".jpg", ".jpeg", ".bmp", ".gif"),
            "image files and class-per-folder image datasets (Pillow)",
-           "datacheck.scan.units:run_images_unit", "datacheck.infer.images:open_image_folder",
+           "datacheck.scan.images:run_images", "datacheck.infer.images:open_image_folder",
            "images"),
     Format("tfrecord", (".tfrecord", ".tfrecords"), "TFRecord files of tf.train.Example",
-           "datacheck.scan.units:run_tfrecord_unit", "datacheck.infer.tfrecord:open_tfrecord"),
+           "datacheck.scan.tfrecord:run_tfrecord", "datacheck.infer.tfrecord:open_tfrecord"),
     Format("dicom", (".dcm", ".dicom", ".ima"),
            "DICOM series: the slices of one folder are one volume (pydicom)",
            "datacheck.scan.dicom:run_dicom", "datacheck.infer.dicom:open_dicom_series", "dicom"),
-    Format("manifest", (".csv", ".tsv", ".parquet", ".pq"),
+    Format("npy", (".npy",), "single numpy arrays (fit_stats reads them, memory-mapped)",
+           None, None),
+    Format("manifest", (".csv", ".tsv", *_PARQUET),
            "manifests: tables of file paths, labels and subjects (pandas, pyarrow)",
            None, "datacheck.infer.manifest:open_manifest", "medical"),
 )
@@ -122,3 +127,8 @@ def suffixes(*kinds: str) -> tuple[str, ...]:
 def unit_kinds() -> dict[str, str]:
     """Suffix -> unit kind for every format ``check`` scans file by file."""
     return {s: f.kind for f in FORMATS if f.runner is not None for s in f.suffixes}
+
+
+def is_parquet(path: str | os.PathLike[str]) -> bool:
+    """A manifest stored as Parquet (rows counted from its footer), not delimited text."""
+    return suffix_of(path) in _PARQUET

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from datacheck.errors import DatacheckError
+from datacheck.readers.registry import suffix_of, suffixes
 from datacheck.report.report import DATASET_SCOPE, Report
 
 #: Rows of the violations table; the rest are counted.
@@ -177,7 +178,7 @@ def _montage(report: Report, notes: list[str], limit: int = MAX_MONTAGE) -> str:
 
     section = volume_cards(report, notes, limit)
     flagged = [p for p, s in report.inputs.items() if s == "violating"
-               and p.lower().endswith((".nii", ".nii.gz"))]
+               and suffix_of(p) in suffixes("nifti")]
     kept = report.stats.get("thumbnails")
     previews = report.stats.get("previews")
     # A flagged mask is drawn on its image's card.

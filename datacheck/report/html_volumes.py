@@ -13,6 +13,7 @@ import html
 from pathlib import Path
 from typing import Any
 
+from datacheck.readers.registry import suffix_of, suffixes
 from datacheck.report.report import Report
 
 #: Characters of a reason's message shown on a card (the table above has all of it).
@@ -157,7 +158,7 @@ def volume_cards(report: Report, notes: list[str], limit: int) -> str:
         return ""
     title = f"Flagged volumes first: {len(out)} of {len(stored)} stored volume previews"
     masks = {c[5] for c in cards if c[5]}
-    volumes = [p for p in report.inputs if p.lower().endswith((".nii", ".nii.gz"))
+    volumes = [p for p in report.inputs if suffix_of(p) in suffixes("nifti")
                and p not in masks]
     more = []
     if len(cards) > len(shown):

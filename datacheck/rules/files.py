@@ -8,6 +8,8 @@ manifest mode.
 
 from __future__ import annotations
 
+from datacheck.errors import DatacheckError
+from datacheck.readers.guards import TooLargeError
 from datacheck.report.violation import Violation
 
 
@@ -85,3 +87,67 @@ def corrupt_records(name: str, records: int, bad: dict[int, str], broken: str | 
         "unreadable", "*", f"{name}: unreadable: {'; '.join(parts)}. Re-write the file from "
         "its source.", where=name, input=name,
         extra={"records": records, "bad_records": sorted(bad), "broken": broken is not None})
+
+
+def unreadable(name: str, exc: BaseException) -> Violation:
+    """unreadable (too_large for a limit): an input that could not be read, in one line."""
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if isinstance(exc, TooLargeError):
+        return Violation("too_large", "*", text if text.startswith(name) else f"{name}: {text}",
+                         where=name, input=name)
+    if isinstance(exc, MemoryError):
+        text = "ran out of memory while reading; lower max_bytes or check the header"
+    elif not isinstance(exc, DatacheckError):
+        text = f"{type(exc).__name__}: {text}"
+    message = text if text.startswith(name) else f"{name}: unreadable: {text}"
+    return Violation("unreadable", "*", message, where=name, input=name)
+
+
+def missing_path(name: str) -> Violation:
+    """missing_file: a path given on the command line or to the API does not exist."""
+    return Violation("missing_file", "*", f"{name}: missing_file: no such file or folder. "
+                     "Check the path.", where=name)
+
+
+def no_reader(name: str, suffix: str, supported: list[str], *, feature: str = "*",
+              context: str = "") -> Violation:
+    """unreadable: no registered reader for this file's suffix."""
+    where = f" ({context})" if context else ""
+    return Violation("unreadable", feature, f"{name}: unreadable: no reader for '{suffix}' "
+                     f"files{where}. Supported: {', '.join(sorted(supported))}.", where=name)
+
+
+def no_data_in_folder(name: str, kinds: list[str], skipped: int) -> Violation:
+    """unreadable: a folder holds no file of any format this schema's scan reads."""
+    return Violation("unreadable", "*", f"{name}: unreadable: folder holds no "
+                     f"{', '.join(sorted(kinds))} files ({skipped} other files skipped). Point at "
+                     "the data folder, or a manifest.", where=name)
+
+
+def mask_without_image(name: str, image_stem: str) -> Violation:
+    """missing_file: a NAME_mask volume with no NAME volume beside it."""
+    return Violation("missing_file", "image", f"image: missing_file: mask {name} has no image "
+                     f"{image_stem}.nii[.gz] next to it. Add the image or rename the mask.",
+                     where=name)
+
+
+def image_without_mask(name: str, mask_stem: str) -> Violation:
+    """missing_file: a volume whose required NAME_mask is missing."""
+    return Violation("missing_file", "mask", f"mask: missing_file: image {name} has no mask "
+                     f"{mask_stem}.nii[.gz] next to it. Add the mask, or set pairs.required: "
+                     "false.", where=name)
+
+
+def dataset_refused(feature: str, file: str, exc: BaseException) -> Violation:
+    """too_large / unreadable: an HDF5 dataset refused before any row is read."""
+    code = "too_large" if isinstance(exc, TooLargeError) else "unreadable"
+    return Violation(code, feature, str(exc), where=file)
+
+
+def misaligned_lengths(lengths: dict[str, int], source: str, file: str) -> Violation:
+    """shape: the datasets of one HDF5 file disagree on their number of rows."""
+    return Violation(
+        "shape", "*", f"*: shape: datasets have different lengths {lengths} in {source}; "
+        "examples are misaligned. Write one row per example in every dataset (only the "
+        f"first {min(lengths.values())} rows were checked).", observed=lengths,
+        expected="equal lengths", where=file)

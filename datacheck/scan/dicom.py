@@ -168,8 +168,9 @@ def run_dicom(unit: Unit, schema: Schema, options: Options, collector: ScanColle
 
     from datacheck.backends.numpy.views import dtype_name
     from datacheck.errors import DataError
+    from datacheck.rules.files import unreadable
     from datacheck.scan.collect import has_error
-    from datacheck.scan.units import unreadable, volume_feature
+    from datacheck.scan.units import volume_feature
     from datacheck.scan.volume import element_shape, summarize_element
     from datacheck.schema.dicom import DicomSpec
 

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 from datacheck.data import iter_batches
 from datacheck.errors import DataError
-from datacheck.readers.guards import TooLargeError
 from datacheck.readers.hdf5 import (
     describe,
     iter_slabs,
@@ -23,6 +22,7 @@ from datacheck.readers.hdf5 import (
     slab_rows,
 )
 from datacheck.report.violation import Violation
+from datacheck.rules.files import dataset_refused, misaligned_lengths
 from datacheck.rules.medical import h5_dataset_violations
 from datacheck.scan.collect import ScanCollector, has_error
 from datacheck.scan.volume import ValueStats, element_shape, element_summary, value_stats
@@ -101,10 +101,8 @@ def _refusal(unit: Unit, name: str, ds: H5DatasetSpec, info: H5Info,
         if ds.batched:  # first: a row too large to allocate is the sharper reason
             row_guard(unit.name, info, options.limits)
         readable_guard(unit.name, info)
-    except TooLargeError as exc:
-        return Violation("too_large", name, str(exc), where=unit.name)
-    except DataError as exc:
-        return Violation("unreadable", name, str(exc), where=unit.name)
+    except DataError as exc:  # TooLargeError is a DataError: too_large
+        return dataset_refused(name, unit.name, exc)
     return None
 
 
@@ -121,12 +119,7 @@ def _scan_batched(handle: Any, unit: Unit, infos: dict[str, H5Info], spec: HDF5S
     found: list[Violation] = []
     lengths = {name: (info.shape[0] if info.shape else 1) for name, info in infos.items()}
     if len(set(lengths.values())) > 1:
-        v = Violation(
-            "shape", "*", f"*: shape: datasets have different lengths {lengths} in "
-            f"{source or unit.name}; "
-            "examples are misaligned. Write one row per example in every dataset (only the "
-            f"first {min(lengths.values())} rows were checked).", observed=lengths,
-            expected="equal lengths", where=unit.name)
+        v = misaligned_lengths(lengths, source or unit.name, unit.name)
         found.append(v)
         collector.add([v])
     total = min(lengths.values())

@@ -127,8 +127,8 @@ def run_images(unit: Unit, schema: Schema, options: Options, collector: ScanColl
     """Read and judge each image of ``unit``; one bad file never stops the others."""
     from datacheck.errors import DataError
     from datacheck.readers.images import read_image, to_feature_scale
+    from datacheck.rules.files import unreadable
     from datacheck.scan.collect import has_error
-    from datacheck.scan.units import unreadable
 
     spec = schema.images or ImageFolderSpec()
     feature = spec.feature or next(iter(schema.features), None)

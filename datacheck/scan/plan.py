@@ -17,9 +17,19 @@ from typing import TYPE_CHECKING
 from datacheck.errors import DatacheckError
 from datacheck.readers.guards import Limits
 from datacheck.readers.manifest import MANIFEST_SUFFIXES, printable
+from datacheck.readers.registry import is_parquet, unit_kinds
+from datacheck.readers.registry import suffix_of as registry_suffix_of
 from datacheck.report.violation import Violation
+from datacheck.rules.files import (
+    image_without_mask,
+    mask_without_image,
+    missing_path,
+    no_data_in_folder,
+    no_reader,
+    unreadable,
+)
 from datacheck.scan.collect import has_error
-from datacheck.scan.units import Unit, unreadable
+from datacheck.scan.units import Unit
 from datacheck.schema.medical import ManifestSpec
 from datacheck.schema.model import Schema
 
@@ -27,12 +37,8 @@ if TYPE_CHECKING:
     from datacheck.report.report import InputStatus
     from datacheck.rules.manifest import ManifestEntry
 
-#: Suffix -> unit kind for the readers of this package (longest suffix wins).
-UNIT_KINDS: dict[str, str] = {".nii.gz": "nifti", ".nii": "nifti", ".h5": "h5", ".hdf5": "h5",
-                              ".npz": "npz", ".png": "images", ".jpg": "images",
-                              ".jpeg": "images", ".bmp": "images", ".gif": "images",
-                              ".tfrecord": "tfrecord", ".tfrecords": "tfrecord",
-                              ".dcm": "dicom", ".dicom": "dicom", ".ima": "dicom"}
+#: Suffix -> unit kind of every format check scans file by file (the reader registry's).
+UNIT_KINDS: dict[str, str] = unit_kinds()
 
 
 @dataclass
@@ -92,9 +98,8 @@ def display(path: Path | str) -> str:
 
 
 def suffix_of(name: str, known: Sequence[str]) -> str | None:
-    """The longest known suffix ``name`` ends with (case-insensitive), e.g. '.nii.gz'."""
-    lower = name.lower()
-    return next((s for s in sorted(known, key=len, reverse=True) if lower.endswith(s)), None)
+    """The longest of ``known`` that ``name`` ends with (case-insensitive), e.g. '.nii.gz'."""
+    return registry_suffix_of(name, tuple(known)) or None
 
 
 def plan_scan(paths: Sequence[str | Path], schema: Schema, kinds: dict[str, str],
@@ -105,8 +110,7 @@ def plan_scan(paths: Sequence[str | Path], schema: Schema, kinds: dict[str, str]
         path = Path(raw)
         name = plan.name(path)
         if not path.exists():
-            plan.refuse(name, Violation("missing_file", "*", f"{name}: missing_file: no such file "
-                                        "or folder. Check the path.", where=name))
+            plan.refuse(name, missing_path(name))
         elif path.is_dir():
             _plan_folder(plan, path, schema, kinds, limits)
         elif suffix_of(path.name, MANIFEST_SUFFIXES):
@@ -114,10 +118,8 @@ def plan_scan(paths: Sequence[str | Path], schema: Schema, kinds: dict[str, str]
         elif (suffix := suffix_of(path.name, list(kinds))) is not None:
             plan.add(kinds[suffix], path)
         else:
-            plan.refuse(name, Violation(
-                "unreadable", "*", f"{name}: unreadable: no reader for '{path.suffix or path.name}'"
-                f" files. Supported: {', '.join(sorted(set(kinds) | set(MANIFEST_SUFFIXES)))}.",
-                where=name))
+            plan.refuse(name, no_reader(name, path.suffix or path.name,
+                                        sorted(set(kinds) | set(MANIFEST_SUFFIXES))))
     return plan
 
 
@@ -224,10 +226,7 @@ def _plan_folder(plan: Plan, folder: Path, schema: Schema, kinds: dict[str, str]
         return
     if not supported:
         name = plan.name(folder)
-        plan.refuse(name, Violation(
-            "unreadable", "*", f"{name}: unreadable: folder holds no {', '.join(sorted(kinds))} "
-            f"files ({len(plan.skipped) - before} other files skipped). Point at the data "
-            "folder, or a manifest.", where=name))
+        plan.refuse(name, no_data_in_folder(name, list(kinds), len(plan.skipped) - before))
         return
     # NAME.nii beside NAME.nii.gz: two inputs, both checked, each told of the other.
     copies: dict[str, list[Path]] = {}
@@ -271,10 +270,8 @@ def _pair(plan: Plan, files: list[tuple[Path, str]], mask_suffix: str, required:
                 image_key = (key[0], key[1][: -len(mask_suffix)])
                 if image_key not in stems:
                     name = plan.name(path)
-                    plan.refuse(name, Violation(
-                        "missing_file", "image", f"image: missing_file: mask {name} has no image "
-                        f"{image_key[1]}.nii[.gz] next to it. Add the image or rename the mask.",
-                        where=name), status="violating")
+                    plan.refuse(name, mask_without_image(name, image_key[1]),
+                                status="violating")
                 continue
             mask_key = (key[0], key[1] + mask_suffix)
             if kinds[suffix] != "nifti":
@@ -288,10 +285,7 @@ def _pair(plan: Plan, files: list[tuple[Path, str]], mask_suffix: str, required:
             plan.add("nifti", path)
             if required:
                 name = plan.name(path)
-                plan.refuse(name, Violation(
-                    "missing_file", "mask", f"mask: missing_file: image {name} has no mask "
-                    f"{mask_key[1]}.nii[.gz] next to it. Add the mask, or set pairs.required: "
-                    "false.", where=name), status="violating")
+                plan.refuse(name, image_without_mask(name, mask_key[1]), status="violating")
 
 
 def _plan_manifest(plan: Plan, path: Path, schema: Schema, kinds: dict[str, str],
@@ -307,7 +301,7 @@ def _plan_manifest(plan: Plan, path: Path, schema: Schema, kinds: dict[str, str]
         plan.refuse(name, unreadable(name, exc))
         return
     root = manifest_root(path, spec.root)
-    row_name = "row" if path.suffix.lower() in (".parquet", ".pq") else "line"
+    row_name = "row" if is_parquet(path) else "line"
     verdict = judge_manifest(spec, schema, table, name, root, row_name)
     for refused in verdict.refused:
         refused_name = plan.name(refused)
@@ -323,10 +317,8 @@ def _plan_manifest(plan: Plan, path: Path, schema: Schema, kinds: dict[str, str]
         suffix = suffix_of(entry.image.name, list(kinds))
         if suffix is None:
             image = plan.name(entry.image)
-            plan.refuse(image, Violation(
-                "unreadable", spec.image_column, f"{image}: unreadable: no reader for "
-                f"'{entry.image.suffix}' files ({entry.where}). Supported: "
-                f"{', '.join(sorted(kinds))}.", where=image))
+            plan.refuse(image, no_reader(image, entry.image.suffix, list(kinds),
+                                         feature=spec.image_column, context=entry.where))
             continue
         mask = entry.mask if kinds[suffix] == "nifti" else None
         split = None if entry.split is None or entry.split != entry.split else \

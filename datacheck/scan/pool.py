@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from datacheck.errors import DataError
+from datacheck.rules.files import unreadable
 from datacheck.scan.collect import ScanResult
-from datacheck.scan.units import Options, Unit, run_unit, unreadable
+from datacheck.scan.units import Options, Unit, run_unit
 from datacheck.schema.model import Schema
 
 #: Seconds between looks at the stop flag while waiting for workers (Ctrl-C latency).

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from datacheck.errors import DatacheckError
 from datacheck.readers.guards import Limits
+from datacheck.readers.registry import suffix_of, suffixes
 from datacheck.report.violation import Violation
 
 if TYPE_CHECKING:
@@ -104,7 +105,7 @@ def _header(path: Any, limits: Limits | None, root: Any = None) -> NiftiHeader |
     from datacheck.readers.nifti import read_nifti_header
     from datacheck.scan.plan import display
 
-    if not str(path).lower().endswith((".nii", ".nii.gz")):
+    if suffix_of(path) not in suffixes("nifti"):
         return None
     # Opened only inside the row's root (the gate); absolute, so not read relative to the root.
     at = os.path.join(os.getcwd(), path) if root is not None else path

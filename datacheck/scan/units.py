@@ -18,10 +18,10 @@ import numpy as np
 
 from datacheck.backends.numpy.views import dtype_name
 from datacheck.data import iter_batches
-from datacheck.errors import DatacheckError, DataError
-from datacheck.readers.guards import Limits, TooLargeError
+from datacheck.errors import DataError
+from datacheck.readers.guards import Limits
 from datacheck.report.report import Report
-from datacheck.report.violation import Violation
+from datacheck.rules.files import unreadable
 from datacheck.scan.collect import ScanCollector, ScanResult, has_error
 from datacheck.schema.medical import NiftiSpec, PairSpec
 from datacheck.schema.model import Schema
@@ -91,20 +91,6 @@ def run_unit(unit: Unit, schema: Schema, options: Options) -> ScanResult:
     return result
 
 
-def unreadable(name: str, exc: BaseException) -> Violation:
-    """The violation for an input that could not be read, with the reason in one line."""
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    if isinstance(exc, TooLargeError):
-        return Violation("too_large", "*", text if text.startswith(name) else f"{name}: {text}",
-                         where=name, input=name)
-    if isinstance(exc, MemoryError):
-        text = "ran out of memory while reading; lower max_bytes or check the header"
-    elif not isinstance(exc, DatacheckError):
-        text = f"{type(exc).__name__}: {text}"
-    message = text if text.startswith(name) else f"{name}: unreadable: {text}"
-    return Violation("unreadable", "*", message, where=name, input=name)
-
-
 def _limits(schema: Schema, options: Options) -> Limits:
     spec = schema.nifti
     if spec is None or (spec.max_bytes is None and spec.max_voxels is None):
@@ -120,7 +106,7 @@ def volume_feature(schema: Schema) -> str | None:
     return next(iter(schema.features), None)
 
 
-def _run_nifti(unit: Unit, schema: Schema, options: Options, collector: ScanCollector,
+def run_nifti_unit(unit: Unit, schema: Schema, options: Options, collector: ScanCollector,
                inputs: dict[str, InputStatus]) -> None:
     from datacheck.readers.nifti import read_nifti
     from datacheck.rules.medical import nifti_header_violations
@@ -201,7 +187,7 @@ def _run_nifti(unit: Unit, schema: Schema, options: Options, collector: ScanColl
     inputs[unit.mask_name] = "violating" if has_error(mask_found) else "ok"
 
 
-def _run_npz(unit: Unit, schema: Schema, options: Options, collector: ScanCollector,
+def run_npz_unit(unit: Unit, schema: Schema, options: Options, collector: ScanCollector,
              inputs: dict[str, InputStatus]) -> None:
     from datacheck.readers.npz import read_npz
 
@@ -224,7 +210,7 @@ def _empty_file(unit: Unit, schema: Schema, collector: ScanCollector, elements: 
     return found is not None
 
 
-def _run_h5(unit: Unit, schema: Schema, options: Options, collector: ScanCollector,
+def run_h5_unit(unit: Unit, schema: Schema, options: Options, collector: ScanCollector,
             inputs: dict[str, InputStatus]) -> None:
     from datacheck.scan.h5scan import scan_h5
 
@@ -236,36 +222,26 @@ def _run_h5(unit: Unit, schema: Schema, options: Options, collector: ScanCollect
 
 def _run_external(unit: Unit, schema: Schema, options: Options, collector: ScanCollector,
                   inputs: dict[str, InputStatus]) -> None:
+    from datacheck.readers.registry import suffix_of
     from datacheck.scan.paths import CHECKERS
-    from datacheck.scan.plan import suffix_of
 
-    checker = CHECKERS[suffix_of(unit.path, list(CHECKERS)) or ""]
+    checker = CHECKERS[suffix_of(unit.path, tuple(CHECKERS))]
     report = checker(Path(unit.path), schema, options.batch_size)
     collector.add(report.violations)
     inputs.update(report.inputs or {unit.name: "violating" if not report.ok else "ok"})
 
 
-def _run_images(unit: Unit, schema: Schema, options: Options, collector: ScanCollector,
-                inputs: dict[str, InputStatus]) -> None:
-    from datacheck.scan.images import run_images
+class _Runners(dict[str, "Runner"]):
+    """Unit kind -> runner, resolved through the reader registry on first use (a test may
+    replace one, as a crash hook does)."""
 
-    run_images(unit, schema, options, collector, inputs)
+    def __missing__(self, kind: str) -> Runner:
+        from datacheck.readers.registry import by_kind
 
-
-def _run_tfrecord(unit: Unit, schema: Schema, options: Options, collector: ScanCollector,
-                  inputs: dict[str, InputStatus]) -> None:
-    from datacheck.scan.tfrecord import run_tfrecord
-
-    run_tfrecord(unit, schema, options, collector, inputs)
+        runner: Runner = by_kind(kind).handler("runner")
+        self[kind] = runner
+        return runner
 
 
-def _run_dicom(unit: Unit, schema: Schema, options: Options, collector: ScanCollector,
-               inputs: dict[str, InputStatus]) -> None:
-    from datacheck.scan.dicom import run_dicom
-
-    run_dicom(unit, schema, options, collector, inputs)
-
-
-RUNNERS: dict[str, Runner] = {"nifti": _run_nifti, "npz": _run_npz, "h5": _run_h5,
-                              "external": _run_external, "images": _run_images,
-                              "tfrecord": _run_tfrecord, "dicom": _run_dicom}
+#: Unit kind -> runner; ``external`` runs a checker registered in ``scan.paths.CHECKERS``.
+RUNNERS: dict[str, Runner] = _Runners(external=_run_external)

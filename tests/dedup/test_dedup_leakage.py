@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from datacheck.dedup.findings import duplicate_violations
 from datacheck.dedup.hashing import content_hash
 from datacheck.dedup.index import HashIndex
 from datacheck.drift import diff
+from datacheck.rules.dedup import duplicate_violations
 
 
 def test_exact_copies_across_splits_are_leakage_errors(digits):
