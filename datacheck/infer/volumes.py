@@ -94,6 +94,8 @@ def _h5_datasets(handle: Any) -> list[Any]:
 
 def open_hdf5(path: Path, mask: Path | None, batch_size: int) -> Source:
     """Batched datasets of the group holding the largest one, read together in slabs."""
+    from datacheck.readers.guards import active_limits
+    from datacheck.readers.h5chunks import chunk_guard
     from datacheck.readers.hdf5 import open_h5, read_rows, slab_rows
     from datacheck.schema.medical import HDF5Spec
 
@@ -116,6 +118,7 @@ def open_hdf5(path: Path, mask: Path | None, batch_size: int) -> Source:
         while key in names:
             key, k = f"{base}_{k}", k + 1
         names[key] = info
+        chunk_guard(str(path), info, active_limits())  # any read inflates a row of chunks
     slab = HDF5Spec().slab_bytes
     step = max(1, min(min(slab_rows(i, slab) for i in chosen), batch_size * 64))
     step = max(batch_size, step - step % batch_size)

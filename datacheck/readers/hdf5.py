@@ -21,6 +21,7 @@ import numpy as np
 from datacheck.errors import DataError
 from datacheck.readers.gate import descriptor_path, file_size, open_file
 from datacheck.readers.guards import Limits, check_declared, human_bytes
+from datacheck.readers.h5chunks import open_dataset
 
 #: What h5py raises for corrupt metadata, link loops and types it cannot map
 #: (it turns HDF5 error stacks into these; NotImplementedError is a RuntimeError).
@@ -169,11 +170,28 @@ def _describe(obj: Any, inner: str, label: str) -> H5Info:
                   tuple(obj.chunks) if obj.chunks else None, attrs, refusal)
 
 
+#: Largest attribute read (stored bytes, and elements): metadata, not data. A larger one is
+#: kept as a note saying so, which a schema comparing its value then reports.
+MAX_ATTR_BYTES = 1 << 20
+MAX_ATTR_ITEMS = 1 << 16
+
+
+def _attr_too_large(obj: Any, key: str) -> str:
+    """A note replacing an attribute over the bounds ('' when it is small enough to read)."""
+    aid = obj.attrs.get_id(key)
+    stored = int(aid.get_storage_size())
+    items = math.prod(int(d) for d in (aid.shape or ()))
+    if stored <= MAX_ATTR_BYTES and items <= MAX_ATTR_ITEMS:
+        return ""
+    return (f"<attribute of {items:,} values, {human_bytes(stored)} stored: over the "
+            f"{human_bytes(MAX_ATTR_BYTES)} / {MAX_ATTR_ITEMS:,}-value bound; not read>")
+
+
 def _attrs(obj: Any, inner: str, label: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key in obj.attrs:
         try:
-            out[key] = _plain(obj.attrs[key])
+            out[key] = _attr_too_large(obj, key) or _plain(obj.attrs[key])
         except H5_ERRORS as exc:
             raise DataError(f"{label}: cannot read attribute {key!r} of '{inner}': it is "
                             f"corrupt or of a type h5py cannot map (h5py: {_detail(exc)}). "
@@ -303,7 +321,7 @@ def read_rows(handle: Any, info: H5Info, start: int, stop: int, source: str) -> 
     """Rows ``start:stop`` of a dataset (strings decoded to str); a refused dataset raises."""
     readable_guard(source, info)
     try:
-        data = handle[info.path][start:stop]
+        data = open_dataset(handle, info)[start:stop]
     except H5_ERRORS as exc:
         raise DataError(f"{source}:{info.path}: unreadable rows {start}-{stop - 1} "
                         f"({_detail(exc)}); the file is corrupt or truncated. Re-copy or "
@@ -331,7 +349,7 @@ def iter_slabs(handle: Any, info: H5Info, slab_bytes: int, source: str,
 def _read_scalar(handle: Any, info: H5Info, source: str) -> np.ndarray:
     readable_guard(source, info)
     try:
-        return np.asarray(handle[info.path][()]).reshape(1)
+        return np.asarray(open_dataset(handle, info)[()]).reshape(1)
     except H5_ERRORS as exc:
         raise DataError(f"{source}:{info.path}: unreadable value ({_detail(exc)}); the file is "
                         "corrupt or truncated. Re-copy or re-export it.") from None

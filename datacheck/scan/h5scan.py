@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from datacheck.data import iter_batches
 from datacheck.errors import DataError
 from datacheck.readers.guards import TooLargeError
+from datacheck.readers.h5chunks import chunk_guard
 from datacheck.readers.hdf5 import (
     describe,
     iter_slabs,
@@ -99,6 +100,7 @@ def _refusal(unit: Unit, name: str, ds: H5DatasetSpec, info: H5Info,
     try:
         if ds.batched:  # first: a row too large to allocate is the sharper reason
             row_guard(unit.name, info, options.limits)
+        chunk_guard(unit.name, info, options.limits)
         readable_guard(unit.name, info)
     except TooLargeError as exc:
         return Violation("too_large", name, str(exc), where=unit.name)
