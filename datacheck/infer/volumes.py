@@ -86,6 +86,10 @@ def _h5_datasets(handle: Any) -> list[Any]:
     paths: list[str] = []
     handle.visititems(lambda name, obj: paths.append("/" + name)
                       if isinstance(obj, h5py.Dataset) else None)
+    # visititems never crosses an external link: describe each, so it is refused with its
+    # reason (or read through the gate with --allow-external), never silently left out.
+    handle.visititems_links(lambda name, link: paths.append("/" + name)
+                            if isinstance(link, h5py.ExternalLink) else None)
     infos = [describe(handle, p) for p in sorted(paths)]
     # Datasets the reader refuses (object dtypes, never-written rows) are not data to learn
     # a schema from; the others in the file still are.

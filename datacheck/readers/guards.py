@@ -39,6 +39,9 @@ class Limits:
     max_voxels: int = DEFAULT_MAX_VOXELS
     #: Rows an archive may declare in all (each row costs scan time even when tiny).
     max_rows: int = DEFAULT_MAX_ROWS
+    #: Read HDF5 data kept in other files (external links, external raw storage, virtual
+    #: datasets) when every target resolves inside the dataset root, through the gate.
+    allow_external: bool = False
 
     def describe(self) -> str:
         return f"{human_bytes(self.max_bytes)} / {self.max_voxels:,} voxels"
@@ -73,15 +76,20 @@ def use_limits(limits: Limits) -> Iterator[Limits]:
 
 
 def limits_with(max_bytes: int | None = None, max_voxels: int | None = None,
-                base: Limits | None = None) -> Limits:
+                base: Limits | None = None, allow_external: bool = False) -> Limits:
     """``base`` (default: the defaults) with the values a person gave; each must be >= 1.
+
+    The one resolver of limits: the CLI, the API and the schema (``allow_external``
+    from any of them allows; a flag never takes back what another gave).
 
     >>> limits_with(max_bytes=10).max_bytes
     10
     """
     import dataclasses
 
-    overrides = {}
+    overrides: dict[str, Any] = {}
+    if allow_external:
+        overrides["allow_external"] = True
     for name, value in (("max_bytes", max_bytes), ("max_voxels", max_voxels)):
         if value is not None:
             if value < 1:

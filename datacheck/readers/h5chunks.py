@@ -55,6 +55,13 @@ def open_dataset(handle: Any, info: H5Info) -> Any:
     import h5py
 
     opened = handle.__dict__.setdefault("datacheck_datasets", {})
+    if info.path not in opened and info.path not in handle.__dict__.get("datacheck_described",
+                                                                         ()):
+        # Described on another handle of the file: describe here first, so data in other
+        # files is read through its registered reader, never by HDF5 following a name.
+        from datacheck.readers.hdf5 import describe
+
+        describe(handle, info.path)
     if info.path in opened:
         return opened[info.path]
     need = chunk_row_bytes(info)
@@ -67,3 +74,8 @@ def open_dataset(handle: Any, info: H5Info) -> Any:
         dataset = h5py.Dataset(h5py.h5d.open(handle.id, info.path.encode(), dapl=dapl))
     opened[info.path] = dataset
     return dataset
+
+
+def register(handle: Any, inner: str, reader: Any) -> None:
+    """Read ``inner`` in ``handle`` through ``reader`` (data in another file, via the gate)."""
+    handle.__dict__.setdefault("datacheck_datasets", {})[inner] = reader

@@ -52,7 +52,11 @@ def scan_h5(unit: Unit, schema: Schema, options: Options, collector: ScanCollect
 
     status = "ok"
     found: list[Violation] = []
-    with open_h5(unit.at(unit.path), unit.name, unit.root) as handle:
+    from datacheck.readers.guards import limits_with
+
+    spec = schema.hdf5 or HDF5Spec()
+    limits = limits_with(base=options.limits, allow_external=spec.allow_external)
+    with open_h5(unit.at(unit.path), unit.name, unit.root, limits) as handle:
         for group, datasets in dataset_groups(handle, schema, dataset_map(schema)):
             group_status, group_found = _scan_group(handle, unit, schema, options, collector,
                                                     datasets, group)
