@@ -153,7 +153,9 @@ def _id_like(handle: Any, info: Any) -> bool:
         return True
     if len(info.shape) != 1 or info.shape[0] < 50 or np.dtype(info.dtype).kind not in "iuSUO":
         return False
-    values = np.asarray(handle[info.path][()])
+    from datacheck.readers.h5chunks import open_dataset
+
+    values = np.asarray(open_dataset(handle, info)[()])
     # Labels repeat (a few classes over many rows); ids do not.
     return len(np.unique(values)) == values.shape[0]
 

@@ -317,6 +317,7 @@ class _ElementLoader:
 
     def _read_h5(self, path: Path, entry: ManifestEntry) -> tuple[np.ndarray, list[Violation]]:
         from datacheck.readers.guards import check_declared
+        from datacheck.readers.h5chunks import open_dataset
         from datacheck.readers.hdf5 import describe, open_h5, read_rows
         from datacheck.rules.medical import h5_dataset_violations
         from datacheck.scan.h5scan import dataset_map
@@ -331,5 +332,5 @@ class _ElementLoader:
                 raise DatacheckError(found[0].message)
             check_declared(f"{path}:{ds.path}", info.shape or (1,), info.itemsize, self.limits)
             data = read_rows(handle, info, 0, info.shape[0], str(path)) if info.shape \
-                else np.asarray(handle[ds.path][()])
+                else np.asarray(open_dataset(handle, info)[()])
         return data, found

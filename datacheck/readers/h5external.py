@@ -172,6 +172,9 @@ class _Raw:
                             "data; re-copy them.")
         return bytes(out)
 
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return np.asarray(self[()], dtype)
+
     def __getitem__(self, key: Any) -> np.ndarray:
         row = math.prod(self.shape[1:]) * self.dtype.itemsize
         if key == () or not self.shape:
@@ -238,6 +241,9 @@ class _Virtual:
             from datacheck.readers.h5chunks import open_dataset
 
             self.maps.append((vstart, vshape, sstart, open_dataset(source, info)))
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return np.asarray(self[()], dtype)
 
     def __getitem__(self, key: Any) -> np.ndarray:
         if key == ():

@@ -175,3 +175,22 @@ def test_allow_external_on_the_command_line_and_in_the_schema(tree, tmp_path, ca
     schema = dc.load_schema("digits").to_dict()
     schema.setdefault("hdf5", {})["allow_external"] = True
     assert dc.check(path, schema).ok
+
+
+def test_fit_stats_on_a_virtual_dataset_is_refused_not_read_by_hdf5(tree):
+    root, outside = tree
+    from datacheck.errors import DataError
+    from datacheck.normalize.stats import fit_stats
+
+    layout = h5py.VirtualLayout(shape=(10, 8, 8, 1), dtype=np.float32)
+    layout[:] = h5py.VirtualSource(str(outside / "fifo.h5"), "image", shape=(10, 8, 8, 1))
+    path = _write(root / "vds_out.h5", layout)
+    start = time.monotonic()
+    with pytest.raises(DataError, match="is a virtual dataset"):
+        fit_stats(path, key="image")
+    assert time.monotonic() - start < 5
+    layout = h5py.VirtualLayout(shape=(10, 8, 8, 1), dtype=np.float32)
+    layout[:] = h5py.VirtualSource("parts.h5", "image", shape=(10, 8, 8, 1))
+    path = _write(root / "vds_in.h5", layout)
+    with pytest.raises(DataError, match="is a virtual dataset"):
+        fit_stats(path, key="image")
