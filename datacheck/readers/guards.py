@@ -21,6 +21,9 @@ from datacheck.schema.medical import DEFAULT_MAX_BYTES, DEFAULT_MAX_VOXELS
 
 #: Default bound on the rows of one archive: 50 million (ImageNet-1k has 1.3 million).
 DEFAULT_MAX_ROWS = 50_000_000
+#: Default bound on the rows of one manifest: 1 million (each row names a file to scan;
+#: a 36 KB Parquet can declare 5 million rows and take 3 GB to parse).
+DEFAULT_MAX_MANIFEST_ROWS = 1_000_000
 
 
 class TooLargeError(DataError):
@@ -42,6 +45,13 @@ class Limits:
     #: Read HDF5 data kept in other files (external links, external raw storage, virtual
     #: datasets) when every target resolves inside the dataset root, through the gate.
     allow_external: bool = False
+    #: Rows a manifest (CSV/TSV/Parquet) may hold; ``max_rows`` bounds it too.
+    max_manifest_rows: int = DEFAULT_MAX_MANIFEST_ROWS
+
+    @property
+    def manifest_rows(self) -> int:
+        """Most rows a manifest may hold: the smaller of the two row limits."""
+        return min(self.max_rows, self.max_manifest_rows)
 
     def describe(self) -> str:
         return f"{human_bytes(self.max_bytes)} / {self.max_voxels:,} voxels"
