@@ -34,6 +34,7 @@ from datacheck.readers.guards import (
     check_declared,
     human_bytes,
 )
+from datacheck.readers.zipstream import open_member
 from datacheck.schema.model import Schema
 
 _RESAVE = "Re-save it with np.savez(f, image=x, label=y)."
@@ -46,8 +47,9 @@ _ZIP_ERRORS = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, st
 #: ValueError can also come from parsing a .npy header).
 _STREAM_ERRORS = tuple(e for e in _ZIP_ERRORS if e is not ValueError)
 _SKIP_CHUNK = 1 << 20
-#: Compression methods whose output datacheck bounds (zlib's max_length); the others are refused.
-_BOUNDED_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+#: Compression methods whose output datacheck bounds (max_length: zipfile's for deflate,
+#: zipstream's for bzip2 and LZMA, which zipfile inflates unbounded); the others are refused.
+_BOUNDED_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA)
 
 
 def read_npz(path: str | Path, schema: Schema, limits: Limits | None = None,
@@ -165,14 +167,9 @@ def _member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, source: str,
             limits: Limits) -> NpyMember:
     label = f"{source}: member {info.filename!r}"
     if info.compress_type not in _BOUNDED_METHODS:
-        # zipfile inflates bzip2/LZMA input chunks with no output bound (a 552-byte member
-        # took 1.2 GB and 4.5 s); numpy writes only stored and deflate members.
-        method = {zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "LZMA"}.get(
-            info.compress_type, f"method {info.compress_type}")
-        raise DataError(f"{label} is {method}-compressed, which datacheck does not inflate (no "
-                        "output bound); np.savez and np.savez_compressed write stored or deflate "
-                        f"members. {_RESAVE}")
-    with archive.open(info) as stream:
+        raise DataError(f"{label} uses zip compression method {info.compress_type}; datacheck "
+                        f"reads stored, deflate, bzip2 and LZMA members. {_RESAVE}")
+    with open_member(archive, info) as stream:
         member = _parse_header(stream, info, label)
     if member.dtype.hasobject:
         raise DataError(f"{label} holds pickled Python objects, which datacheck never loads; "
@@ -202,7 +199,7 @@ def _verify(archive: zipfile.ZipFile, member: NpyMember, label: str) -> None:
     declares. (zipfile checks the CRC as the last declared byte ends the entry.)"""
     left = member.offset + member.nbytes
     try:
-        with archive.open(member.info) as stream:
+        with open_member(archive, member.info) as stream:
             while left > 0:
                 got = len(stream.read(min(left, _SKIP_CHUNK)))
                 if not got:
@@ -361,7 +358,7 @@ class NpzRows:
         """The member's stream positioned at ``row``, continuing the open one when it can."""
         if self._stream is None or row < self._row:
             self.close()
-            self._stream = self._archive.open(self.member.info)
+            self._stream = open_member(self._archive, self.member.info)
             self._skip(self._stream, self.member.offset)
         self._skip(self._stream, (row - self._row) * self.member.row_bytes)
         self._row = row
