@@ -35,6 +35,7 @@ from datacheck.readers.guards import (
     human_bytes,
 )
 from datacheck.readers.zipstream import open_member
+from datacheck.rules.excerpt import excerpt
 from datacheck.schema.model import Schema
 
 _RESAVE = "Re-save it with np.savez(f, image=x, label=y)."
@@ -66,7 +67,7 @@ def read_npz(path: str | Path, schema: Schema, limits: Limits | None = None,
     if any(key in names for key in arrays):
         return arrays
     if len(arrays) > len(names):
-        raise DataError(f"{path}: has {len(arrays)} arrays {list(arrays)} but schema "
+        raise DataError(f"{path}: has {len(arrays)} arrays {excerpt(list(arrays))} but schema "
                         f"{schema.name!r} names {names}; save with those names "
                         "(np.savez(f, image=x, label=y)).")
     return dict(zip(names, arrays.values(), strict=False))
@@ -118,8 +119,9 @@ def _unique_keys(members: list[NpyMember], source: str) -> None:
         first = seen.setdefault(member.key, member)
         if first is not member:
             other = first.name
-            both = (f"{other!r} and {member.name!r} are both read as {member.key!r}"
-                    if other != member.name else f"{other!r} appears twice in the zip directory")
+            both = (f"{excerpt(other)} and {excerpt(member.name)} are both read as "
+                    f"{excerpt(member.key)}" if other != member.name
+                    else f"{excerpt(other)} appears twice in the zip directory")
             raise DataError(f"{source}: duplicate member: {both}; which one a loader gets is "
                             "undefined, so neither is checked. Remove one and re-save the "
                             "archive.")
@@ -165,7 +167,7 @@ class NpyMember:
 
 def _member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, source: str,
             limits: Limits) -> NpyMember:
-    label = f"{source}: member {info.filename!r}"
+    label = f"{source}: member {excerpt(info.filename)}"
     if info.compress_type not in _BOUNDED_METHODS:
         raise DataError(f"{label} uses zip compression method {info.compress_type}; datacheck "
                         f"reads stored, deflate, bzip2 and LZMA members. {_RESAVE}")
@@ -328,7 +330,7 @@ class NpzRows:
         nbytes = math.prod(shape) * self.dtype.itemsize
         if nbytes > self.limits.max_bytes:
             raise TooLargeError(
-                f"{self.source}: too_large: member {self.member.name!r} "
+                f"{self.source}: too_large: member {excerpt(self.member.name)} "
                 f"({_describe(self.member)}): reading {what} needs {human_bytes(nbytes)}, over "
                 f"the limit of {human_bytes(self.limits.max_bytes)}; refused before reading. "
                 f"{fix}")
@@ -350,7 +352,7 @@ class NpzRows:
                 got += n
         except _ZIP_ERRORS as exc:
             self.close()
-            raise DataError(f"{self.source}: member {self.member.name!r}: corrupt or "
+            raise DataError(f"{self.source}: member {excerpt(self.member.name)}: corrupt or "
                             f"truncated data ({_reason(exc)}). {_RESAVE}") from None
         return out
 

@@ -13,6 +13,10 @@ from typing import Any
 
 #: Characters of one value shown in a message.
 EXCERPT_CHARS = 80
+#: Longest message, error or log line datacheck writes (the rest elided, its length named).
+MAX_LINE = 2000
+#: Longest feature name or location carried by a finding.
+MAX_NAME = 200
 
 
 def excerpt(value: Any, limit: int = EXCERPT_CHARS) -> str:
@@ -33,9 +37,25 @@ def excerpt_text(value: Any, limit: int = EXCERPT_CHARS) -> str:
     return _elide(repr(str(value))[1:-1], limit)
 
 
-def _elide(text: str, limit: int) -> str:
+def bounded(text: str, limit: int = MAX_LINE) -> str:
+    """``text`` as one line of at most about ``limit`` characters: control characters
+    escaped, the middle elided with the full length named.
+
+    >>> bounded("a\\nb")
+    'a\\\\nb'
+    >>> len(bounded("x" * 100_000)) < 2100
+    True
+    """
+    if len(text) <= limit and text.isprintable():
+        return text
+    return _elide("".join(c if c.isprintable() else repr(c)[1:-1] for c in text), limit,
+                  len(text))
+
+
+def _elide(text: str, limit: int, total: int | None = None) -> str:
+    """``text`` cut in the middle to about ``limit``; ``total``: the length to name."""
     if len(text) <= limit:
         return text
     keep = max(limit - 24, 8)  # room for "... (1,234,567 characters)"
     head = keep * 2 // 3
-    return f"{text[:head]}...{text[head - keep:]} ({len(text):,} characters)"
+    return f"{text[:head]}...{text[head - keep:]} ({total or len(text):,} characters)"
