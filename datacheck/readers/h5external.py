@@ -35,6 +35,7 @@ import numpy as np
 from datacheck.errors import DataError
 from datacheck.readers.gate import RefusedPathError, confine, open_file
 from datacheck.readers.guards import Limits, TooLargeError, active_limits, check_declared
+from datacheck.rules.excerpt import bounded, excerpt
 
 FIX = ("Copy the data in (h5repack, or rewrite the file without external links, external= "
        "or virtual datasets), or pass --allow-external (hdf5: allow_external: true) to read "
@@ -68,6 +69,25 @@ def _keep(handle: Any, opened: Any) -> Any:
     return opened
 
 
+#: Files opened one through another (links, virtual sources) before a chain is refused.
+MAX_DEPTH = 8
+
+
+def _open_target(handle: Any, target: Path, label: str) -> Any:
+    """The HDF5 file ``target`` opened through the gate, one level below ``handle``."""
+    from datacheck.readers.hdf5 import open_h5
+
+    depth = getattr(handle, "datacheck_depth", 0)
+    if depth >= MAX_DEPTH:
+        raise DataError(f"{label}: more than {MAX_DEPTH} files reached one through another "
+                        "(external links or virtual sources); refused.")
+    root, _ = _root_and_folder(handle)
+    other = _keep(handle, open_h5(target, f"{label} -> {target.name}", root,
+                                  limits=handle_limits(handle)))
+    other.datacheck_depth = depth + 1
+    return other
+
+
 def follow_link(handle: Any, link: Any, here: str, rest: list[str], inner: str,
                 label: str) -> Any:
     """Describe ``inner`` through the external link at ``here``, inside its target file.
@@ -76,20 +96,14 @@ def follow_link(handle: Any, link: Any, here: str, rest: list[str], inner: str,
     target's dataset reader is registered under ``inner`` in ``handle``.
     """
     from datacheck.readers.h5chunks import open_dataset, register
-    from datacheck.readers.hdf5 import describe, open_h5
+    from datacheck.readers.hdf5 import describe
 
     if not handle_limits(handle).allow_external:
         raise DataError(f"{label}: dataset '{inner}' goes through an external link at '{here}' "
-                        f"to {link.filename!r}:{link.path!r}; refused, not opened. {FIX}")
-    depth = getattr(handle, "datacheck_depth", 0)
-    if depth >= 8:
-        raise DataError(f"{label}: dataset '{inner}': more than 8 external links in a row; "
-                        "refused.")
-    root, _ = _root_and_folder(handle)
+                        f"to {excerpt(link.filename)}:{excerpt(link.path)}; refused, not "
+                        f"opened. {FIX}")
     target = _target(handle, link.filename, label, f"external link at '{here}' to")
-    other = _keep(handle, open_h5(target, f"{label} -> {target.name}", root,
-                                  limits=handle_limits(handle)))
-    other.datacheck_depth = depth + 1
+    other = _open_target(handle, target, label)
     inside = "/" + "/".join([p for p in link.path.split("/") if p] + rest)
     info = describe(other, inside, label)
     if info is None:
@@ -210,7 +224,7 @@ class _Virtual:
     """A virtual dataset read box by box from its sources, each opened through the gate."""
 
     def __init__(self, handle: Any, dataset: Any, inner: str, label: str) -> None:
-        from datacheck.readers.hdf5 import describe, open_h5
+        from datacheck.readers.hdf5 import describe
 
         self.shape = tuple(int(d) for d in dataset.shape)
         self.dtype = dataset.dtype
@@ -218,21 +232,20 @@ class _Virtual:
         self.maps: list[tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], Any]] = []
         if not self.shape:
             raise DataError("it is a scalar; not read through the gate")
-        root, _ = _root_and_folder(handle)
         for vds in dataset.virtual_sources():
             vbox = _box(vds.vspace, "virtual")
             vstart, vshape = vbox or ((0,) * len(self.shape), self.shape)
             if vds.file_name == ".":
                 source = handle
             else:
-                target = _target(handle, vds.file_name, label, "virtual source")
-                source = _keep(handle, open_h5(target, f"{label} -> {target.name}", root,
-                                               limits=handle_limits(handle)))
+                source = _open_target(
+                    handle, _target(handle, vds.file_name, label, "virtual source"), label)
             path = vds.dset_name if vds.dset_name.startswith("/") else "/" + vds.dset_name
             info = describe(source, path, label)
             if info is None or not info.dataset or info.refusal:
-                raise DataError(f"its source {vds.file_name!r}:{path} is "
-                                f"{'missing' if info is None else 'not readable'}")
+                why = ("missing" if info is None else "a group" if not info.dataset
+                       else f"refused: {bounded(info.refusal, 600)}")
+                raise DataError(f"its source {excerpt(vds.file_name)}:{excerpt(path)} is {why}")
             sbox = _box(vds.src_space, "source")
             sstart, sshape = sbox or ((0,) * len(info.shape), info.shape)
             if tuple(sshape) != tuple(vshape) or len(vshape) != len(self.shape):

@@ -117,7 +117,22 @@ def describe(handle: Any, inner: str, source: str | None = None) -> H5Info | Non
     """
     label = source or str(getattr(handle, "datacheck_label", None)
                           or getattr(handle, "filename", "HDF5 file"))
+    active = handle.__dict__.setdefault("datacheck_active", set())
+    if inner in active:  # a virtual dataset mapping itself, directly or through others
+        raise DataError(f"{label}: dataset '{inner}' maps onto itself (a virtual dataset "
+                        "cycle); refused.")
+    active.add(inner)
+    try:
+        info = _describe_path(handle, inner, label)
+    finally:
+        active.discard(inner)
+    # Only now: open_dataset opens a described path directly (its other-file data, if any,
+    # registered); a path whose description failed is described again, and fails again.
     handle.__dict__.setdefault("datacheck_described", set()).add(inner)
+    return info
+
+
+def _describe_path(handle: Any, inner: str, label: str) -> H5Info | None:
     try:
         external = _external_link(handle, inner)
         if external is not None:

@@ -194,3 +194,24 @@ def test_fit_stats_on_a_virtual_dataset_is_refused_not_read_by_hdf5(tree):
     path = _write(root / "vds_in.h5", layout)
     with pytest.raises(DataError, match="is a virtual dataset"):
         fit_stats(path, key="image")
+
+
+def test_cycles_of_links_and_virtual_sources_are_refused_not_followed_forever(tree):
+    root, _ = tree
+    layout = h5py.VirtualLayout(shape=(10, 8, 8, 1), dtype=np.float32)
+    layout[:] = h5py.VirtualSource(".", "image", shape=(10, 8, 8, 1))  # itself
+    own = _write(root / "own.h5", layout)
+    for name, other in (("a.h5", "b.h5"), ("b.h5", "a.h5")):  # a -> b -> a -> ...
+        _write(root / name, h5py.ExternalLink(other, "/image"))
+    for name, other in (("va.h5", "vb.h5"), ("vb.h5", "va.h5")):
+        layout = h5py.VirtualLayout(shape=(10, 8, 8, 1), dtype=np.float32)
+        layout[:] = h5py.VirtualSource(other, "image", shape=(10, 8, 8, 1))
+        _write(root / name, layout)
+    for path, phrase in ((own, "maps onto itself"), (root / "a.h5", "one through another"),
+                         (root / "va.h5", "one through another")):
+        start = time.monotonic()
+        report = dc.check(path, "digits", limits=ALLOW)
+        assert time.monotonic() - start < 5
+        assert report.inputs == {str(path): "unreadable"}
+        assert any(phrase in v.message for v in report.violations), \
+            [v.message for v in report.violations]
