@@ -41,7 +41,8 @@ def chunk_guard(source: str, info: H5Info, limits: Limits) -> None:
             "refused before reading. Rechunk it (h5repack -l CHUNK=...), or raise max_bytes.")
 
 
-#: Chunk-cache slots per chunk a row of chunks holds (HDF5 advises ~100x; a prime floor).
+#: Fewest chunk-cache slots (a prime); more for wide rows of chunks, so that the chunks of
+#: one row (consecutive indices) never evict each other.
 _SLOTS_FLOOR = 10_007
 
 
@@ -59,9 +60,11 @@ def open_dataset(handle: Any, info: H5Info) -> Any:
                                                                          ()):
         # Described on another handle of the file: describe here first, so data in other
         # files is read through its registered reader, never by HDF5 following a name.
-        from datacheck.readers.hdf5 import describe
+        from datacheck.readers.hdf5 import describe, readable_guard
 
-        describe(handle, info.path)
+        fresh = describe(handle, info.path)
+        if fresh is not None:
+            readable_guard(str(getattr(handle, "datacheck_label", info.path)), fresh)
     if info.path in opened:
         return opened[info.path]
     need = chunk_row_bytes(info)
