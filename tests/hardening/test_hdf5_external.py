@@ -172,6 +172,9 @@ def test_allow_external_on_the_command_line_and_in_the_schema(tree, tmp_path, ca
     assert "--allow-external" in capsys.readouterr().err
     assert main(["infer", "--allow-external", str(path)]) == 0
     assert "image" in capsys.readouterr().out
+    assert main(["diff", str(path), str(path), "-q"]) == 2
+    assert "--allow-external" in capsys.readouterr().err
+    assert main(["diff", "--allow-external", str(path), str(path), "-q"]) == 0
     schema = dc.load_schema("digits").to_dict()
     schema.setdefault("hdf5", {})["allow_external"] = True
     assert dc.check(path, schema).ok
