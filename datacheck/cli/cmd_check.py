@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 
-from datacheck.cli.main import EXIT_INTERRUPTED, add_common
+from datacheck.cli.main import EXIT_INTERRUPTED, add_common, add_limits
 from datacheck.cli.output import emit
 from datacheck.data import DEFAULT_BATCH_SIZE
 
@@ -21,10 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--montages", type=int, default=12, metavar="N",
                         help="volumes whose slices the report keeps and the HTML page shows, "
                         "errors first (default 12)")
-    parser.add_argument("--max-bytes", type=int, metavar="N",
-                        help="refuse volumes whose header declares more than N bytes (too_large)")
-    parser.add_argument("--max-voxels", type=int, metavar="N",
-                        help="refuse volumes whose header declares more than N voxels")
+    add_limits(parser)
     parser.add_argument("--each", action="store_true",
                         help="judge dataset-scope rules (class coverage and balance, dataset "
                         "moments) per input; default: all inputs together are one dataset")
@@ -43,17 +39,10 @@ def run(args: argparse.Namespace) -> int:
         raise DatacheckError(f"--batch-size must be >= 1, got {args.batch_size}")
     if args.montages < 0:
         raise DatacheckError(f"--montages must be >= 0, got {args.montages}")
-    from datacheck.readers.guards import Limits
+    from datacheck.readers.guards import limits_with
 
     schema = load_schema(args.schema)
-    overrides = {}
-    for name in ("max_bytes", "max_voxels"):
-        value = getattr(args, name)
-        if value is not None:
-            if value < 1:
-                raise DatacheckError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
-            overrides[name] = value
-    limits = dataclasses.replace(Limits(), **overrides)
+    limits = limits_with(args.max_bytes, args.max_voxels, allow_external=args.allow_external)
     try:
         report = check(args.data, schema, batch_size=args.batch_size, workers=args.workers,
                        scheduler=args.scheduler, limits=limits, progress=None, each=args.each,

@@ -48,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
     from datacheck.readers.guards import limits_with, use_limits
 
     # Every reader diff calls (files, manifest rows, .npz members) applies these limits.
-    with use_limits(limits_with(args.max_bytes, args.max_voxels)):
+    with use_limits(limits_with(args.max_bytes, args.max_voxels,
+                                allow_external=args.allow_external)):
         report = diff(args.a, args.b, args.schema, dedup=args.dedup,
                       max_distance=args.max_distance, method=args.hash,
                       batch_size=args.batch_size, save_a=args.save_a, save_b=args.save_b,

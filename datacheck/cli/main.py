@@ -54,6 +54,9 @@ def add_limits(parser: argparse.ArgumentParser) -> None:
                         help="refuse volumes whose header declares more than N bytes (too_large)")
     parser.add_argument("--max-voxels", type=int, metavar="N",
                         help="refuse volumes whose header declares more than N voxels")
+    parser.add_argument("--allow-external", action="store_true",
+                        help="read HDF5 external links, external raw storage and virtual "
+                        "datasets whose targets are inside the dataset root (default: refused)")
 
 
 def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
@@ -97,8 +100,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _one_line_warning(message: Warning | str, category: type[Warning], filename: str,
                       lineno: int, file: object = None, line: str | None = None) -> None:
     # A warning from the command line is one line on stderr, like its errors.
-    print(f"datacheck: warning: {str(message).splitlines()[0] if str(message) else ''}",
-          file=sys.stderr)
+    from datacheck.rules.excerpt import bounded
+
+    text = str(message).splitlines()[0] if str(message) else ""
+    print(f"datacheck: warning: {bounded(text)}", file=sys.stderr)
 
 
 def _main(argv: Sequence[str] | None = None) -> int:
@@ -113,7 +118,9 @@ def _main(argv: Sequence[str] | None = None) -> int:
         module = _load(COMMANDS[args.command][0])
         return int(module.run(args))
     except DatacheckError as exc:
-        print(f"datacheck: error: {exc}", file=sys.stderr)
+        from datacheck.rules.excerpt import bounded
+
+        print(f"datacheck: error: {bounded(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         from datacheck.scan.interrupt import quit_quietly_on_sigint

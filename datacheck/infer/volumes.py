@@ -81,6 +81,10 @@ def _h5_datasets(handle: Any) -> list[Any]:
     paths: list[str] = []
     handle.visititems(lambda name, obj: paths.append("/" + name)
                       if isinstance(obj, h5py.Dataset) else None)
+    # visititems never crosses an external link: describe each, so it is refused with its
+    # reason (or read through the gate with --allow-external), never silently left out.
+    handle.visititems_links(lambda name, link: paths.append("/" + name)
+                            if isinstance(link, h5py.ExternalLink) else None)
     infos = [describe(handle, p) for p in sorted(paths)]
     # Datasets the reader refuses (object dtypes, never-written rows) are not data to learn
     # a schema from; the others in the file still are.
@@ -89,6 +93,8 @@ def _h5_datasets(handle: Any) -> list[Any]:
 
 def open_hdf5(path: Path, mask: Path | None, batch_size: int) -> Source:
     """Batched datasets of the group holding the largest one, read together in slabs."""
+    from datacheck.readers.guards import active_limits
+    from datacheck.readers.h5chunks import chunk_guard
     from datacheck.readers.hdf5 import open_h5, read_rows, slab_rows
     from datacheck.schema.medical import HDF5Spec
 
@@ -111,6 +117,7 @@ def open_hdf5(path: Path, mask: Path | None, batch_size: int) -> Source:
         while key in names:
             key, k = f"{base}_{k}", k + 1
         names[key] = info
+        chunk_guard(str(path), info, active_limits())  # any read inflates a row of chunks
     slab = HDF5Spec().slab_bytes
     step = max(1, min(min(slab_rows(i, slab) for i in chosen), batch_size * 64))
     step = max(batch_size, step - step % batch_size)
@@ -141,7 +148,9 @@ def _id_like(handle: Any, info: Any) -> bool:
         return True
     if len(info.shape) != 1 or info.shape[0] < 50 or np.dtype(info.dtype).kind not in "iuSUO":
         return False
-    values = np.asarray(handle[info.path][()])
+    from datacheck.readers.h5chunks import open_dataset
+
+    values = np.asarray(open_dataset(handle, info)[()])
     # Labels repeat (a few classes over many rows); ids do not.
     return len(np.unique(values)) == values.shape[0]
 

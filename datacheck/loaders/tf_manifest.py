@@ -313,7 +313,8 @@ class _ElementLoader:
         return np.stack(channels, axis=-1), found
 
     def _read_h5(self, path: Path, entry: ManifestEntry) -> tuple[np.ndarray, list[Violation]]:
-        from datacheck.readers.guards import check_declared
+        from datacheck.readers.guards import check_declared, limits_with
+        from datacheck.readers.h5chunks import open_dataset
         from datacheck.readers.hdf5 import describe, open_h5, read_rows
         from datacheck.rules.medical import h5_dataset_violations
         from datacheck.scan.h5scan import dataset_map
@@ -321,12 +322,15 @@ class _ElementLoader:
         ds = dataset_map(self.schema).get(self.name)
         if ds is None:
             raise DatacheckError(f"{path}: hdf5.datasets has no entry for {self.name!r}")
-        with open_h5(_at(entry, path), str(path), entry.root) as handle:
+        # The schema's hdf5.allow_external joins the caller's limits (one resolver).
+        limits = limits_with(base=self.limits, allow_external=bool(
+            self.schema.hdf5 and self.schema.hdf5.allow_external))
+        with open_h5(_at(entry, path), str(path), entry.root, limits) as handle:
             info = describe(handle, ds.path)
             found = h5_dataset_violations(str(path), self.name, ds, info)
             if info is None or not info.dataset:
                 raise DatacheckError(found[0].message)
             check_declared(f"{path}:{ds.path}", info.shape or (1,), info.itemsize, self.limits)
             data = read_rows(handle, info, 0, info.shape[0], str(path)) if info.shape \
-                else np.asarray(handle[ds.path][()])
+                else np.asarray(open_dataset(handle, info)[()])
         return data, found

@@ -133,7 +133,15 @@ def _hdf5(path: Path, key: str | None) -> Iterator[Part]:
         if name not in names:
             raise DataError(f"{path}: has no dataset {name!r} (it has {names}). Pass one of "
                             "those as key=.")
-        yield from _slices(handle[name], None, f"{path}:{name}")
+        from datacheck.readers.h5chunks import open_dataset
+        from datacheck.readers.hdf5 import describe, readable_guard
+
+        # Described first: data in other files is refused, or read through the gate.
+        info = describe(handle, "/" + name, str(path))
+        if info is None:
+            raise DataError(f"{path}: has no dataset {name!r}.")
+        readable_guard(str(path), info)
+        yield from _slices(open_dataset(handle, info), None, f"{path}:{name}")
 
 
 def _file(path: Path, key: str | None, paired: bool = False,

@@ -21,6 +21,9 @@ from datacheck.schema.medical import DEFAULT_MAX_BYTES, DEFAULT_MAX_VOXELS
 
 #: Default bound on the rows of one archive: 50 million (ImageNet-1k has 1.3 million).
 DEFAULT_MAX_ROWS = 50_000_000
+#: Default bound on the rows of one manifest: 1 million (each row names a file to scan;
+#: a 36 KB Parquet can declare 5 million rows and take 3 GB to parse).
+DEFAULT_MAX_MANIFEST_ROWS = 1_000_000
 
 
 class TooLargeError(DataError):
@@ -39,6 +42,16 @@ class Limits:
     max_voxels: int = DEFAULT_MAX_VOXELS
     #: Rows an archive may declare in all (each row costs scan time even when tiny).
     max_rows: int = DEFAULT_MAX_ROWS
+    #: Read HDF5 data kept in other files (external links, external raw storage, virtual
+    #: datasets) when every target resolves inside the dataset root, through the gate.
+    allow_external: bool = False
+    #: Rows a manifest (CSV/TSV/Parquet) may hold; ``max_rows`` bounds it too.
+    max_manifest_rows: int = DEFAULT_MAX_MANIFEST_ROWS
+
+    @property
+    def manifest_rows(self) -> int:
+        """Most rows a manifest may hold: the smaller of the two row limits."""
+        return min(self.max_rows, self.max_manifest_rows)
 
     def describe(self) -> str:
         return f"{human_bytes(self.max_bytes)} / {self.max_voxels:,} voxels"
@@ -73,15 +86,20 @@ def use_limits(limits: Limits) -> Iterator[Limits]:
 
 
 def limits_with(max_bytes: int | None = None, max_voxels: int | None = None,
-                base: Limits | None = None) -> Limits:
+                base: Limits | None = None, allow_external: bool = False) -> Limits:
     """``base`` (default: the defaults) with the values a person gave; each must be >= 1.
+
+    The one resolver of limits: the CLI, the API and the schema (``allow_external``
+    from any of them allows; a flag never takes back what another gave).
 
     >>> limits_with(max_bytes=10).max_bytes
     10
     """
     import dataclasses
 
-    overrides = {}
+    overrides: dict[str, Any] = {}
+    if allow_external:
+        overrides["allow_external"] = True
     for name, value in (("max_bytes", max_bytes), ("max_voxels", max_voxels)):
         if value is not None:
             if value < 1:
@@ -127,7 +145,7 @@ class GzipStream:
     b'ab'
     """
 
-    INPUT_CHUNK = 1 << 20
+    INPUT_CHUNK = 1 << 16  # small: each call copies the unconsumed input (zlib's tail)
 
     def __init__(self, raw: IO[bytes]) -> None:
         self.raw = raw
@@ -158,11 +176,15 @@ class GzipStream:
                 return piece
         return b""
 
+    #: Most bytes inflated per zlib call: zlib builds its output in blocks and joins them, so
+    #: one call for a whole volume held it three times over (3x the volume at peak).
+    PIECE = 1 << 18
+
     def readinto(self, buffer: Any) -> int:
         view = memoryview(buffer).cast("B")
         got = 0
         while got < len(view):
-            piece = self._next(len(view) - got)
+            piece = self._next(min(len(view) - got, self.PIECE))
             if not piece:
                 break
             view[got:got + len(piece)] = piece

@@ -14,13 +14,17 @@ import math
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from datacheck.errors import DataError
 from datacheck.readers.gate import descriptor_path, file_size, open_file
-from datacheck.readers.guards import Limits, check_declared, human_bytes
+from datacheck.readers.guards import Limits, TooLargeError, check_declared, human_bytes
+from datacheck.readers.h5chunks import open_dataset
+from datacheck.readers.h5external import follow_link
+from datacheck.readers.h5external import storage_refusal as external_refusal
 
 #: What h5py raises for corrupt metadata, link loops and types it cannot map
 #: (it turns HDF5 error stacks into these; NotImplementedError is a RuntimeError).
@@ -47,6 +51,9 @@ class H5Info:
     chunks: tuple[int, ...] | None = None
     attrs: dict[str, Any] = field(default_factory=dict)
     refusal: str = ""
+    #: The violation code of ``refusal``: ``unreadable``, or ``too_large`` (a virtual
+    #: dataset declaring more than the limits).
+    refusal_code: str = "unreadable"
 
 
 def _detail(exc: BaseException) -> str:
@@ -54,11 +61,13 @@ def _detail(exc: BaseException) -> str:
 
 
 def open_h5(path: str | os.PathLike[str], source: str | None = None,
-            root: str | os.PathLike[str] | None = None) -> Any:
+            root: str | os.PathLike[str] | None = None, limits: Limits | None = None) -> Any:
     """Open an HDF5 file read-only, with one clear line when it is not one.
 
     The file is opened once through the gate (a regular file, inside ``root`` if
-    given) and HDF5 opens that descriptor's file, not the path again.
+    given) and HDF5 opens that descriptor's file, not the path again. ``limits``
+    (default: the active ones) say whether data in other files may be read
+    (``allow_external``: targets inside ``root``, default the file's folder).
 
     >>> with open_h5("train.h5") as f: ...  # doctest: +SKIP
     """
@@ -80,6 +89,12 @@ def open_h5(path: str | os.PathLike[str], source: str | None = None,
                 handle = None  # type: ignore[assignment]  # h5py reads through it: keep it
             # Messages name the file, not /proc/self/fd/N (see describe).
             opened.datacheck_label = label
+            # Targets of external links and virtual sources resolve against the real file's
+            # folder and must stay inside the root (see h5external).
+            folder = Path(os.path.realpath(named or path)).parent
+            opened.datacheck_folder = folder
+            opened.datacheck_root = Path(root).resolve() if root is not None else folder
+            opened.datacheck_limits = limits
             return opened
         except H5_ERRORS as exc:
             raise DataError(f"{label}: not a readable HDF5 file ({_detail(exc)}); a truncated "
@@ -102,8 +117,26 @@ def describe(handle: Any, inner: str, source: str | None = None) -> H5Info | Non
     """
     label = source or str(getattr(handle, "datacheck_label", None)
                           or getattr(handle, "filename", "HDF5 file"))
+    active = handle.__dict__.setdefault("datacheck_active", set())
+    if inner in active:  # a virtual dataset mapping itself, directly or through others
+        raise DataError(f"{label}: dataset '{inner}' maps onto itself (a virtual dataset "
+                        "cycle); refused.")
+    active.add(inner)
     try:
-        _refuse_external_links(handle, inner, label)
+        info = _describe_path(handle, inner, label)
+    finally:
+        active.discard(inner)
+    # Only now: open_dataset opens a described path directly (its other-file data, if any,
+    # registered); a path whose description failed is described again, and fails again.
+    handle.__dict__.setdefault("datacheck_described", set()).add(inner)
+    return info
+
+
+def _describe_path(handle: Any, inner: str, label: str) -> H5Info | None:
+    try:
+        external = _external_link(handle, inner)
+        if external is not None:
+            return follow_link(handle, *external, inner, label)
         obj = handle.get(inner)  # a missing path (or a dangling link) is None, not an error
     except H5_ERRORS as exc:
         raise DataError(f"{label}: cannot open dataset '{inner}': the link loops or the file's "
@@ -112,7 +145,7 @@ def describe(handle: Any, inner: str, source: str | None = None) -> H5Info | Non
     if obj is None:
         return None
     try:
-        return _describe(obj, inner, label)
+        return _describe(handle, obj, inner, label)
     except H5_ERRORS as exc:
         raise DataError(f"{label}: cannot read the metadata of '{inner}': it is corrupt or uses "
                         f"a type numpy cannot hold (h5py: {_detail(exc)}). Re-copy the file, or "
@@ -123,11 +156,13 @@ def describe(handle: Any, inner: str, source: str | None = None) -> H5Info | Non
 _MAX_HOPS = 32
 
 
-def _refuse_external_links(handle: Any, inner: str, label: str) -> None:
-    """Refuse a path that passes through an external link (soft links followed, bounded).
+def _external_link(handle: Any, inner: str) -> tuple[Any, str, list[str]] | None:
+    """(link, where, rest of the path) of the first external link on the way to ``inner``.
 
-    An external link names another file by path, resolved on the reading machine:
-    it would read outside the dataset root (or block on a FIFO), unseen by the gate.
+    Soft links are followed (bounded). An external link names another file by
+    path, resolved on the reading machine: HDF5 must never follow it itself
+    (outside the dataset root, a FIFO); :func:`h5external.follow_link` refuses
+    it or opens its target through the gate.
     """
     import h5py
 
@@ -138,10 +173,7 @@ def _refuse_external_links(handle: Any, inner: str, label: str) -> None:
         here = "/" + "/".join([*done, parts[0]])
         link = handle.get(here, getlink=True)
         if isinstance(link, h5py.ExternalLink):
-            raise DataError(f"{label}: dataset '{inner}' goes through an external link at "
-                            f"'{here}' to {link.filename!r}:{link.path!r}; datacheck reads only "
-                            "data stored in the file it was given. Copy the data in (h5copy, or "
-                            "rewrite the file without external links).")
+            return link, here, parts[1:]
         if isinstance(link, h5py.SoftLink) and hops < _MAX_HOPS:
             hops += 1
             target = link.path if link.path.startswith("/") else \
@@ -150,11 +182,12 @@ def _refuse_external_links(handle: Any, inner: str, label: str) -> None:
             done = []
             continue
         if link is None:
-            return  # missing: describe reports it
+            return None  # missing: describe reports it
         done.append(parts.pop(0))
+    return None
 
 
-def _describe(obj: Any, inner: str, label: str) -> H5Info:
+def _describe(handle: Any, obj: Any, inner: str, label: str) -> H5Info:
     import h5py
 
     attrs = _attrs(obj, inner, label)
@@ -164,16 +197,39 @@ def _describe(obj: Any, inner: str, label: str) -> H5Info:
     strings = dtype.kind in "SU" or h5py.check_string_dtype(dtype) is not None
     name = "string" if strings else "object" if dtype.kind == "O" else dtype.name
     shape = tuple(int(d) for d in obj.shape)
-    refusal = dtype_refusal(inner, dtype) or storage_refusal(obj, inner)
+    refusal, code = "", "unreadable"
+    refusal = dtype_refusal(inner, dtype)
+    if not refusal:
+        refusal, code = external_refusal(handle, obj, inner, label)
+        if not refusal and not code:  # data inside the file: judge what was written
+            refusal, code = storage_refusal(obj, inner), "unreadable"
     return H5Info(inner, True, shape, name, int(dtype.itemsize),
-                  tuple(obj.chunks) if obj.chunks else None, attrs, refusal)
+                  tuple(obj.chunks) if obj.chunks else None, attrs, refusal,
+                  code or "unreadable")
+
+
+#: Largest attribute read (stored bytes, and elements): metadata, not data. A larger one is
+#: kept as a note saying so, which a schema comparing its value then reports.
+MAX_ATTR_BYTES = 1 << 20
+MAX_ATTR_ITEMS = 1 << 16
+
+
+def _attr_too_large(obj: Any, key: str) -> str:
+    """A note replacing an attribute over the bounds ('' when it is small enough to read)."""
+    aid = obj.attrs.get_id(key)
+    stored = int(aid.get_storage_size())
+    items = math.prod(int(d) for d in (aid.shape or ()))
+    if stored <= MAX_ATTR_BYTES and items <= MAX_ATTR_ITEMS:
+        return ""
+    return (f"<attribute of {items:,} values, {human_bytes(stored)} stored: over the "
+            f"{human_bytes(MAX_ATTR_BYTES)} / {MAX_ATTR_ITEMS:,}-value bound; not read>")
 
 
 def _attrs(obj: Any, inner: str, label: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key in obj.attrs:
         try:
-            out[key] = _plain(obj.attrs[key])
+            out[key] = _attr_too_large(obj, key) or _plain(obj.attrs[key])
         except H5_ERRORS as exc:
             raise DataError(f"{label}: cannot read attribute {key!r} of '{inner}': it is "
                             f"corrupt or of a type h5py cannot map (h5py: {_detail(exc)}). "
@@ -235,22 +291,13 @@ def storage_refusal(dataset: Any, inner: str) -> str:
     not, so a gzip dataset of zeros that stores 1000x less still passes); a
     contiguous dataset is allocated whole or not at all. Both calls walk the
     chunk index the file really stores (about 0.06 s per 300,000 chunks), never
-    the declared grid. Data in external raw files is refused too: those are
-    paths on the reading machine (a device or pipe would never end), and so is a
-    virtual dataset (its sources are other files, named by path). Compact
+    the declared grid. Data in other files (external raw storage, virtual
+    datasets) is judged by :mod:`datacheck.readers.h5external`; compact
     datasets are not judged here.
     """
     import h5py
 
     plist = dataset.id.get_create_plist()
-    if plist.get_layout() == h5py.h5d.VIRTUAL:
-        return (f"dataset '{inner}' is a virtual dataset: its data is mapped from other files "
-                "by name, outside what datacheck was given; copy the data into a plain dataset "
-                "(h5py: f.create_dataset(name, data=vds[...])).")
-    if plist.get_external_count():
-        return (f"dataset '{inner}' keeps its data in external raw files outside the HDF5 file; "
-                "datacheck reads data stored in the file only: copy it in (h5repack, or "
-                "rewrite the dataset without external=).")
     declared = math.prod(int(d) for d in dataset.shape) * int(dataset.dtype.itemsize)
     if declared <= UNWRITTEN_FLOOR:
         return ""
@@ -294,16 +341,17 @@ def row_guard(source: str, info: H5Info, limits: Limits) -> None:
 
 
 def readable_guard(source: str, info: H5Info) -> None:
-    """Raise DataError (code ``unreadable``) when ``info.refusal`` says it cannot be read."""
+    """Raise DataError (code ``unreadable``; TooLargeError for ``too_large``) on a refusal."""
     if info.refusal:
-        raise DataError(f"{source}: unreadable: {info.refusal}")
+        error = TooLargeError if info.refusal_code == "too_large" else DataError
+        raise error(f"{source}: {info.refusal_code}: {info.refusal}")
 
 
 def read_rows(handle: Any, info: H5Info, start: int, stop: int, source: str) -> np.ndarray:
     """Rows ``start:stop`` of a dataset (strings decoded to str); a refused dataset raises."""
     readable_guard(source, info)
     try:
-        data = handle[info.path][start:stop]
+        data = open_dataset(handle, info)[start:stop]
     except H5_ERRORS as exc:
         raise DataError(f"{source}:{info.path}: unreadable rows {start}-{stop - 1} "
                         f"({_detail(exc)}); the file is corrupt or truncated. Re-copy or "
@@ -331,7 +379,7 @@ def iter_slabs(handle: Any, info: H5Info, slab_bytes: int, source: str,
 def _read_scalar(handle: Any, info: H5Info, source: str) -> np.ndarray:
     readable_guard(source, info)
     try:
-        return np.asarray(handle[info.path][()]).reshape(1)
+        return np.asarray(open_dataset(handle, info)[()]).reshape(1)
     except H5_ERRORS as exc:
         raise DataError(f"{source}:{info.path}: unreadable value ({_detail(exc)}); the file is "
                         "corrupt or truncated. Re-copy or re-export it.") from None

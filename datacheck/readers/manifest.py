@@ -18,7 +18,7 @@ from typing import IO, Any
 
 from datacheck.errors import DataError
 from datacheck.readers.gate import file_size, open_file
-from datacheck.readers.guards import Limits, active_limits, human_bytes
+from datacheck.readers.guards import Limits, TooLargeError, active_limits, human_bytes
 from datacheck.readers.registry import is_parquet, suffixes
 
 #: Manifest suffixes datacheck reads.
@@ -55,7 +55,6 @@ def read_manifest(path: str | os.PathLike[str], limits: Limits | None = None,
     >>> read_manifest("dataset/manifest.csv").columns.tolist()  # doctest: +SKIP
     ['id', 'subject', 'split', 'image', 'label']
     """
-    import pandas as pd
 
     limits = limits or active_limits()
     label = source or str(path)
@@ -71,8 +70,7 @@ def read_manifest(path: str | os.PathLike[str], limits: Limits | None = None,
                             "max_bytes.")
         try:
             if is_parquet(path):
-                _parquet_rows(handle, label, limits)
-                table = pd.read_parquet(handle)
+                table = _read_parquet(handle, label, limits)
             else:
                 table = _read_text_table(handle, "\t" if suffix == ".tsv" else ",", label,
                                          limits)
@@ -164,23 +162,45 @@ def _os_reason(exc: BaseException) -> str:
     return f"cannot check the file ({strerror or type(exc).__name__})"
 
 
-def _row_limit(rows: int, label: str, limits: Limits) -> None:
-    if rows > limits.max_rows:
-        raise DataError(f"{label}: too_large: manifest holds {rows:,} rows, over the limit of "
-                        f"{limits.max_rows:,}; refused before parsing. Split it, or raise "
-                        "max_rows.")
+def _row_limit(rows: int, label: str, limits: Limits, when: str = "before parsing") -> None:
+    if rows > limits.manifest_rows:
+        raise TooLargeError(
+            f"{label}: too_large: manifest holds {rows:,} rows, over the limit of "
+            f"{limits.manifest_rows:,}; refused {when}. Split it, or raise max_manifest_rows "
+            "(Limits(max_manifest_rows=...)).")
 
 
-def _parquet_rows(handle: IO[bytes], label: str, limits: Limits) -> None:
-    """Refuse a Parquet file declaring more rows than the limit, from its footer alone (a few
-    KB of run-length-encoded columns can declare millions of rows)."""
+#: Rows decoded per Parquet batch / CSV chunk: memory grows by batches, checked as it grows.
+CHUNK_ROWS = 262_144
+
+
+def _read_parquet(handle: IO[bytes], label: str, limits: Limits) -> Any:
+    """A Parquet manifest, refused from its footer when it declares too many rows (a few KB of
+    run-length-encoded columns can declare millions), then decoded batch by batch with the
+    rows and the decoded bytes bounded as they grow (a footer can lie; a dictionary-encoded
+    cell repeated a million times inflates)."""
+    import pandas as pd
+
     try:
+        import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError:
-        return  # pandas reads it with another engine; the row count comes after
-    rows = pq.ParquetFile(handle).metadata.num_rows
-    handle.seek(0)
-    _row_limit(int(rows), label, limits)
+        table = pd.read_parquet(handle)  # another engine: the row count comes after
+        _row_limit(len(table), label, limits, "after parsing")
+        return table
+    parquet = pq.ParquetFile(handle)
+    _row_limit(int(parquet.metadata.num_rows), label, limits)
+    batches, rows, nbytes = [], 0, 0
+    for batch in parquet.iter_batches(batch_size=CHUNK_ROWS):
+        rows += batch.num_rows
+        nbytes += batch.nbytes
+        _row_limit(rows, label, limits, "while reading (the footer declares fewer)")
+        if nbytes > limits.max_bytes:
+            raise TooLargeError(f"{label}: too_large: manifest cells decode to over "
+                                f"{human_bytes(limits.max_bytes)}; refused while reading. A "
+                                "manifest holds paths and short values: shorten its cells.")
+        batches.append(batch)
+    return pa.Table.from_batches(batches, parquet.schema_arrow).to_pandas()
 
 
 def _read_text_table(handle: IO[bytes], sep: str, label: str, limits: Limits) -> Any:
@@ -195,8 +215,16 @@ def _read_text_table(handle: IO[bytes], sep: str, label: str, limits: Limits) ->
     _row_limit(data_rows, label, limits)
     handle.seek(0)
     # index_col=False: never take a column as the index, even where the scan missed a row.
-    table = pd.read_csv(handle, sep=sep, encoding="utf-8", skipinitialspace=True,
-                        index_col=False, skiprows=skip or None)
+    # In chunks, counted as they come: the counting pass and pandas' parser could disagree.
+    parts = []
+    rows = 0
+    with pd.read_csv(handle, sep=sep, encoding="utf-8", skipinitialspace=True, index_col=False,
+                     skiprows=skip or None, chunksize=CHUNK_ROWS) as reader:
+        for part in reader:
+            rows += len(part)
+            _row_limit(rows, label, limits, "while parsing")
+            parts.append(part)
+    table = pd.concat(parts, ignore_index=True) if len(parts) != 1 else parts[0]
     if wide:
         left_out = {row.index for row in wide}
         kept = [i for i in range(data_rows) if i not in left_out]

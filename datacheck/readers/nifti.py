@@ -132,18 +132,50 @@ def read_nifti(path: str | os.PathLike[str], limits: Limits | None = None,
                                 f" of voxel data at offset {header.vox_offset}, the file holds "
                                 f"{human_bytes(max(size - header.vox_offset, 0))}. {_FIX}")
         stream.reader.cap = end
-        raw = _read_voxels(stream, header, label)
-    dtype = np.dtype(raw.dtype).newbyteorder("=")
-    data = raw if raw.dtype == dtype else raw.astype(dtype)
-    factors = header.scaling() if scaling == "apply" else None
-    if factors is not None:
-        slope, inter = factors
-        out = data.astype(np.result_type(data.dtype, np.float32), order="K")
-        out *= slope
-        if inter:
-            out += inter
-        data = out
+        factors = header.scaling() if scaling == "apply" else None
+        # Peak memory is one volume as returned (plus a small chunk when scaling): stored
+        # values are byte-swapped in place, scaled ones converted chunk by chunk into the
+        # output (whole-array conversion held the raw, swapped and float copies at once).
+        if factors is None:
+            data = _native(_read_voxels(stream, header, label))
+        else:
+            data = _read_scaled(stream, header, label, *factors)
     return NiftiVolume(header, data, factors is not None)
+
+
+def _native(raw: np.ndarray) -> np.ndarray:
+    """``raw`` in native byte order, swapped in place (no second copy)."""
+    if raw.dtype.isnative or raw.dtype.itemsize == 1:
+        return raw.view(raw.dtype.newbyteorder("=")) if not raw.dtype.isnative else raw
+    raw.byteswap(inplace=True)
+    return raw.view(raw.dtype.newbyteorder("="))
+
+
+#: Stored bytes converted at a time when scaling (small next to a volume, large for numpy).
+SCALE_CHUNK = 1 << 18
+
+
+def _read_scaled(stream: _Stream, header: NiftiHeader, label: str, slope: float,
+                 inter: float) -> np.ndarray:
+    """The volume scaled like nibabel (``x * slope + inter`` in float32 or wider), read in
+    chunks straight into the one output array."""
+    stored = np.dtype(header.dtype).newbyteorder("<" if header.byteorder == "<" else ">")
+    out = np.empty(math.prod(header.shape), np.result_type(np.dtype(header.dtype), np.float32))
+    step = max(1, SCALE_CHUNK // stored.itemsize)
+    buffer = np.empty(min(step, out.size) * stored.itemsize, dtype=np.uint8)
+    _seek(stream, header, label)
+    for start in range(0, out.size, step):
+        count = min(step, out.size - start)
+        view = buffer[:count * stored.itemsize]
+        got = _fill(stream, view, label)
+        if got < view.size:
+            _truncated(header, start * stored.itemsize + got, label)
+        chunk = out[start:start + count]
+        chunk[...] = view.view(stored)  # same operations as before, element by element
+        chunk *= slope
+        if inter:
+            chunk += inter
+    return out.reshape(header.shape, order="F")
 
 
 class _Stream:
@@ -299,12 +331,30 @@ def _matrix(get: Any, name: str, problems: dict[str, str]) -> np.ndarray | None:
 def _read_voxels(stream: _Stream, header: NiftiHeader, label: str) -> np.ndarray:
     dtype = np.dtype(header.dtype).newbyteorder("<" if header.byteorder == "<" else ">")
     buffer = np.empty(header.nbytes, dtype=np.uint8)
+    _seek(stream, header, label)
+    got = _fill(stream, buffer, label)
+    if got < header.nbytes:
+        _truncated(header, got, label)
+    return buffer.view(dtype).reshape(header.shape, order="F")
+
+
+_VOXEL_ERRORS = (EOFError, zlib.error, gzip.BadGzipFile, OSError)
+
+
+def _seek(stream: _Stream, header: NiftiHeader, label: str) -> None:
     try:
         stream.reader.seek(header.vox_offset)
-        got = stream.reader.readinto(buffer)
-    except (EOFError, zlib.error, gzip.BadGzipFile, OSError) as exc:
+    except _VOXEL_ERRORS as exc:
         raise DataError(f"{label}: unreadable voxel data: {_gzip_reason(exc)}. {_FIX}") from None
-    if got < header.nbytes:
-        raise DataError(f"{label}: truncated: header declares {human_bytes(header.nbytes)} of "
-                        f"voxel data, the file holds {human_bytes(got)}. {_FIX}")
-    return buffer.view(dtype).reshape(header.shape, order="F")
+
+
+def _fill(stream: _Stream, buffer: np.ndarray, label: str) -> int:
+    try:
+        return stream.reader.readinto(buffer)
+    except _VOXEL_ERRORS as exc:
+        raise DataError(f"{label}: unreadable voxel data: {_gzip_reason(exc)}. {_FIX}") from None
+
+
+def _truncated(header: NiftiHeader, got: int, label: str) -> None:
+    raise DataError(f"{label}: truncated: header declares {human_bytes(header.nbytes)} of "
+                    f"voxel data, the file holds {human_bytes(got)}. {_FIX}")

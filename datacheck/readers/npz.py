@@ -34,6 +34,8 @@ from datacheck.readers.guards import (
     check_declared,
     human_bytes,
 )
+from datacheck.readers.zipstream import open_member
+from datacheck.rules.excerpt import excerpt
 from datacheck.schema.model import Schema
 
 _RESAVE = "Re-save it with np.savez(f, image=x, label=y)."
@@ -46,8 +48,9 @@ _ZIP_ERRORS = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, st
 #: ValueError can also come from parsing a .npy header).
 _STREAM_ERRORS = tuple(e for e in _ZIP_ERRORS if e is not ValueError)
 _SKIP_CHUNK = 1 << 20
-#: Compression methods whose output datacheck bounds (zlib's max_length); the others are refused.
-_BOUNDED_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+#: Compression methods whose output datacheck bounds (max_length: zipfile's for deflate,
+#: zipstream's for bzip2 and LZMA, which zipfile inflates unbounded); the others are refused.
+_BOUNDED_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA)
 
 
 def read_npz(path: str | Path, schema: Schema, limits: Limits | None = None,
@@ -64,7 +67,7 @@ def read_npz(path: str | Path, schema: Schema, limits: Limits | None = None,
     if any(key in names for key in arrays):
         return arrays
     if len(arrays) > len(names):
-        raise DataError(f"{path}: has {len(arrays)} arrays {list(arrays)} but schema "
+        raise DataError(f"{path}: has {len(arrays)} arrays {excerpt(list(arrays))} but schema "
                         f"{schema.name!r} names {names}; save with those names "
                         "(np.savez(f, image=x, label=y)).")
     return dict(zip(names, arrays.values(), strict=False))
@@ -116,8 +119,9 @@ def _unique_keys(members: list[NpyMember], source: str) -> None:
         first = seen.setdefault(member.key, member)
         if first is not member:
             other = first.name
-            both = (f"{other!r} and {member.name!r} are both read as {member.key!r}"
-                    if other != member.name else f"{other!r} appears twice in the zip directory")
+            both = (f"{excerpt(other)} and {excerpt(member.name)} are both read as "
+                    f"{excerpt(member.key)}" if other != member.name
+                    else f"{excerpt(other)} appears twice in the zip directory")
             raise DataError(f"{source}: duplicate member: {both}; which one a loader gets is "
                             "undefined, so neither is checked. Remove one and re-save the "
                             "archive.")
@@ -163,16 +167,11 @@ class NpyMember:
 
 def _member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, source: str,
             limits: Limits) -> NpyMember:
-    label = f"{source}: member {info.filename!r}"
+    label = f"{source}: member {excerpt(info.filename)}"
     if info.compress_type not in _BOUNDED_METHODS:
-        # zipfile inflates bzip2/LZMA input chunks with no output bound (a 552-byte member
-        # took 1.2 GB and 4.5 s); numpy writes only stored and deflate members.
-        method = {zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "LZMA"}.get(
-            info.compress_type, f"method {info.compress_type}")
-        raise DataError(f"{label} is {method}-compressed, which datacheck does not inflate (no "
-                        "output bound); np.savez and np.savez_compressed write stored or deflate "
-                        f"members. {_RESAVE}")
-    with archive.open(info) as stream:
+        raise DataError(f"{label} uses zip compression method {info.compress_type}; datacheck "
+                        f"reads stored, deflate, bzip2 and LZMA members. {_RESAVE}")
+    with open_member(archive, info) as stream:
         member = _parse_header(stream, info, label)
     if member.dtype.hasobject:
         raise DataError(f"{label} holds pickled Python objects, which datacheck never loads; "
@@ -202,7 +201,7 @@ def _verify(archive: zipfile.ZipFile, member: NpyMember, label: str) -> None:
     declares. (zipfile checks the CRC as the last declared byte ends the entry.)"""
     left = member.offset + member.nbytes
     try:
-        with archive.open(member.info) as stream:
+        with open_member(archive, member.info) as stream:
             while left > 0:
                 got = len(stream.read(min(left, _SKIP_CHUNK)))
                 if not got:
@@ -331,7 +330,7 @@ class NpzRows:
         nbytes = math.prod(shape) * self.dtype.itemsize
         if nbytes > self.limits.max_bytes:
             raise TooLargeError(
-                f"{self.source}: too_large: member {self.member.name!r} "
+                f"{self.source}: too_large: member {excerpt(self.member.name)} "
                 f"({_describe(self.member)}): reading {what} needs {human_bytes(nbytes)}, over "
                 f"the limit of {human_bytes(self.limits.max_bytes)}; refused before reading. "
                 f"{fix}")
@@ -353,7 +352,7 @@ class NpzRows:
                 got += n
         except _ZIP_ERRORS as exc:
             self.close()
-            raise DataError(f"{self.source}: member {self.member.name!r}: corrupt or "
+            raise DataError(f"{self.source}: member {excerpt(self.member.name)}: corrupt or "
                             f"truncated data ({_reason(exc)}). {_RESAVE}") from None
         return out
 
@@ -361,7 +360,7 @@ class NpzRows:
         """The member's stream positioned at ``row``, continuing the open one when it can."""
         if self._stream is None or row < self._row:
             self.close()
-            self._stream = self._archive.open(self.member.info)
+            self._stream = open_member(self._archive, self.member.info)
             self._skip(self._stream, self.member.offset)
         self._skip(self._stream, (row - self._row) * self.member.row_bytes)
         self._row = row

@@ -40,6 +40,15 @@ class Violation:
         rule = _registry.rule(self.code)
         if not self.fix:
             object.__setattr__(self, "fix", rule.fix)
+        # Text from files (a 100 KB member or dataset name, a cell) must not make a 100 KB
+        # line in a report, a log or a terminal: one line each, elided with its length named.
+        from datacheck.rules.excerpt import MAX_LINE, MAX_NAME, bounded
+
+        for name, limit in (("message", MAX_LINE), ("feature", MAX_NAME),
+                            ("where", MAX_LINE // 4)):
+            value = getattr(self, name)
+            if isinstance(value, str) and (len(value) > limit or not value.isprintable()):
+                object.__setattr__(self, name, bounded(value, limit))
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -14,6 +14,7 @@ import numpy as np
 
 from datacheck.report.violation import Violation
 from datacheck.rules.base import fmt_num, fmt_shape
+from datacheck.rules.excerpt import excerpt
 from datacheck.rules.geometry import (
     affine_gap,
     affine_sane,
@@ -263,14 +264,16 @@ def _attr_violations(name: str, path: str, source: str, where: str, key: str, ex
     if key not in attrs:
         return [Violation(
             code, name, f"{name}: {code}: {path} has no attribute {key!r} in {source} (has: "
-            f"{sorted(attrs) or 'none'}). Write it: f['{path}'].attrs['{key}'] = ...",
+            f"{excerpt(sorted(attrs)) if attrs else 'none'}). Write it: "
+            f"f['{path}'].attrs['{key}'] = ...",
             observed=None, expected={key: expected}, where=where)]
     seen = attrs[key]
     if expected is None or _same(seen, expected, tolerance):
         return []
     return [Violation(
-        code, name, f"{name}: {code}: attribute {key}={seen!r} of {path} in {source}, expected "
-        f"{expected!r}. Fix the data (or the attribute), or the schema's hdf5 attrs.",
+        code, name, f"{name}: {code}: attribute {key}={excerpt(seen)} of {path} in {source}, "
+        f"expected {excerpt(expected)}. Fix the data (or the attribute), or the schema's hdf5 "
+        "attrs.",
         observed=seen, expected=expected, where=where)]
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from datacheck.data import iter_batches
 from datacheck.errors import DataError
+from datacheck.readers.h5chunks import chunk_guard
 from datacheck.readers.hdf5 import (
     describe,
     iter_slabs,
@@ -52,7 +53,11 @@ def scan_h5(unit: Unit, schema: Schema, options: Options, collector: ScanCollect
 
     status: InputStatus = "ok"
     found: list[Violation] = []
-    with open_h5(unit.at(unit.path), unit.name, unit.root) as handle:
+    from datacheck.readers.guards import limits_with
+
+    spec = schema.hdf5 or HDF5Spec()
+    limits = limits_with(base=options.limits, allow_external=spec.allow_external)
+    with open_h5(unit.at(unit.path), unit.name, unit.root, limits) as handle:
         for group, datasets in dataset_groups(handle, schema, dataset_map(schema)):
             group_status, group_found = _scan_group(handle, unit, schema, options, collector,
                                                     datasets, group)
@@ -100,6 +105,7 @@ def _refusal(unit: Unit, name: str, ds: H5DatasetSpec, info: H5Info,
     try:
         if ds.batched:  # first: a row too large to allocate is the sharper reason
             row_guard(unit.name, info, options.limits)
+        chunk_guard(unit.name, info, options.limits)
         readable_guard(unit.name, info)
     except DataError as exc:  # TooLargeError is a DataError: too_large
         return dataset_refused(name, unit.name, exc)

@@ -249,6 +249,10 @@ class HDF5Spec(_Strict):
     slab_bytes: int = Field(64 * 1024**2, ge=1024,
                             description="Read at most this many bytes per dataset at once.")
     attr_tolerance: float = Field(1e-6, ge=0, description="Tolerance for numeric attributes.")
+    allow_external: bool = Field(
+        False, description="Read data kept in other files (external links, external raw "
+        "storage, virtual datasets) when each target is inside the dataset root; read "
+        "through the gate. Default: refused with a reason.")
 
 
 class ManifestSpec(_Strict):

@@ -27,6 +27,7 @@ from datacheck.rules.base import (
     is_static_false,
     is_static_true,
 )
+from datacheck.rules.excerpt import MAX_LINE, MAX_NAME, bounded
 from datacheck.rules.judge import pair_checks, static_checks, value_checks
 from datacheck.schema.model import Schema
 
@@ -126,7 +127,8 @@ def fill(template: str, values: dict[str, Any], where: tf.Tensor,
     parts: list[Any] = []
     for literal, field, _, _ in string.Formatter().parse(template):
         if literal:
-            parts.append(literal)
+            # A name with a tab or newline would split the record (tab-separated lines).
+            parts.append(literal if literal.isprintable() else bounded(literal, len(literal) * 4))
         if field is None:
             continue
         if field == "where":
@@ -136,6 +138,18 @@ def fill(template: str, values: dict[str, Any], where: tf.Tensor,
         else:
             parts.append(_to_text(values[field]))
     return tf.strings.join(parts) if parts else tf.constant("")
+
+
+def bounded_text(text: tf.Tensor, limit: int) -> tf.Tensor:
+    """In-graph :func:`datacheck.rules.excerpt.bounded` (length only; the failure branch)."""
+    length = tf.strings.length(text, unit="UTF8_CHAR")
+    keep = max(limit - 24, 8)
+    head, tail = keep * 2 // 3, keep - keep * 2 // 3
+    cut = tf.strings.join([tf.strings.substr(text, 0, head, unit="UTF8_CHAR"), "...",
+                           tf.strings.substr(text, tf.maximum(length - tail, 0), tail,
+                                             unit="UTF8_CHAR"),
+                           " (", tf.strings.as_string(length), " characters)"])
+    return tf.where(length > limit, cut, text)
 
 
 def first_bad(mask: Any) -> tf.Tensor:
@@ -204,15 +218,16 @@ def _record(check: Check, finding: Finding, check_ok: tf.Tensor, index: tf.Tenso
     element = first_bad(mask) if mask is not None else None
     where = where_text(index, offset, element, batched)
     elements = elements_text(mask, offset) if mask is not None and batched else ""
-    message = fill(finding.template, finding.values, where, elements)
+    message = bounded_text(fill(finding.template, finding.values, where, elements), MAX_LINE)
     if human:
         return tf.where(fired, message, "")
-    observed = (fill(finding.observed, finding.values, where, elements)
+    observed = (bounded_text(fill(finding.observed, finding.values, where, elements),
+                             MAX_LINE // 4)
                 if isinstance(finding.observed, str) and finding.observed
-                else str(finding.observed or ""))
-    expected = json.dumps(finding.expected, default=str)
-    line = tf.strings.join([finding.code, check.feature, where, observed, expected, message,
-                            finding.severity], "\t")
+                else bounded(str(finding.observed or ""), MAX_LINE // 4))
+    expected = bounded(json.dumps(finding.expected, default=str), MAX_LINE // 4)
+    line = tf.strings.join([finding.code, bounded(check.feature, MAX_NAME), where, observed,
+                            expected, message, finding.severity], "\t")
     return tf.where(fired, line, "")
 
 
