@@ -100,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _one_line_warning(message: Warning | str, category: type[Warning], filename: str,
                       lineno: int, file: object = None, line: str | None = None) -> None:
     # A warning from the command line is one line on stderr, like its errors.
-    from datacheck.rules.excerpt import bounded
+    from datacheck.excerpt import bounded
 
     text = str(message).splitlines()[0] if str(message) else ""
     print(f"datacheck: warning: {bounded(text)}", file=sys.stderr)
@@ -118,7 +118,7 @@ def _main(argv: Sequence[str] | None = None) -> int:
         module = _load(COMMANDS[args.command][0])
         return int(module.run(args))
     except DatacheckError as exc:
-        from datacheck.rules.excerpt import bounded
+        from datacheck.excerpt import bounded
 
         print(f"datacheck: error: {bounded(str(exc))}", file=sys.stderr)
         return EXIT_USAGE

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from datacheck.dedup import calibrate
+import datacheck.dedup.calibrate as calibrate
 from datacheck.dedup.hashing import hamming
 from datacheck.rules.registry import RULES
 

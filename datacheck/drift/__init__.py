@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from datacheck.drift.config import DriftConfig, FeatureDrift
+from datacheck.schema.drift import DriftConfig, FeatureDrift
 
 __all__ = ["DriftConfig", "FeatureDrift", "Profile", "build_profile", "compare_profiles", "diff"]
 

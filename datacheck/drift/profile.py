@@ -19,13 +19,13 @@ import numpy as np
 from datacheck.data import DEFAULT_BATCH_SIZE
 from datacheck.dedup.hashing import Method, content_hashes, perceptual_hashes
 from datacheck.dedup.index import HashIndex
-from datacheck.drift.histogram import STORED_BINS, ChannelHistogram, channel_values
 from datacheck.errors import DataError
 from datacheck.infer.observe import Observation
 from datacheck.infer.schema import decide_labels
 from datacheck.infer.sources import Batch, guess_layout, open_source
 from datacheck.schema.model import Schema
 from datacheck.summary import TensorSummary
+from datacheck.summary.histogram import STORED_BINS, ChannelHistogram, channel_values
 
 if TYPE_CHECKING:
     from datacheck.report.report import InputStatus

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from datacheck.data import DEFAULT_BATCH_SIZE
-from datacheck.drift.config import DriftConfig
 from datacheck.errors import DataError
 from datacheck.infer.decide import infer_feature, infer_label, is_label
 from datacheck.infer.observe import Observation, observe
 from datacheck.infer.sources import open_source
+from datacheck.schema.drift import DriftConfig
 from datacheck.schema.model import Feature, Label, Schema
 
 if TYPE_CHECKING:

@@ -33,9 +33,9 @@ from typing import IO, Any
 import numpy as np
 
 from datacheck.errors import DataError
+from datacheck.excerpt import bounded, excerpt
 from datacheck.readers.gate import RefusedPathError, confine, open_file
 from datacheck.readers.guards import Limits, TooLargeError, active_limits, check_declared
-from datacheck.rules.excerpt import bounded, excerpt
 
 FIX = ("Copy the data in (h5repack, or rewrite the file without external links, external= "
        "or virtual datasets), or pass --allow-external (hdf5: allow_external: true) to read "

@@ -43,7 +43,7 @@ class NiftiHeader:
     ``problems`` names fields that could not be interpreted (e.g. a qform
     quaternion out of range), for the affine rule to report. ``zooms`` is
     pixdim as stored; spacing in mm comes from the affine and
-    ``xyzt_units`` (``datacheck.scan.geometry``).
+    ``xyzt_units`` (``datacheck.readers.geometry``).
     """
 
     source: str

@@ -26,6 +26,7 @@ import numpy as np
 from numpy.lib import format as npy_format
 
 from datacheck.errors import DataError
+from datacheck.excerpt import excerpt
 from datacheck.readers.gate import open_file
 from datacheck.readers.guards import (
     Limits,
@@ -35,7 +36,6 @@ from datacheck.readers.guards import (
     human_bytes,
 )
 from datacheck.readers.zipstream import open_member
-from datacheck.rules.excerpt import excerpt
 from datacheck.schema.model import Schema
 
 _RESAVE = "Re-save it with np.savez(f, image=x, label=y)."

@@ -66,7 +66,7 @@ def tensor_section(name: str, summary: dict[str, Any], histogram: Any) -> str:
 
 def class_bars(a: dict[str, Any], b: dict[str, Any] | None, names: tuple[str, str]) -> str:
     """Class balance as bars (two per class when comparing A and B), largest classes first."""
-    from datacheck.drift.distance import _class_order
+    from datacheck.summary.distance import _class_order
 
     ca = {str(k): int(v) for k, v in a.items()}
     cb = {str(k): int(v) for k, v in (b or {}).items()}
@@ -129,7 +129,7 @@ def histograms_for(report: Report, data: Any, notes: list[str]) -> dict[str, Any
     Never from the files a report names: a report (perhaps someone else's JSON) is
     rendered from what it holds, so it cannot make datacheck read a path.
     """
-    from datacheck.drift.histogram import ChannelHistogram
+    from datacheck.summary.histogram import ChannelHistogram
 
     found: dict[str, Any] = {}
     for name, summary in report.summaries.items():

@@ -101,9 +101,9 @@ def dataset_foreground(report: Report, notes: list[str]) -> str:
     the merged histogram's 1st and 99th percentile."""
     import numpy as np
 
-    from datacheck.drift.histogram import ChannelHistogram
     from datacheck.report.html_figures import histogram_png
     from datacheck.report.html_sections import MAX_HISTOGRAM_CELLS
+    from datacheck.summary.histogram import ChannelHistogram
 
     stored = report.stats.get("foreground_histogram")
     if not isinstance(stored, dict):

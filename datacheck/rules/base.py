@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from datacheck.report.violation import Violation
+from datacheck.rules.violation import Violation
 
 #: Placeholder the backends replace with "batch B, element E".
 WHERE = "{where}"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
-from datacheck.report.violation import Violation
 from datacheck.rules.base import fmt_num
+from datacheck.rules.violation import Violation
 from datacheck.schema.model import Feature, Label, Schema
 from datacheck.summary import LabelSummary, TensorSummary
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from datacheck.report.violation import Violation
+from datacheck.rules.violation import Violation
 
 if TYPE_CHECKING:
     from datacheck.dedup.index import Group, HashIndex

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
-from datacheck.report.violation import Violation
 from datacheck.rules.base import fmt_num
+from datacheck.rules.violation import Violation
 
 if TYPE_CHECKING:
     from datacheck.readers.dicom import DicomSlice

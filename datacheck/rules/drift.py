@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from datacheck.drift.config import DriftConfig
-from datacheck.drift.distance import class_distance, js_divergence, linf, normalize
-from datacheck.drift.histogram import ChannelHistogram, align
-from datacheck.drift.profile import Entry, Profile
-from datacheck.report.violation import Violation
+from datacheck.rules.violation import Violation
+from datacheck.schema.drift import DriftConfig
+from datacheck.summary.distance import class_distance, js_divergence, linf, normalize
+from datacheck.summary.histogram import ChannelHistogram, align
+
+if TYPE_CHECKING:
+    from datacheck.drift.profile import Entry, Profile
 
 FIX = ("Check how {b} was produced (scaling, normalization, resizing, scanner or protocol), or "
        "raise the threshold in the schema's drift section")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datacheck.errors import DatacheckError
 from datacheck.readers.guards import TooLargeError
-from datacheck.report.violation import Violation
+from datacheck.rules.violation import Violation
 
 
 def duplicate_volume(name: str, others: list[str]) -> Violation:

@@ -1,7 +1,7 @@
 """Rules for NIfTI geometry: affine validity and agreement, spacing, units, obliquity, intent.
 
 Distances are millimetres of voxel displacement and angles are degrees
-(measured in ``datacheck.scan.geometry``), never raw matrix entries. Each
+(measured in ``datacheck.readers.geometry``), never raw matrix entries. Each
 function returns the violations of one header for one concern;
 ``rules.medical.nifti_header_violations`` runs them in order.
 """
@@ -12,9 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from datacheck.report.violation import Violation
-from datacheck.rules.base import fmt_num
-from datacheck.scan.geometry import (
+from datacheck.readers.geometry import (
     SPATIAL_NAMES,
     column_norms,
     corner_displacement,
@@ -23,6 +21,8 @@ from datacheck.scan.geometry import (
     spatial_unit,
     temporal_unit,
 )
+from datacheck.rules.base import fmt_num
+from datacheck.rules.violation import Violation
 from datacheck.schema.medical import NiftiSpec
 
 if TYPE_CHECKING:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from datacheck.report.violation import Violation
+from datacheck.rules.violation import Violation
 
 
 def unlabeled_image(name: str, table: str, column: str) -> Violation:

@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from datacheck.report.violation import Violation
+from datacheck.rules.violation import Violation
 
 #: Fewer scans than this give no meaningful median/MAD.
 MIN_SCANS = 5

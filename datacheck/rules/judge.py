@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from datacheck.report.violation import Violation
 from datacheck.rules.base import Check
 from datacheck.rules.dataset import feature_dataset_violations, label_dataset_violations
 from datacheck.rules.labels import label_static_checks, label_value_checks
 from datacheck.rules.structure import complex_checks, dtype_checks, rank_checks, shape_checks
 from datacheck.rules.views import LabelView, TensorView
+from datacheck.rules.violation import Violation
 from datacheck.schema.model import Schema
 from datacheck.summary import LabelSummary, TensorSummary
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from datacheck.report.violation import Violation
+from datacheck.rules.violation import Violation
 
 #: A (given, likely) pair is a class swap when at least this share of the elements that
 #: look like the likely class carry that one given label ...

@@ -6,10 +6,10 @@ from typing import Any
 
 import numpy as np
 
-from datacheck.report.violation import Violation
 from datacheck.rules.base import WHERE, Check, Finding, all_of, esc, fmt_shape, static_template
 from datacheck.rules.structure import dtype_checks
 from datacheck.rules.views import LabelView
+from datacheck.rules.violation import Violation
 from datacheck.schema.model import Label, dtype_matches
 
 STRING_FIX = ("Map strings to class ids with keras.layers.StringLookup (num_oov_indices=0) or "

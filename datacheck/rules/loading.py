@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from datacheck.report.violation import Violation
 from datacheck.rules.base import fmt_num, fmt_shape
+from datacheck.rules.violation import Violation
 
 
 def cast_violations(feature: str, source: str, data: np.ndarray,

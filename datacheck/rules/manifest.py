@@ -21,7 +21,7 @@ from datacheck.readers.manifest import (
     resolve_entry,
     shown_path,
 )
-from datacheck.report.violation import Violation
+from datacheck.rules.violation import Violation
 from datacheck.schema.medical import ManifestSpec
 from datacheck.schema.model import Schema
 

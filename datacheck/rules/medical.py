@@ -12,9 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from datacheck.report.violation import Violation
+from datacheck.excerpt import excerpt
 from datacheck.rules.base import fmt_num, fmt_shape
-from datacheck.rules.excerpt import excerpt
 from datacheck.rules.geometry import (
     affine_gap,
     affine_sane,
@@ -26,6 +25,7 @@ from datacheck.rules.geometry import (
     spacing_violations,
     units_violations,
 )
+from datacheck.rules.violation import Violation
 from datacheck.schema.medical import H5DatasetSpec, NiftiSpec, PairSpec
 from datacheck.schema.model import concrete_dtype, dtype_matches
 

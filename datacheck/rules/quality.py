@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from datacheck.report.violation import Violation
 from datacheck.rules.base import ELEMENTS, WHERE, Check, Finding, elements_text, esc, fmt_num
 from datacheck.rules.views import TensorView
+from datacheck.rules.violation import Violation
 from datacheck.schema.layout import channel_axis
 from datacheck.schema.model import Feature
 

@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 
-from datacheck.report.violation import Violation
 from datacheck.rules.base import (
     WHERE,
     Check,
@@ -22,6 +21,7 @@ from datacheck.rules.base import (
     fmt_shape,
     static_template,
 )
+from datacheck.rules.violation import Violation
 from datacheck.schema.layout import alternative_layout, channel_axis, permutation
 from datacheck.schema.model import Feature, concrete_dtype, dtype_matches
 

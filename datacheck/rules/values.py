@@ -14,7 +14,6 @@ from dataclasses import replace
 from functools import reduce
 from typing import Any
 
-from datacheck.report.violation import Violation
 from datacheck.rules.base import (
     ELEMENTS,
     ELEMENTS_RE,
@@ -27,6 +26,7 @@ from datacheck.rules.base import (
     fmt_num,
 )
 from datacheck.rules.views import TensorView
+from datacheck.rules.violation import Violation
 from datacheck.schema.model import Feature
 
 

@@ -172,7 +172,7 @@ def preview(data: np.ndarray, affine: np.ndarray | None) -> tuple[list[dict[str,
     histogram; the ChannelHistogram (a fixed power-of-two grid) merges exactly
     across volumes into the dataset's foreground histogram.
     """
-    from datacheck.drift.histogram import ChannelHistogram
+    from datacheck.summary.histogram import ChannelHistogram
 
     _, stored, shown = canonical(data, affine)
     fg = foreground_sample(data)

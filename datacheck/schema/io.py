@@ -182,7 +182,7 @@ def describe_errors(exc: PydanticValidationError) -> str:
 
 def _valid_keys_at(loc: list[str]) -> list[str]:
     """Field names of the model found at a pydantic error location."""
-    from datacheck.drift.config import drift_model_at
+    from datacheck.schema.drift import drift_model_at
     from datacheck.schema.medical import medical_model_at
     from datacheck.schema.model import Feature, Label
 

@@ -11,8 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from datacheck.drift.config import DriftConfig
 from datacheck.schema.dicom import DicomSpec
+from datacheck.schema.drift import DriftConfig
 from datacheck.schema.layout import channel_axis, parse_layout
 from datacheck.schema.medical import HDF5Spec, ManifestSpec, NiftiSpec, PairSpec, check_references
 from datacheck.schema.quality import ImageFolderSpec, QualitySpec

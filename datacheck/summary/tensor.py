@@ -36,7 +36,7 @@ def sample_histogram(batch: np.ndarray) -> Any:
     The sample depends only on each element's shape, never on how elements were
     batched, so histograms of batches merge to the histogram of the dataset.
     """
-    from datacheck.drift.histogram import ChannelHistogram
+    from datacheck.summary.histogram import ChannelHistogram
 
     arr = np.asarray(batch)
     if arr.dtype.kind not in "biuf" or not arr.size:
@@ -173,6 +173,6 @@ class TensorSummary:
 
 
 def _histogram_from(data: Any) -> Any:
-    from datacheck.drift.histogram import ChannelHistogram
+    from datacheck.summary.histogram import ChannelHistogram
 
     return ChannelHistogram.from_dict(data) if isinstance(data, dict) else None

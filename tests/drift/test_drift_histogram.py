@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from datacheck.drift.distance import class_distance, js_divergence, linf
-from datacheck.drift.histogram import ChannelHistogram, align, channel_values, fit_exponent
+from datacheck.summary.distance import class_distance, js_divergence, linf
+from datacheck.summary.histogram import ChannelHistogram, align, channel_values, fit_exponent
 
 
 def _parts(values: np.ndarray, n: int) -> list[ChannelHistogram]:

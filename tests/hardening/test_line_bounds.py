@@ -13,8 +13,8 @@ import pytest
 
 import datacheck as dc
 from datacheck.cli.main import main
+from datacheck.excerpt import MAX_LINE, bounded, excerpt
 from datacheck.report.violation import Violation
-from datacheck.rules.excerpt import MAX_LINE, bounded, excerpt
 
 HOSTILE = "evil\nname\t" + "x" * 100_000
 LONGEST = MAX_LINE + 100  # the bound plus the "(N characters)" note

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from datacheck.drift.histogram import ChannelHistogram
 from datacheck.normalize.histogram import Histogram
+from datacheck.summary.histogram import ChannelHistogram
 from datacheck.summary.pow2grid import (
     EXP_MIN,
     coarsen_counts,

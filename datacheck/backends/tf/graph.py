@@ -20,6 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from datacheck.backends.tf.views import TFLabelView, TFTensorView
+from datacheck.excerpt import MAX_LINE, MAX_NAME, bounded
 from datacheck.rules.base import (
     SHOWN_INDICES,
     Check,
@@ -27,7 +28,6 @@ from datacheck.rules.base import (
     is_static_false,
     is_static_true,
 )
-from datacheck.rules.excerpt import MAX_LINE, MAX_NAME, bounded
 from datacheck.rules.judge import pair_checks, static_checks, value_checks
 from datacheck.schema.model import Schema
 
@@ -141,7 +141,7 @@ def fill(template: str, values: dict[str, Any], where: tf.Tensor,
 
 
 def bounded_text(text: tf.Tensor, limit: int) -> tf.Tensor:
-    """In-graph :func:`datacheck.rules.excerpt.bounded` (length only; the failure branch)."""
+    """In-graph :func:`datacheck.excerpt.bounded` (length only; the failure branch)."""
     length = tf.strings.length(text, unit="UTF8_CHAR")
     keep = max(limit - 24, 8)
     head, tail = keep * 2 // 3, keep - keep * 2 // 3

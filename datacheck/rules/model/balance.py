@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from datacheck.report.violation import Violation
 from datacheck.rules.registry import RULES
+from datacheck.rules.violation import Violation
 
 if TYPE_CHECKING:
     from datacheck.doctor.data_info import LabelFacts

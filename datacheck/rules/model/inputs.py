@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from datacheck.report.violation import Violation
+from datacheck.rules.violation import Violation
 from datacheck.summary import TensorSummary
 
 if TYPE_CHECKING:

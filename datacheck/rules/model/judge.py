@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from datacheck.report.violation import SEVERITY, Violation
 from datacheck.rules.model.balance import balance_violations, order_violations
 from datacheck.rules.model.inputs import (
     input_shape_violations,
@@ -19,6 +18,7 @@ from datacheck.rules.model.inputs import (
     value_violations,
 )
 from datacheck.rules.model.labels import Pairing, pairing_violations
+from datacheck.rules.violation import SEVERITY, Violation
 from datacheck.schema.model import Schema
 
 if TYPE_CHECKING:

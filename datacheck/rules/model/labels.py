@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from datacheck.report.violation import Violation
 from datacheck.rules.labels import STRING_FIX
+from datacheck.rules.violation import Violation
 from datacheck.schema.model import Label
 
 PROBABILITY = ("softmax", "sigmoid")

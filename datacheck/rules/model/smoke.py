@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from datacheck.report.violation import Violation
 from datacheck.rules.registry import RULES
+from datacheck.rules.violation import Violation
 
 #: The loss must fall to this fraction of its first value for the model to count as learning.
 MUST_FALL_TO = RULES["not_learning"].params["must_fall_to"]
