@@ -26,9 +26,10 @@ from datacheck.report.violation import Violation
 from datacheck.rules.files import dataset_refused, misaligned_lengths
 from datacheck.rules.medical import h5_dataset_violations
 from datacheck.scan.collect import ScanCollector, has_error
-from datacheck.scan.volume import ValueStats, element_shape, element_summary, value_stats
+from datacheck.scan.volume import element_shape, element_summary, value_stats
 from datacheck.schema.medical import H5DatasetSpec, HDF5Spec
 from datacheck.schema.model import Schema
+from datacheck.summary import TensorSummary
 
 if TYPE_CHECKING:
     from datacheck.readers.hdf5 import H5Info
@@ -149,7 +150,7 @@ def _scan_batched(handle: Any, unit: Unit, infos: dict[str, H5Info], spec: HDF5S
 
 def _scan_single(handle: Any, unit: Unit, name: str, info: H5Info, spec: HDF5Spec,
                  schema: Schema, collector: ScanCollector) -> list[Violation]:
-    stats = ValueStats()
+    stats = TensorSummary()
     for _, rows in iter_slabs(handle, info, spec.slab_bytes, unit.name):
         stats = stats.merge(value_stats(rows))
     shape = element_shape(info.shape, schema.features.get(name))

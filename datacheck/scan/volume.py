@@ -10,7 +10,7 @@ the load time and adding a few percent to it.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -25,39 +25,18 @@ SLAB_VALUES = 1 << 18
 SAMPLE_VOXELS = 1 << 14
 
 
-@dataclass
-class ValueStats:
-    """Count, moments, min/max of the finite values and the non-finite count; merges."""
+def value_stats(arr: np.ndarray, slab: int = SLAB_VALUES) -> TensorSummary:
+    """The value statistics of ``arr`` (any shape) as a TensorSummary of no element yet
+    (values, non-finite count, finite min/max, moments), in one pass of cache-sized slabs.
 
-    count: float = 0.0
-    mean: float = 0.0
-    m2: float = 0.0
-    lo: float = float("inf")
-    hi: float = float("-inf")
-    nonfinite: int = 0
-    size: int = 0
-
-    def merge(self, other: ValueStats) -> ValueStats:
-        total = self.count + other.count
-        if total == 0:
-            return ValueStats(nonfinite=self.nonfinite + other.nonfinite,
-                              size=self.size + other.size)
-        delta = other.mean - self.mean
-        return ValueStats(
-            total, self.mean + delta * other.count / total,
-            self.m2 + other.m2 + delta * delta * self.count * other.count / total,
-            min(self.lo, other.lo), max(self.hi, other.hi),
-            self.nonfinite + other.nonfinite, self.size + other.size)
-
-
-def value_stats(arr: np.ndarray, slab: int = SLAB_VALUES) -> ValueStats:
-    """Stats of every value of ``arr`` (any shape), in one pass of cache-sized slabs.
+    Merge the parts of a large array with ``TensorSummary.merge``; ``element_summary``
+    makes the merged values one element.
 
     >>> round(value_stats(np.arange(10.0)).mean, 2)
     4.5
     """
     flat = np.asarray(arr).ravel(order="K")
-    stats = ValueStats(size=int(flat.size))
+    stats = TensorSummary(values=int(flat.size))
     if flat.dtype.kind not in "biuf" or not flat.size:
         return stats
     if flat.dtype.kind == "b":
@@ -88,22 +67,20 @@ def value_stats(arr: np.ndarray, slab: int = SLAB_VALUES) -> ValueStats:
         m2 += q + delta * delta * count * c / total
         count = total
         lo, hi = min(lo, float(a)), max(hi, float(b))
-    stats.count, stats.mean, stats.m2 = count, mean, m2
-    stats.lo, stats.hi, stats.nonfinite = float(lo), float(hi), nonfinite
+    stats.nonfinite = nonfinite
+    if count:
+        stats.min, stats.max = float(lo), float(hi)
+        stats.moments = Moments(np.asarray(count), np.asarray(mean), np.asarray(m2))
     return stats
 
 
-def element_summary(shape: tuple[int, ...], dtype: str, stats: ValueStats) -> TensorSummary:
-    """A TensorSummary of one element (a batch of one) from its value stats."""
-    summary = TensorSummary(elements=1, batches=1, values=stats.size, nonfinite=stats.nonfinite)
-    summary.shapes = Counter({tuple(int(d) for d in shape): 1})
-    summary.dtypes = Counter({dtype: 1})
-    if stats.count:
-        summary.min, summary.max = stats.lo, stats.hi
-        summary.moments = Moments(np.asarray(stats.count), np.asarray(stats.mean),
-                                  np.asarray(stats.m2))
-    summary.constant_batches = int(stats.size > 1 and stats.count > 0 and stats.lo == stats.hi
-                                   and stats.nonfinite == 0)
+def element_summary(shape: tuple[int, ...], dtype: str, stats: TensorSummary) -> TensorSummary:
+    """The value statistics of one element (``value_stats``, merged) as a batch of one."""
+    summary = replace(stats, elements=1, batches=1,
+                      shapes=Counter({tuple(int(d) for d in shape): 1}),
+                      dtypes=Counter({dtype: 1}))
+    summary.constant_batches = int(stats.values > 1 and stats.moments.count > 0
+                                   and stats.min == stats.max and stats.nonfinite == 0)
     return summary
 
 

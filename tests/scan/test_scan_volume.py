@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from datacheck.scan.volume import (
-    ValueStats,
     element_shape,
     element_summary,
     mask_label_counts,
@@ -54,14 +53,14 @@ def test_slabs_merged_from_parts_agree(name: str) -> None:
     arr = CASES[name](np.random.default_rng(1))
     whole = value_stats(arr)
     small = value_stats(arr, slab=7)
-    parts = ValueStats()
+    parts = TensorSummary()
     for piece in np.array_split(arr.reshape(-1), 5):
         parts = parts.merge(value_stats(piece))
     for other in (small, parts):
-        assert (other.count, other.lo, other.hi, other.nonfinite, other.size) == \
-            (whole.count, whole.lo, whole.hi, whole.nonfinite, whole.size)
-        np.testing.assert_allclose(other.mean, whole.mean, rtol=1e-6)
-        np.testing.assert_allclose(other.m2, whole.m2, rtol=1e-5)
+        assert (other.moments.count, other.min, other.max, other.nonfinite, other.values) == \
+            (whole.moments.count, whole.min, whole.max, whole.nonfinite, whole.values)
+        np.testing.assert_allclose(other.moments.mean, whole.moments.mean, rtol=1e-6)
+        np.testing.assert_allclose(other.moments.m2, whole.moments.m2, rtol=1e-5)
     reference = TensorSummary.from_array(arr[None])
     assert_same(element_summary(arr.shape, arr.dtype.name, parts), reference)
 
