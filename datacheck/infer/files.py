@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from datacheck.data import iter_batches
 from datacheck.errors import DataError
 from datacheck.infer.sources import Batch, Source, positional_names
-from datacheck.readers.registry import stem_of, suffix_of, suffixes
+from datacheck.readers.registry import suffix_of, suffixes
 
 if TYPE_CHECKING:
     from datacheck.report.report import InputStatus
@@ -69,17 +69,13 @@ def openers() -> dict[str, Opener]:
 
 def _pairs(files: list[Path]) -> list[tuple[Path, Path | None]]:
     """Images with their ``NAME_mask`` NIfTI file (same folder); unpaired masks stay images."""
-    volumes = {(f.parent, stem_of(f)): f for f in files if suffix_of(f) in suffixes("nifti")}
-    masks = {key for key in volumes if key[1].endswith(MASK_SUFFIX)
-             and (key[0], key[1][: -len(MASK_SUFFIX)]) in volumes}
-    out: list[tuple[Path, Path | None]] = []
-    for f in files:
-        key = (f.parent, stem_of(f))
-        if key in masks:
-            continue
-        mask = volumes.get((key[0], key[1] + MASK_SUFFIX)) if key in volumes else None
-        out.append((f, mask))
-    return out
+    from datacheck.readers.pairing import by_suffix, pair_files
+
+    found = pair_files([f for f in files if suffix_of(f) in suffixes("nifti")],
+                       by_suffix(MASK_SUFFIX))
+    masks_of = {image: masks[0] for image, masks in found.pairs if masks}
+    paired = {mask for _, masks in found.pairs for mask in masks}
+    return [(f, masks_of.get(f)) for f in files if f not in paired]
 
 
 def expand(paths: list[str | Path], known: dict[str, Opener],

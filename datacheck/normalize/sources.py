@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from datacheck.errors import DataError, require
-from datacheck.readers.registry import format_of, stem_of, suffixes
+from datacheck.readers.registry import format_of, stem_of
 
 #: Values per slice when a big array or file is read in parts.
 SLICE_VALUES = 1 << 23
@@ -107,13 +107,14 @@ def mask_of(path: Path, suffix: str = "_mask") -> Path:
     >>> mask_of(Path("sub-01.nii.gz")).name  # doctest: +SKIP
     'sub-01_mask.nii.gz'
     """
-    name = path.name
-    stem = stem_of(name)
-    for candidate in (stem + suffix + ext for ext in suffixes("nifti")):
-        if (path.parent / candidate).is_file():
-            return path.parent / candidate
-    raise DataError(f"{path}: missing_file: foreground='mask' needs its mask {stem}{suffix}"
-                    ".nii[.gz] next to it, or pass (image, mask) path pairs.")
+    from datacheck.readers.pairing import mask_beside
+
+    found = mask_beside(path, suffix)
+    if found:
+        return found[0]
+    raise DataError(f"{path}: missing_file: foreground='mask' needs its mask "
+                    f"{stem_of(path)}{suffix}.nii[.gz] next to it, or pass (image, mask) path "
+                    "pairs.")
 
 
 def _hdf5(path: Path, key: str | None) -> Iterator[Part]:

@@ -66,29 +66,6 @@ def entities(template: str) -> set[str]:
     return set(pattern_regex(template).groupindex)
 
 
-def match_pairs(files: list[tuple[Path, str]], image_pattern: str, mask_pattern: str
-                ) -> tuple[list[tuple[Path, Path | None]], list[Path], list[Path]]:
-    """(image, mask or None) pairs, masks without an image, and files matching neither.
-
-    ``files`` are (path, extension) with the extension to strip before matching.
-    """
-    image_re, mask_re = pattern_regex(image_pattern), pattern_regex(mask_pattern)
-    images: dict[tuple[object, ...], Path] = {}
-    masks: dict[tuple[object, ...], Path] = {}
-    other: list[Path] = []
-    for path, suffix in files:
-        stem = path.name[: -len(suffix)] if suffix else path.name
-        if (m := mask_re.fullmatch(stem)) is not None:
-            masks[(path.parent, *sorted((k, v or "") for k, v in m.groupdict().items()))] = path
-        elif (m := image_re.fullmatch(stem)) is not None:
-            images[(path.parent, *sorted((k, v or "") for k, v in m.groupdict().items()))] = path
-        else:
-            other.append(path)
-    pairs = [(path, masks.get(key)) for key, path in images.items()]
-    orphans = [path for key, path in masks.items() if key not in images]
-    return pairs, orphans, other
-
-
 def plan_pattern_pairs(plan: Plan, files: list[tuple[Path, str]], spec: PairSpec,
                        kinds: dict[str, str]) -> None:
     """Add image/mask units matched by ``spec``'s templates; refuse orphans, count the rest."""
@@ -96,19 +73,25 @@ def plan_pattern_pairs(plan: Plan, files: list[tuple[Path, str]], spec: PairSpec
     from datacheck.scan.plan import display
 
     assert spec.image_pattern is not None and spec.mask_pattern is not None
-    nifti = [(p, s) for p, s in files if kinds[s] == "nifti"]
+    from datacheck.readers.pairing import by_patterns, pair_files
+
+    nifti = [p for p, s in files if kinds[s] == "nifti"]
     for path, suffix in files:
         if kinds[suffix] != "nifti":
             plan.add(kinds[suffix], path)
-    pairs, orphans, other = match_pairs(nifti, spec.image_pattern, spec.mask_pattern)
-    for path in other:
+    found = pair_files(nifti, by_patterns(pattern_regex(spec.image_pattern),
+                                          pattern_regex(spec.mask_pattern)))
+    for path in found.other:
         plan.skip(path, f"its name matches neither pairs.image_pattern ({spec.image_pattern}) "
                         f"nor pairs.mask_pattern ({spec.mask_pattern})")
-    for image, mask in pairs:
-        plan.add("nifti", image, mask)
-        if mask is None and spec.required:
+    for image, masks in found.pairs:
+        for mask in masks:
+            plan.add("nifti", image, mask)
+        if not masks:
+            plan.add("nifti", image)
+        if not masks and spec.required:
             name = display(image)
             plan.refuse(name, unpaired_violation("mask", name, spec.mask_pattern), "violating")
-    for mask in orphans:
+    for mask in found.orphans:
         name = display(mask)
         plan.refuse(name, unpaired_violation("image", name, spec.image_pattern), "violating")

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from datacheck.errors import DatacheckError
 from datacheck.readers.guards import Limits
 from datacheck.readers.manifest import MANIFEST_SUFFIXES, printable
-from datacheck.readers.registry import is_parquet, unit_kinds
+from datacheck.readers.registry import is_parquet, stem_of, unit_kinds
 from datacheck.readers.registry import suffix_of as registry_suffix_of
 from datacheck.report.violation import Violation
 from datacheck.rules.files import (
@@ -259,33 +259,31 @@ def _plan_folder(plan: Plan, folder: Path, schema: Schema, kinds: dict[str, str]
 def _pair(plan: Plan, files: list[tuple[Path, str]], mask_suffix: str, required: bool,
           kinds: dict[str, str]) -> None:
     """Pair NAME<ext> with NAME<mask_suffix><ext> (any NIfTI extension on either side)."""
-    stems: dict[tuple[Path, str], list[tuple[Path, str]]] = {}
-    for path, suffix in files:
-        stems.setdefault((path.parent, path.name[: -len(suffix)]), []).append((path, suffix))
-    masks = {key for key, group in stems.items() if key[1].endswith(mask_suffix) and
-             kinds[group[0][1]] == "nifti"}
-    for key, group in stems.items():
-        for path, suffix in group:
-            if key in masks:
-                image_key = (key[0], key[1][: -len(mask_suffix)])
-                if image_key not in stems:
-                    name = plan.name(path)
-                    plan.refuse(name, mask_without_image(name, image_key[1]),
-                                status="violating")
-                continue
-            mask_key = (key[0], key[1] + mask_suffix)
-            if kinds[suffix] != "nifti":
-                plan.add(kinds[suffix], path)
-                continue
-            if mask_key in stems:
-                # A duplicated mask (NAME_mask.nii and .nii.gz): each copy is checked.
-                for mask, _ in stems[mask_key]:
-                    plan.add("nifti", path, mask)
-                continue
+    from datacheck.readers.pairing import by_suffix, pair_files
+
+    found = pair_files([p for p, s in files if kinds[s] == "nifti"], by_suffix(mask_suffix))
+    masks_of = dict(found.pairs)
+    orphans = set(found.orphans)
+    paired = {mask for masks in masks_of.values() for mask in masks}
+    for path, suffix in files:  # in walk order, so inputs are listed as found
+        if kinds[suffix] != "nifti":
+            plan.add(kinds[suffix], path)
+        elif path in orphans:
+            name = plan.name(path)
+            plan.refuse(name, mask_without_image(name, stem_of(path)[: -len(mask_suffix)]),
+                        status="violating")
+        elif path in paired:
+            continue
+        elif masks_of.get(path):
+            # A duplicated mask (NAME_mask.nii and .nii.gz): each copy is checked.
+            for mask in masks_of[path]:
+                plan.add("nifti", path, mask)
+        else:
             plan.add("nifti", path)
             if required:
                 name = plan.name(path)
-                plan.refuse(name, image_without_mask(name, mask_key[1]), status="violating")
+                plan.refuse(name, image_without_mask(name, stem_of(path) + mask_suffix),
+                            status="violating")
 
 
 def _plan_manifest(plan: Plan, path: Path, schema: Schema, kinds: dict[str, str],
