@@ -18,6 +18,7 @@ import numpy as np
 
 from datacheck.data import DEFAULT_BATCH_SIZE, as_array, bind, iter_batches
 from datacheck.errors import DataError
+from datacheck.rules.label_kind import LabelKind, label_kind
 from datacheck.schema.model import Schema
 from datacheck.summary import LabelSummary, TensorSummary
 
@@ -41,7 +42,7 @@ class LabelFacts:
     """
 
     name: str
-    kind: str
+    kind: LabelKind
     element_shape: tuple[int, ...]
     dtype: str
     summary: LabelSummary
@@ -256,33 +257,24 @@ def label_facts(name: str, arr: np.ndarray, batch_size: int) -> LabelFacts:
     facts = LabelFacts(name, "empty", element, _dtype(arr), summary)
     if arr.size == 0:
         return facts
-    if arr.dtype.kind in "USO":
-        facts.kind = "string"
+    values = None if arr.dtype.kind in "USO" else arr.reshape(len(arr), -1).astype(
+        np.float64, copy=False)
+    soft = (values is not None and len(element) == 1 and bool(np.isfinite(values).all())
+            and values.min() >= 0 and np.allclose(values.sum(axis=1), 1.0, atol=1e-3))
+    facts.kind = label_kind(summary, element, is_string=values is None, rows_sum_to_one=soft)
+    if values is None:
         facts.examples = [str(v) for v in list(dict.fromkeys(arr.reshape(-1)[:1000].tolist()))[:3]]
         return facts
-    values = arr.reshape(len(arr), -1).astype(np.float64, copy=False)
     if element in ((), (1,)):
         flat = values[:, 0]
-        facts.kind = "sparse" if summary.non_integer == 0 else "float"
         if facts.kind == "sparse" and summary.nonfinite == 0:
             facts.sequence = flat.astype(np.int64)
         facts.examples = [f"{v:g}" for v in list(dict.fromkeys(flat[:1000].tolist()))[:3]]
         return facts
     if len(element) == 1:
         facts.width = element[0]
-        finite = np.isfinite(values).all()
-        if summary.one_hot_rows == len(arr):
-            facts.kind = "one_hot"
-        elif summary.binary_rows == len(arr):
-            facts.kind = "multi_hot"
-        elif finite and values.min() >= 0 and np.allclose(values.sum(axis=1), 1.0, atol=1e-3):
-            facts.kind = "soft"
-        else:
-            facts.kind = "dense"
         if facts.kind in ("one_hot", "soft"):
             facts.sequence = np.argmax(values, axis=1)
-        return facts
-    facts.kind = "dense"
     return facts
 
 

@@ -10,6 +10,7 @@ import math
 
 from datacheck.infer.observe import Observation
 from datacheck.infer.sources import LABEL_NAMES, guess_layout
+from datacheck.rules.label_kind import label_kind
 from datacheck.schema.model import Feature, Label
 
 #: Distinct string/integer classes beyond this many are not listed in the schema.
@@ -35,9 +36,8 @@ def is_label(name: str, obs: Observation, positional_label: bool) -> bool:
     named = name.lower() in LABEL_NAMES or positional_label
     if rank == 0 or obs.dims == [1]:
         return lab.non_integer == 0 and (named or obs.tensor.dtypes.keys() <= _INT_DTYPES)
-    one_hot = lab.elements > 0 and lab.one_hot_rows == lab.elements
-    multi_hot = lab.elements > 0 and lab.binary_rows == lab.elements
-    return one_hot or (named and multi_hot)
+    kind = label_kind(lab, tuple(d or 0 for d in obs.dims or []))
+    return kind == "one_hot" or (named and kind == "multi_hot")
 
 
 _INT_DTYPES = {"int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "bool"}
@@ -72,7 +72,7 @@ def _infer_label(obs: Observation) -> tuple[Label, list[str]]:
                      **_balance(lab.class_fractions(), len(classes))), notes
     width = obs.dims[-1] if obs.dims else None
     if obs.ranks == {1} and width not in (None, 1):
-        one_hot = lab.one_hot_rows == lab.elements
+        one_hot = label_kind(lab, (int(width),)) == "one_hot"
         encoding = "one_hot" if one_hot else "multi_hot"
         extra = _balance(lab.class_fractions(), int(width)) if one_hot else {}
         return Label(encoding=encoding, num_classes=int(width), dtype=dtype, **extra), notes
