@@ -24,14 +24,19 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import import_module
-from typing import Any
+from typing import Any, Literal
+
+#: The formats datacheck reads (``Format.kind``); a scan unit of kind ``external`` runs a
+#: checker registered in ``datacheck.scan.paths.CHECKERS``.
+FormatKind = Literal["nifti", "h5", "npz", "images", "tfrecord", "dicom", "npy", "manifest"]
+UnitKind = FormatKind | Literal["external"]
 
 
 @dataclass(frozen=True)
 class Format:
     """One registered file format."""
 
-    kind: str
+    kind: FormatKind
     suffixes: tuple[str, ...]
     description: str
     #: ``"module:function"`` judging one file as a scan unit (``datacheck.scan.units.Runner``);
@@ -124,7 +129,7 @@ def suffixes(*kinds: str) -> tuple[str, ...]:
     return tuple(sorted((s for f in chosen for s in f.suffixes), key=len, reverse=True))
 
 
-def unit_kinds() -> dict[str, str]:
+def unit_kinds() -> dict[str, UnitKind]:
     """Suffix -> unit kind for every format ``check`` scans file by file."""
     return {s: f.kind for f in FORMATS if f.runner is not None for s in f.suffixes}
 

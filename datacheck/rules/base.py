@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from datacheck.rules.registry import SeverityName
 from datacheck.rules.violation import Violation
 
 #: Placeholder the backends replace with "batch B, element E".
@@ -49,7 +50,7 @@ class Finding:
     observed: str = ""
     expected: Any = None
     element_ok: Any = None
-    severity: str = "error"
+    severity: SeverityName = "error"
 
     def violation(self, feature: str, message: str, observed: Any, where: str,
                   extra: dict[str, Any]) -> Violation:

@@ -22,6 +22,7 @@ from datacheck.readers.geometry import (
     temporal_unit,
 )
 from datacheck.rules.base import fmt_num
+from datacheck.rules.registry import SeverityName
 from datacheck.rules.violation import Violation
 from datacheck.schema.medical import NiftiSpec
 
@@ -43,7 +44,7 @@ PIXDIM_RELATIVE_TOLERANCE = 1e-3
 
 def _adder(out: list[Violation], feature: str, where: str) -> Callable[..., None]:
     def add(code: str, message: str, observed: Any = None, expected: Any = None,
-            severity: str = "error") -> None:
+            severity: SeverityName = "error") -> None:
         out.append(Violation(code, feature, f"{feature}: {code}: {message}", observed=observed,
                              expected=expected, where=where, severity=severity))
     return add

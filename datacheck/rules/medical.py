@@ -25,6 +25,7 @@ from datacheck.rules.geometry import (
     spacing_violations,
     units_violations,
 )
+from datacheck.rules.registry import SeverityName
 from datacheck.rules.violation import Violation
 from datacheck.schema.medical import H5DatasetSpec, NiftiSpec, PairSpec
 from datacheck.schema.model import concrete_dtype, dtype_matches
@@ -60,7 +61,7 @@ def nifti_header_violations(spec: NiftiSpec, header: NiftiHeader,
         return out
 
     def add(code: str, message: str, observed: Any = None, expected: Any = None,
-            severity: str = "error") -> None:
+            severity: SeverityName = "error") -> None:
         out.append(Violation(code, feature, f"{feature}: {code}: {message}", observed=observed,
                              expected=expected, where=where, severity=severity))
 

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from types import MappingProxyType
+from typing import Literal
 
 
 class Code(StrEnum):
@@ -93,6 +94,9 @@ class Severity(StrEnum):
     ERROR = "error"
     WARNING = "warning"
 
+
+#: A severity as the records carry it (the values of ``Severity``).
+SeverityName = Literal["error", "warning"]
 
 #: Severity order used when sorting findings for people (lower sorts first).
 SEVERITY_ORDER: Mapping[str, int] = MappingProxyType({Severity.ERROR: 0, Severity.WARNING: 1})

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from datacheck.rules import registry as _registry
+from datacheck.rules.registry import SeverityName
 
 #: Stable violation codes, generated from the rule registry (public contract).
 CODES: frozenset[str] = _registry.CODES
@@ -31,7 +32,7 @@ class Violation:
     observed: Any = None
     expected: Any = None
     where: str = ""
-    severity: str = "error"
+    severity: SeverityName = "error"
     extra: dict[str, Any] = field(default_factory=dict)
     input: str | None = None
     fix: str = ""

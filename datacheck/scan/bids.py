@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from datacheck.readers.registry import UnitKind
     from datacheck.scan.plan import Plan
     from datacheck.schema.medical import PairSpec
 
@@ -67,7 +68,7 @@ def entities(template: str) -> set[str]:
 
 
 def plan_pattern_pairs(plan: Plan, files: list[tuple[Path, str]], spec: PairSpec,
-                       kinds: dict[str, str]) -> None:
+                       kinds: dict[str, UnitKind]) -> None:
     """Add image/mask units matched by ``spec``'s templates; refuse orphans, count the rest."""
     from datacheck.rules.medical import unpaired_violation
     from datacheck.scan.plan import display

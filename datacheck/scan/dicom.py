@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from datacheck.readers.dicom import DicomSlice
     from datacheck.readers.guards import Limits
     from datacheck.readers.nifti import NiftiHeader
+    from datacheck.readers.registry import UnitKind
     from datacheck.report.report import InputStatus
     from datacheck.scan.collect import ScanCollector
     from datacheck.scan.plan import Plan
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
     from datacheck.schema.dicom import DicomSpec
     from datacheck.schema.model import Schema
 
-KIND = "dicom"
+KIND: UnitKind = "dicom"
 #: LPS (DICOM patient space) to RAS (NIfTI world space).
 LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
 

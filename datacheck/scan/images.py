@@ -26,12 +26,13 @@ from datacheck.schema.quality import ImageFolderSpec
 if TYPE_CHECKING:
     from datacheck.engine.collector import Collector
     from datacheck.readers.guards import Limits
+    from datacheck.readers.registry import UnitKind
     from datacheck.report.report import InputStatus
     from datacheck.scan.collect import ScanCollector
     from datacheck.scan.plan import Plan
     from datacheck.scan.units import Options, Unit
 
-KIND = "images"
+KIND: UnitKind = "images"
 #: (path, display name, class index or None, element index) of one image.
 Member = tuple[str, str, int | None, int]
 #: Images per scan unit (a unit runs in one worker, so --workers splits big folders).

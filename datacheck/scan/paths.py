@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from datacheck.data import DEFAULT_BATCH_SIZE
 from datacheck.errors import ScanInterrupted
@@ -21,8 +22,11 @@ from datacheck.scan.plan import UNIT_KINDS, plan_scan
 from datacheck.scan.units import Options, ScanResult, Unit, run_unit
 from datacheck.schema.model import Schema
 
+if TYPE_CHECKING:
+    from datacheck.readers.registry import UnitKind
 
-def _single(kind: str) -> Callable[[Path, Schema, int], Report]:
+
+def _single(kind: UnitKind) -> Callable[[Path, Schema, int], Report]:
     def check_one(path: Path, schema: Schema, batch_size: int) -> Report:
         options = Options(batch_size=batch_size)
         result = run_unit(Unit(0, kind, str(path), str(path)), schema, options)
@@ -54,7 +58,7 @@ def check_paths(paths: Sequence[str | Path], schema: Schema, *,
     >>> check_paths(["scans/"], load_schema("brain_t1_nifti"), workers=2).counts()  # doctest: +SKIP
     {'ok': 40, 'violating': 2, 'unreadable': 1, 'total': 43}
     """
-    kinds = {suffix: UNIT_KINDS.get(suffix, "external") for suffix in CHECKERS}
+    kinds: dict[str, UnitKind] = {suffix: UNIT_KINDS.get(suffix, "external") for suffix in CHECKERS}
     limits = limits or Limits()
     plan = plan_scan(paths, schema, kinds, limits)
     collector = ScanCollector(schema)

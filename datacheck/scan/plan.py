@@ -34,11 +34,12 @@ from datacheck.schema.medical import ManifestSpec
 from datacheck.schema.model import Schema
 
 if TYPE_CHECKING:
+    from datacheck.readers.registry import UnitKind
     from datacheck.report.report import InputStatus
     from datacheck.rules.manifest import ManifestEntry
 
 #: Suffix -> unit kind of every format check scans file by file (the reader registry's).
-UNIT_KINDS: dict[str, str] = unit_kinds()
+UNIT_KINDS: dict[str, UnitKind] = unit_kinds()
 
 
 @dataclass
@@ -76,7 +77,7 @@ class Plan:
     def skip(self, path: Path, reason: str) -> None:
         self.skipped[self.name(path)] = reason
 
-    def add(self, kind: str, path: Path, mask: Path | None = None,
+    def add(self, kind: UnitKind, path: Path, mask: Path | None = None,
             group: str | None = None, root: Path | None = None) -> None:
         key = (os.fspath(path), None if mask is None else os.fspath(mask))
         if key in self.seen:
@@ -102,7 +103,7 @@ def suffix_of(name: str, known: Sequence[str]) -> str | None:
     return registry_suffix_of(name, tuple(known)) or None
 
 
-def plan_scan(paths: Sequence[str | Path], schema: Schema, kinds: dict[str, str],
+def plan_scan(paths: Sequence[str | Path], schema: Schema, kinds: dict[str, UnitKind],
               limits: Limits) -> Plan:
     """Expand ``paths`` into units; ``kinds`` maps suffix -> unit kind."""
     plan = Plan()
@@ -192,7 +193,7 @@ def _is_dir(entry: os.DirEntry[str]) -> bool:
         return False
 
 
-def _plan_folder(plan: Plan, folder: Path, schema: Schema, kinds: dict[str, str],
+def _plan_folder(plan: Plan, folder: Path, schema: Schema, kinds: dict[str, UnitKind],
                  limits: Limits) -> None:
     from datacheck.rules.files import duplicate_volume
 
@@ -257,7 +258,7 @@ def _plan_folder(plan: Plan, folder: Path, schema: Schema, kinds: dict[str, str]
 
 
 def _pair(plan: Plan, files: list[tuple[Path, str]], mask_suffix: str, required: bool,
-          kinds: dict[str, str]) -> None:
+          kinds: dict[str, UnitKind]) -> None:
     """Pair NAME<ext> with NAME<mask_suffix><ext> (any NIfTI extension on either side)."""
     from datacheck.readers.pairing import by_suffix, pair_files
 
@@ -286,7 +287,7 @@ def _pair(plan: Plan, files: list[tuple[Path, str]], mask_suffix: str, required:
                             status="violating")
 
 
-def _plan_manifest(plan: Plan, path: Path, schema: Schema, kinds: dict[str, str],
+def _plan_manifest(plan: Plan, path: Path, schema: Schema, kinds: dict[str, UnitKind],
                    limits: Limits) -> None:
     from datacheck.readers.manifest import manifest_root, read_manifest
     from datacheck.rules.manifest import judge_manifest

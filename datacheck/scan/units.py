@@ -27,6 +27,7 @@ from datacheck.schema.medical import NiftiSpec, PairSpec
 from datacheck.schema.model import Schema
 
 if TYPE_CHECKING:
+    from datacheck.readers.registry import UnitKind
     from datacheck.report.report import InputStatus
 
 
@@ -35,7 +36,7 @@ class Unit:
     """One thing to check: ``path`` (and ``mask``) as OS paths, ``name``s as printable text."""
 
     index: int
-    kind: str
+    kind: UnitKind
     path: str
     name: str
     mask: str | None = None

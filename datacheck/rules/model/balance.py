@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from datacheck.rules.registry import RULES
+from datacheck.rules.registry import RULES, SeverityName
 from datacheck.rules.violation import Violation
 
 if TYPE_CHECKING:
@@ -121,7 +121,7 @@ def order_violations(f: LabelFacts, *, from_dataset: bool, exhausted: bool,
 
 
 def _run_violation(f: LabelFacts, longest: int, cls: object, end: int, batch_size: int,
-                   severity: str, why: str) -> Violation:
+                   severity: SeverityName, why: str) -> Violation:
     start = end - longest + 1
     return Violation(
         "unshuffled", f.name,

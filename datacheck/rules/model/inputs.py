@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from datacheck.rules.registry import SeverityName
 from datacheck.rules.violation import Violation
 from datacheck.summary import TensorSummary
 
@@ -118,7 +119,8 @@ def input_shape_violations(name: str, summary: TensorSummary, inp: InputInfo,
         label = f"the model's {inp.name}"
     else:
         label = f"model input '{inp.name}'"
-    severity, note = "error", ""
+    severity: SeverityName = "error"
+    note = ""
     if adjusts_rank and _trailing_one(element, inp.shape):
         # Keras 3 Functional._adjust_input_rank expands/squeezes this axis on every call.
         severity = "warning"

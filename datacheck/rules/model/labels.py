@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from datacheck.rules.labels import STRING_FIX
+from datacheck.rules.registry import SeverityName
 from datacheck.rules.violation import Violation
 from datacheck.schema.model import Label
 
@@ -67,7 +68,7 @@ class Pairing:
 
 
 def _v(p: Pairing, code: str, text: str, observed: object, expected: object,
-       severity: str = "error", where: str | None = None) -> Violation:
+       severity: SeverityName = "error", where: str | None = None) -> Violation:
     return Violation(code, p.facts.name, f"{p.facts.name}: {code}: {text}", observed=observed,
                      expected=expected, where=where or p.where, severity=severity)
 
@@ -226,7 +227,7 @@ def activation_violations(p: Pairing) -> list[Violation]:
                       f"sigmoid, {units} units", "softmax", severity="warning"))
     elif family in ("sparse", "categorical", "binary") and act not in \
             (*PROBABILITY, "linear", "unknown"):
-        severity = "warning" if p.loss and p.loss.from_logits else "error"
+        severity: SeverityName = "warning" if p.loss and p.loss.from_logits else "error"
         out.append(_v(p, "output_activation", f"{p.head}: the final activation '{act}' does not "
                       f"produce probabilities or logits for {p.loss_name}. Use activation="
                       f"'{'sigmoid' if family == 'binary' else 'softmax'}' (or no activation "
