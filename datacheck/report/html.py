@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from datacheck.errors import DatacheckError
 from datacheck.readers.registry import suffix_of, suffixes
@@ -158,8 +158,10 @@ def _features(report: Report, data: Any, notes: list[str]) -> str:
         return ""
     histograms = sections.histograms_for(report, data, notes)
     out = ["<h2>Features and labels</h2>"]
-    for name, summary in report.summaries.items():
+    for name, record in report.summaries.items():
         out.append(f"<section class='feature'><h3>{_e(name)}</h3>")
+        # A saved report is untrusted input: its records are read as plain dicts, defensively.
+        summary = cast(dict[str, Any], record)
         kind = summary.get("kind") if isinstance(summary, dict) else None
         if kind == "tensor":
             out.append(sections.tensor_section(name, summary, histograms.get(name)))

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Literal, TypedDict, cast, get_args
 
 from datacheck.report.violation import SEVERITY, Violation, _jsonable
+from datacheck.summary.records import SummaryRecord
 
 
 #: Status of one input (file, table row, batch source) in a report. ``not_checked``: an
@@ -92,7 +93,7 @@ class Report:
     violations: list[Violation] = field(default_factory=list)
     inputs: dict[str, InputStatus] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
-    summaries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    summaries: dict[str, SummaryRecord] = field(default_factory=dict)
     stats: RunStats = field(default_factory=lambda: RunStats())
     kind: str = "check"
 

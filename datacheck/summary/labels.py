@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from datacheck.summary.records import LabelSummaryRecord
+
 #: Distinct label values beyond this many are not tracked one by one.
 MAX_DISTINCT_LABELS = 100_000
 
@@ -178,7 +180,7 @@ class LabelSummary:
         total = sum(self.histogram.values())
         return {k: v / total for k, v in self.histogram.items()} if total else {}
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> LabelSummaryRecord:
         return {
             "kind": "label",
             "elements": self.elements,

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from datacheck.summary.moments import Moments
+from datacheck.summary.records import TensorSummaryRecord
 
 #: Observed shapes beyond this many distinct ones are folded into a count.
 MAX_DISTINCT_SHAPES = 32
@@ -132,9 +133,8 @@ class TensorSummary:
     def std(self) -> float:
         return float(self.moments.std) if self.moments.count > 0 else float("nan")
 
-    def to_dict(self) -> dict[str, Any]:
-        extra = {} if self.histogram is None else {"histogram": self.histogram.to_dict()}
-        return {
+    def to_dict(self) -> TensorSummaryRecord:
+        record: TensorSummaryRecord = {
             "kind": "tensor",
             "elements": self.elements,
             "values": self.values,
@@ -149,8 +149,10 @@ class TensorSummary:
             "dtypes": dict(self.dtypes),
             "batches": self.batches,
             "constant_batches": self.constant_batches,
-            **extra,
         }
+        if self.histogram is not None:
+            record["histogram"] = self.histogram.to_dict()
+        return record
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TensorSummary:
