@@ -187,16 +187,19 @@ def rules_reference() -> str:
     from datacheck.rules.registry import RULES
 
     rows = ["| code | scope | default severity | what it means | fix | parameters (defaults) |"
-            " plantable |", "|---|---|---|---|---|---|---|"]
+            " view measurements | plantable |", "|---|---|---|---|---|---|---|---|"]
     for code in sorted(RULES):
         rule = RULES[code]
         params = ", ".join(f"`{k}` = {v}" for k, v in getattr(rule, "params", {}).items())
         plantable = "yes" if getattr(rule, "plantable", False) else ""
+        measures = ", ".join(f"`{m}`" for m in getattr(rule, "measures", ()))
         rows.append(f"| `{code}` | {_plain(rule.scope)} | {_plain(rule.severity)} | "
                     f"{_cell(rule.doc)} | {_cell(getattr(rule, 'fix', ''))} | {_cell(params)} | "
-                    f"{plantable} |")
+                    f"{measures} | {plantable} |")
     return (f"{len(RULES)} codes, generated from `datacheck.rules.registry.RULES` when the site "
-            "is built. *Scope* says what one finding is about; *plantable* codes can be planted "
+            "is built. *Scope* says what one finding is about; *view measurements* are what a batch "
+            "or element rule reads from a backend's view (`datacheck/rules/views.py`); "
+            "*plantable* codes can be planted "
             "into valid batches by `datacheck.testing.violations(schema, code)` "
             "([testing](testing.md)).\n\n" + "\n".join(rows))
 

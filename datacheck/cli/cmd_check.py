@@ -42,7 +42,8 @@ def run(args: argparse.Namespace) -> int:
     from datacheck.readers.guards import limits_with
 
     schema = load_schema(args.schema)
-    limits = limits_with(args.max_bytes, args.max_voxels, allow_external=args.allow_external)
+    limits = limits_with(args.max_bytes, args.max_voxels, max_rows=args.max_rows,
+                         allow_external=args.allow_external)
     try:
         report = check(args.data, schema, batch_size=args.batch_size, workers=args.workers,
                        scheduler=args.scheduler, limits=limits, progress=None, each=args.each,

@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     from datacheck.readers.guards import limits_with, use_limits
 
     # Every reader diff calls (files, manifest rows, .npz members) applies these limits.
-    with use_limits(limits_with(args.max_bytes, args.max_voxels,
+    with use_limits(limits_with(args.max_bytes, args.max_voxels, max_rows=args.max_rows,
                                 allow_external=args.allow_external)):
         report = diff(args.a, args.b, args.schema, dedup=args.dedup,
                       max_distance=args.max_distance, method=args.hash,

@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from datacheck.readers.guards import limits_with, use_limits
 
     # Every reader infer calls (files, manifest rows, .npz members) applies these limits.
-    with use_limits(limits_with(args.max_bytes, args.max_voxels,
+    with use_limits(limits_with(args.max_bytes, args.max_voxels, max_rows=args.max_rows,
                                 allow_external=args.allow_external)):
         return _run(args)
 

@@ -54,6 +54,9 @@ def add_limits(parser: argparse.ArgumentParser) -> None:
                         help="refuse volumes whose header declares more than N bytes (too_large)")
     parser.add_argument("--max-voxels", type=int, metavar="N",
                         help="refuse volumes whose header declares more than N voxels")
+    parser.add_argument("--max-rows", type=int, metavar="N",
+                        help="refuse archives and manifests that declare more than N rows "
+                        "(default 50,000,000 for archives, 1,000,000 for manifests)")
     parser.add_argument("--allow-external", action="store_true",
                         help="read HDF5 external links, external raw storage and virtual "
                         "datasets whose targets are inside the dataset root (default: refused)")

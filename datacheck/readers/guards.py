@@ -86,21 +86,28 @@ def use_limits(limits: Limits) -> Iterator[Limits]:
 
 
 def limits_with(max_bytes: int | None = None, max_voxels: int | None = None,
-                base: Limits | None = None, allow_external: bool = False) -> Limits:
+                base: Limits | None = None, allow_external: bool = False,
+                max_rows: int | None = None) -> Limits:
     """``base`` (default: the defaults) with the values a person gave; each must be >= 1.
 
-    The one resolver of limits: the CLI, the API and the schema (``allow_external``
-    from any of them allows; a flag never takes back what another gave).
+    The one resolver of limits: the CLI and the API give ``base`` (``--max-bytes``,
+    ``--max-voxels``, ``--max-rows``, ``Limits(...)``); a schema section's own guard
+    (``nifti.max_bytes``, ``dicom.max_bytes``) is applied on top of it for that
+    section's files; ``allow_external`` from any of them allows (a flag never takes
+    back what another gave).
 
     >>> limits_with(max_bytes=10).max_bytes
     10
+    >>> limits_with(max_rows=5).manifest_rows
+    5
     """
     import dataclasses
 
     overrides: dict[str, Any] = {}
     if allow_external:
         overrides["allow_external"] = True
-    for name, value in (("max_bytes", max_bytes), ("max_voxels", max_voxels)):
+    for name, value in (("max_bytes", max_bytes), ("max_voxels", max_voxels),
+                        ("max_rows", max_rows)):
         if value is not None:
             if value < 1:
                 raise DataError(f"--{name.replace('_', '-')} must be >= 1, got {value}")

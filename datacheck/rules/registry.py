@@ -116,6 +116,9 @@ class Rule:
     #: ``datacheck.testing.violations`` can plant it into valid batches (its planter
     #: lives in ``datacheck/testing/_plants.py`` under the same code).
     plantable: bool = False
+    #: The measurements it asks of a batch view (``rules/views.py``: TensorView, LabelView);
+    #: empty for rules judged from headers, tables, summaries or models.
+    measures: tuple[str, ...] = ()
 
 
 def _rule(code: Code, scope: Scope, doc: str, fix: str, severity: Severity = Severity.ERROR,
@@ -230,9 +233,29 @@ _PLANTABLE = frozenset({
     Code.NUM_CLASSES, Code.CLASS_BALANCE, Code.UNSHUFFLED,
 })
 
+#: What the per-batch and per-element rules read from a view (the numpy and TF backends
+#: must both provide each; ``tests/architecture`` checks the names against the protocols).
+_MEASURES: dict[Code, tuple[str, ...]] = {
+    Code.RANGE: ("all_within", "element_within", "finite_min", "finite_max",
+                 "element_finite_min", "element_finite_max", "partial", "select"),
+    Code.NONFINITE: ("all_finite", "element_finite", "nonfinite_count"),
+    Code.CONSTANT: ("constant", "element_constant", "constant_value"),
+    Code.LABEL_ENCODING: ("all_integral", "all_binary", "rows_one_hot", "element_binary",
+                          "element_rows_one_hot", "non_binary_value"),
+    Code.LABEL_RANGE: ("all_within", "element_within", "all_in_set", "element_in_set",
+                       "finite_min", "finite_max"),
+    Code.UNSHUFFLED: ("single_class_run", "batch_class"),
+    Code.MASK_MISMATCH: ("element_fraction_not", "every", "masked_min", "masked_max"),
+    Code.DARK: ("image_stats",), Code.BRIGHT: ("image_stats",),
+    Code.LOW_INFORMATION: ("image_stats",), Code.BLURRY: ("image_stats",),
+    Code.SATURATED: ("image_stats",),
+}
+
 #: Every registered rule by code.
 RULES: Mapping[str, Rule] = MappingProxyType({
-    rule.code.value: replace(rule, plantable=rule.code in _PLANTABLE) for rule in _RULES})
+    rule.code.value: replace(rule, plantable=rule.code in _PLANTABLE,
+                             measures=_MEASURES.get(rule.code, ()))
+    for rule in _RULES})
 #: The stable set of codes (public contract), generated from the registry.
 CODES: frozenset[str] = frozenset(RULES)
 

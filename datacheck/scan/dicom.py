@@ -27,7 +27,7 @@ from datacheck.report.violation import Violation
 
 if TYPE_CHECKING:
     from datacheck.readers.dicom import DicomSlice
-    from datacheck.readers.guards import Limits
+    from datacheck.readers.guards import Limits, limits_with
     from datacheck.readers.nifti import NiftiHeader
     from datacheck.readers.registry import UnitKind
     from datacheck.report.report import InputStatus
@@ -165,7 +165,6 @@ def load_series(members: list[tuple[str, str]], name: str, spec: DicomSpec, limi
 def run_dicom(unit: Unit, schema: Schema, options: Options, collector: ScanCollector,
               inputs: dict[str, InputStatus]) -> None:
     """Read the slices of one series, judge the series and its assembled volume."""
-    from dataclasses import replace
 
     from datacheck.backends.numpy.views import dtype_name
     from datacheck.errors import DataError
@@ -176,8 +175,7 @@ def run_dicom(unit: Unit, schema: Schema, options: Options, collector: ScanColle
     from datacheck.schema.dicom import DicomSpec
 
     spec = schema.dicom or DicomSpec()
-    limits = options.limits if spec.max_bytes is None else replace(
-        options.limits, max_bytes=spec.max_bytes)
+    limits = limits_with(spec.max_bytes, base=options.limits)
     members = unit.members or ((unit.path, unit.name, None, 0),)
     name = spec.feature or volume_feature(schema)
     series = load_series([(unit.at(p), shown) for p, shown, _, _ in members], unit.name, spec,

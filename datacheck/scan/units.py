@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,7 +19,7 @@ import numpy as np
 from datacheck.backends.numpy.views import dtype_name
 from datacheck.data import iter_batches
 from datacheck.errors import DataError
-from datacheck.readers.guards import Limits
+from datacheck.readers.guards import Limits, limits_with
 from datacheck.report.report import Report
 from datacheck.rules.files import unreadable
 from datacheck.scan.collect import ScanCollector, ScanResult, has_error
@@ -94,10 +94,9 @@ def run_unit(unit: Unit, schema: Schema, options: Options) -> ScanResult:
 
 def _limits(schema: Schema, options: Options) -> Limits:
     spec = schema.nifti
-    if spec is None or (spec.max_bytes is None and spec.max_voxels is None):
+    if spec is None:
         return options.limits
-    return replace(options.limits, max_bytes=spec.max_bytes or options.limits.max_bytes,
-                   max_voxels=spec.max_voxels or options.limits.max_voxels)
+    return limits_with(spec.max_bytes, spec.max_voxels, base=options.limits)
 
 
 def volume_feature(schema: Schema) -> str | None:

@@ -104,3 +104,13 @@ def test_the_registry_says_which_codes_the_testing_strategies_plant() -> None:
 
     plantable = {code for code, rule in RULES.items() if rule.plantable}
     assert set(PLANTS) == set(APPLIES) == plantable
+
+
+def test_every_declared_measurement_is_in_the_view_protocols() -> None:
+    from datacheck.rules.views import LabelView
+
+    protocol = set(dir(LabelView))  # LabelView extends TensorView
+    for code, rule in RULES.items():
+        missing = set(rule.measures) - protocol
+        assert not missing, f"{code} asks views for {sorted(missing)}, not in rules/views.py"
+    assert RULES["range"].measures and RULES["nonfinite"].measures and RULES["dark"].measures

@@ -96,3 +96,25 @@ def test_parquet_cells_decoding_past_max_bytes_are_refused_while_reading(tmp_pat
     assert len(read_manifest(path, Limits(max_bytes=64 << 20))) == 16
     with pytest.raises(DataError, match=r"manifest cells decode to over 8\.0 MiB"):
         read_manifest(path, Limits(max_bytes=8 << 20))
+
+
+def test_max_rows_on_the_command_line_bounds_a_manifest(tmp_path):
+    """`--max-rows` reaches the manifest reader through the one limits resolver."""
+    rows = ["image,label"] + [f"sub-{i:02d}.nii.gz,0" for i in range(12)]
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text("\n".join(rows) + "\n")
+    report = tmp_path / "report.json"
+    done = subprocess.run([sys.executable, "-m", "datacheck", "check", "--schema",
+                           "brain_t1_nifti", str(manifest), "--max-rows", "5", "--json",
+                           str(report)], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": os.getcwd()})
+    assert done.returncode == 1, done.stderr[-2000:]
+    found = json.loads(report.read_text())
+    assert [v["code"] for v in found["violations"]] == ["too_large"]
+    assert "12 rows, over the limit of 5" in found["violations"][0]["message"]
+    bad = subprocess.run([sys.executable, "-m", "datacheck", "check", "--schema",
+                          "brain_t1_nifti", str(manifest), "--max-rows", "0"],
+                         capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "PYTHONPATH": os.getcwd()})
+    assert bad.returncode == 2 and "--max-rows must be >= 1" in bad.stderr
+    assert "Traceback" not in bad.stderr

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
+from datacheck.backends.tf.errors import RECORDS
 from datacheck.backends.tf.views import TFLabelView, TFTensorView
 from datacheck.excerpt import MAX_LINE, MAX_NAME, bounded
 from datacheck.rules.base import (
@@ -243,3 +244,19 @@ def keep_mask(checks: list[Check], size: tf.Tensor) -> tf.Tensor:
             elem = tf.logical_or(check_ok, tf.reshape(tf.convert_to_tensor(mask), [-1]))
         keep = tf.logical_and(keep, elem)
     return keep
+
+
+def assertion_message(schema_name: str, checks: list[Any], index: tf.Tensor,
+                      offset: tf.Tensor, batched: bool = True) -> tf.Tensor:
+    """A message that reads well inside TF's C-escaped assertion text, with exact records.
+
+    TF escapes newlines, tabs, quotes and backslashes of an assertion's data; the
+    readable part has none of them, the exact records travel base64-encoded.
+    """
+    readable = records(checks, index, offset, human=True, batched=batched)
+    for pattern, replacement in (("\\\\", "/"), ("['\"]", "`"), ("\t", " "), ("\n", " | ")):
+        readable = tf.strings.regex_replace(readable, pattern, replacement)
+    name = "".join(c if c.isprintable() and c not in "'\"\\" else "`" for c in schema_name)
+    exact = records(checks, index, offset, batched=batched)
+    return tf.strings.join([f"datacheck: schema `{name}`: ", readable, " ", RECORDS,
+                            tf.io.encode_base64(exact), "]"])

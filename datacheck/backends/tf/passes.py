@@ -119,3 +119,19 @@ def count_drops(mapped: tf.data.Dataset, schema_name: str, log_path: str, run_id
         return total, (keep, element)
 
     return mapped.scan(zero, step)
+
+
+def empty_pass(empty: tf.Tensor, violation: Violation, schema_name: str, raise_it: bool,
+               stream: Any) -> tf.Tensor:
+    """At a pass's end: raise (``raise_it``) or print ``violation`` when ``empty`` holds."""
+    if raise_it:
+        encoded = base64.urlsafe_b64encode(format_record(violation).encode()).decode()
+        text = f"datacheck: schema `{schema_name}`: {violation.message} {RECORDS}{encoded}]"
+        return tf.debugging.Assert(tf.logical_not(empty), [text], summarize=1)
+
+    def say() -> tf.Tensor:
+        line = f"datacheck warning: {violation.message}"
+        with tf.control_dependencies([tf.print(line, output_stream=stream)]):
+            return tf.constant(True)
+
+    return tf.cond(empty, say, lambda: tf.constant(True))

@@ -18,7 +18,6 @@ import tensorflow as tf
 from datacheck.backends.numpy.evaluate import evaluate
 from datacheck.backends.tf import graph, passes
 from datacheck.backends.tf.droplog import DROP_TAG, start_log
-from datacheck.backends.tf.errors import RECORDS
 from datacheck.backends.tf.exitguard import exit_guard
 from datacheck.backends.tf.structure import detect_batched, namer, specs_by_name
 from datacheck.backends.tf.validated import ValidatedDataset
@@ -96,8 +95,14 @@ def validate(dataset: tf.data.Dataset, schema: Schema, *, on_error: str = "raise
     elif log_path is not None and on_error in ("drop", "warn"):
         start_log(log_path)
     run_id = uuid.uuid4().hex[:12]
+    # Raise and warn mode learn that a pass was empty at its end marker; only a pipeline whose
+    # size is unknown needs one (drop and collect mark every pass anyway).
+    guard = None
+    if on_error in ("raise", "warn") and \
+            int(dataset.cardinality()) == tf.data.UNKNOWN_CARDINALITY:
+        guard = empty_violation(schema, 0, "one pass over the dataset")
     builder = _Builder(schema, to_named, is_batched, on_error, log_path, warn_first, collector,
-                       run_id, max_drop_fraction)
+                       run_id, max_drop_fraction, guard)
 
     def as_drop() -> ValidatedDataset:
         return validate(dataset, schema, on_error="drop", batched=is_batched,
@@ -112,28 +117,13 @@ def log_warning(message: str) -> None:
     log.warning("datacheck: %s", message)
 
 
-def assertion_message(schema_name: str, checks: list[Any], index: tf.Tensor,
-                      offset: tf.Tensor, batched: bool = True) -> tf.Tensor:
-    """A message that reads well inside TF's C-escaped assertion text, with exact records.
-
-    TF escapes newlines, tabs, quotes and backslashes of an assertion's data; the
-    readable part has none of them, the exact records travel base64-encoded.
-    """
-    readable = graph.records(checks, index, offset, human=True, batched=batched)
-    for pattern, replacement in (("\\\\", "/"), ("['\"]", "`"), ("\t", " "), ("\n", " | ")):
-        readable = tf.strings.regex_replace(readable, pattern, replacement)
-    name = "".join(c if c.isprintable() and c not in "'\"\\" else "`" for c in schema_name)
-    exact = graph.records(checks, index, offset, batched=batched)
-    return tf.strings.join([f"datacheck: schema `{name}`: ", readable, " ", RECORDS,
-                            tf.io.encode_base64(exact), "]"])
-
-
 class _Builder:
     """Builds the scan (batch index, element offset, single-class runs) and the check map."""
 
     def __init__(self, schema: Schema, to_named: Any, batched: bool, mode: str,
                  log_path: str | None, warn_first: int, collector: Collector | None,
-                 run_id: str = "", max_drop_fraction: float = 0.5) -> None:
+                 run_id: str = "", max_drop_fraction: float = 0.5,
+                 empty_guard: Violation | None = None) -> None:
         self.schema = schema
         self.to_named = to_named
         self.batched = batched
@@ -143,6 +133,8 @@ class _Builder:
         self.collector = collector
         self.run_id = run_id
         self.max_drop_fraction = max_drop_fraction
+        #: The violation a pass of raise/warn mode with no element raises at its end marker.
+        self.empty_guard = empty_guard
         self.collect_passes = {"started": 0, "complete": 0}
         self.stream: Any = f"file://{log_path}" if log_path and mode == "warn" else sys.stderr
 
@@ -170,13 +162,15 @@ class _Builder:
                          for n in run_labels}}
         # Drop mode counts per pass in graph: a pass id, and an end marker after the data.
         counting = self.mode in ("drop", "collect")
+        marking = counting or self.empty_guard is not None
         if counting:
             init.update(passes.initial_state())
+        if marking:
             dataset = passes.with_end_marker(dataset)
 
         @tf.autograph.experimental.do_not_convert
         def scan_fn(state: dict[str, Any], marked: Any) -> tuple[Any, Any]:
-            end, element = marked if counting else (None, marked)
+            end, element = marked if marking else (None, marked)
             named = self.named(element)
             size = tf.cast(tf.shape(next(iter(named.values())))[0], tf.int64) if named \
                 else tf.constant(0, tf.int64)
@@ -192,8 +186,10 @@ class _Builder:
                 runs[name] = (key, run)
             meta = {"index": state["index"] + 1, "offset": state["offset"] + state["size"],
                     "size": size, "runs": runs}
-            if end is not None:
+            if counting:
                 meta.update(passes.advance(state, end))
+            elif end is not None:
+                meta["end"] = end
             return meta, (meta, element)
 
         scanned = dataset.scan(init, scan_fn)
@@ -203,6 +199,9 @@ class _Builder:
                 lambda end, element: element)
         mapped = scanned.map(self.drop_fn if counting else self.check_fn,
                              num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        if self.empty_guard is not None:
+            return mapped.filter(lambda end, element: tf.logical_not(end)).map(
+                lambda end, element: element)
         if self.mode != "drop":
             return mapped
         empty = empty_violation(self.schema, 0, "one pass over the dataset")
@@ -225,11 +224,24 @@ class _Builder:
         run (graph.lazy_cond). Drop mode is ``drop_fn``.
         """
         fast = graph.verdict(self.checks(meta, element, exact=False))
+        end = meta.get("end")
+        if end is None:
+            return self.judged(fast, meta, element)
+        # ``(end, element)``: the end marker is not data (nothing to judge in it); there the
+        # pass's element count says whether it was empty.
+        assert self.empty_guard is not None
+        said = passes.empty_pass(tf.logical_and(end, meta["offset"] <= 0), self.empty_guard,
+                                 self.schema.name, self.mode == "raise", self.stream)
+        with tf.control_dependencies([said]):
+            return tf.identity(end), self.judged(tf.logical_or(fast, end), meta, element)
+
+    def judged(self, fast: tf.Tensor, meta: dict[str, Any], element: Any) -> Any:
+        """The element, after the exact checks that run only when ``fast`` is False."""
         index, offset = meta["index"], meta["offset"]
         if self.mode == "raise":
             def judge() -> tuple[tf.Tensor, tf.Tensor]:
                 checks = self.checks(meta, element)
-                return graph.verdict(checks), assertion_message(self.schema.name, checks,
+                return graph.verdict(checks), graph.assertion_message(self.schema.name, checks,
                                                                 index, offset, self.batched)
 
             ok, message = graph.lazy_cond(fast, lambda: (tf.constant(True), tf.constant("")),

@@ -273,3 +273,36 @@ def test_an_empty_dataset_is_a_violation_unless_the_schema_allows_it(digits):
     assert [v.code for v in info.value.violations] == ["empty"]
     allowed = {**dc.load_schema("digits").to_dict(), "allow_empty": True}
     assert list(dc.validate(emptied, allowed, on_error="drop")) == []
+
+
+@pytest.mark.parametrize("mode", ["raise", "warn"])
+def test_an_empty_pass_of_unknown_size_is_found_in_raise_and_warn_mode(digits, tmp_path, mode):
+    x, y = digits
+    emptied = tf.data.Dataset.from_tensor_slices((x, y)).filter(lambda a, b: False).batch(BATCH)
+    assert int(emptied.cardinality()) == tf.data.UNKNOWN_CARDINALITY
+    log = tmp_path / "warn.log"
+    validated = dc.validate(emptied, "digits", on_error=mode, log=str(log))
+    if mode == "raise":
+        with pytest.raises(dc.ValidationError) as info:
+            list(validated)
+        assert [v.code for v in info.value.violations] == ["empty"]
+        # Through a downstream transformation the raw TF error translates to the same.
+        with pytest.raises(dc.ValidationError) as info, dc.translate_errors():
+            list(validated.map(lambda a, b: (a, b)).prefetch(2))
+        assert [v.code for v in info.value.violations] == ["empty"]
+    else:
+        assert list(validated) == []
+        assert "empty" in log.read_text() and "one pass over the dataset" in log.read_text()
+    allowed = {**dc.load_schema("digits").to_dict(), "allow_empty": True}
+    assert list(dc.validate(emptied, allowed, on_error=mode)) == []
+
+
+def test_the_end_marker_of_unknown_size_pipelines_changes_no_element(digits):
+    x, y = digits
+    kept = tf.data.Dataset.from_tensor_slices((x, y)).filter(lambda a, b: b != 3).batch(BATCH)
+    plain = [(a.numpy(), b.numpy()) for a, b in kept]
+    for mode in ("raise", "warn"):
+        seen = [(a.numpy(), b.numpy()) for a, b in dc.validate(kept, "digits", on_error=mode)]
+        assert len(seen) == len(plain)
+        assert all(np.array_equal(a, c) and np.array_equal(b, d)
+                   for (a, b), (c, d) in zip(seen, plain, strict=True))
