@@ -197,8 +197,8 @@ def rules_reference() -> str:
                     f"{_cell(rule.doc)} | {_cell(getattr(rule, 'fix', ''))} | {_cell(params)} | "
                     f"{measures} | {plantable} |")
     return (f"{len(RULES)} codes, generated from `datacheck.rules.registry.RULES` when the site "
-            "is built. *Scope* says what one finding is about; *view measurements* are what a batch "
-            "or element rule reads from a backend's view (`datacheck/rules/views.py`); "
+            "is built. *Scope* says what one finding is about; *view measurements* are what a "
+            "batch or element rule reads from a backend's view (`datacheck/rules/views.py`); "
             "*plantable* codes can be planted "
             "into valid batches by `datacheck.testing.violations(schema, code)` "
             "([testing](testing.md)).\n\n" + "\n".join(rows))
