@@ -379,10 +379,11 @@ def _batch_class(y: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         first = tf.cond(size > 0, lambda: classes[0], lambda: tf.zeros([], classes.dtype))
         key = first if classes.dtype == tf.string else tf.strings.as_string(first)
         return key, tf.logical_and(size > 0, tf.reduce_all(tf.equal(classes, first)))
-    first = classes[:1]  # empty for an empty batch: then max is the lowest value, and not single
-    # A batch of one element holds one class by definition: no evidence of order.
-    single = tf.logical_and(tf.size(classes) > 1, tf.reduce_all(tf.equal(classes, first)))
-    return tf.reduce_max(first), single
+    # Two reductions, no per-element compare: the scan runs them sequentially for every batch.
+    # An empty batch has max < min (the reductions' identities), so it is not single; a batch
+    # of one element holds one class by definition: no evidence of order.
+    low, high = tf.reduce_min(classes), tf.reduce_max(classes)
+    return high, tf.logical_and(tf.size(classes) > 1, tf.equal(low, high))
 
 
 @tf.autograph.experimental.do_not_convert
