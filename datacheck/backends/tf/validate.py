@@ -165,6 +165,8 @@ class _Builder:
         marking = counting or self.empty_guard is not None
         if counting:
             init.update(passes.initial_state())
+        elif marking:
+            init["end"] = tf.constant(False)
         if marking:
             dataset = passes.with_end_marker(dataset)
 
