@@ -27,7 +27,7 @@ from datacheck.report.violation import Violation
 
 if TYPE_CHECKING:
     from datacheck.readers.dicom import DicomSlice
-    from datacheck.readers.guards import Limits, limits_with
+    from datacheck.readers.guards import Limits
     from datacheck.readers.nifti import NiftiHeader
     from datacheck.readers.registry import UnitKind
     from datacheck.report.report import InputStatus
@@ -168,6 +168,7 @@ def run_dicom(unit: Unit, schema: Schema, options: Options, collector: ScanColle
 
     from datacheck.backends.numpy.views import dtype_name
     from datacheck.errors import DataError
+    from datacheck.readers.guards import limits_with
     from datacheck.rules.files import unreadable
     from datacheck.scan.collect import has_error
     from datacheck.scan.units import volume_feature
