@@ -186,7 +186,7 @@ def rules_reference() -> str:
     """Every violation code, one row per registered rule of ``datacheck.rules.registry``."""
     from datacheck.rules.registry import RULES
 
-    rows = ["| code | scope | default severity | what it means | fix | parameters (defaults) |"
+    rows = ["| code | scope | usual severity | what it means | fix | parameters (defaults) |"
             " view measurements | plantable |", "|---|---|---|---|---|---|---|---|"]
     for code in sorted(RULES):
         rule = RULES[code]

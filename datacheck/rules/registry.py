@@ -110,6 +110,8 @@ class Rule:
     scope: Scope
     doc: str
     fix: str
+    #: The severity of the code's usual finding (what a Violation gets unless its rule says
+    #: otherwise; e.g. exact copies are errors and near copies warnings).
     severity: Severity = Severity.ERROR
     #: Thresholds the rule is judged with, by name (defaults; a schema field may override).
     params: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
@@ -150,12 +152,15 @@ _RULES: tuple[Rule, ...] = (
           "map labels into range (e.g. `y - 1` for 1-based ids)"),
     _rule(Code.NUM_CLASSES, D, "one-hot width differs from num_classes, or a class never occurs",
           "declare the right num_classes or add the missing class's data"),
-    _rule(Code.CLASS_BALANCE, D, "one class holds more than `max_fraction` of the samples",
-          "rebalance (class weights, resampling) or raise max_fraction", W,
+    _rule(Code.CLASS_BALANCE, D,
+          "a class rarer than the schema's `min_class_fraction`, or one class dominating "
+          "(doctor, a warning)",
+          "rebalance (class_weight, oversampling, rejection_resample) or lower "
+          "min_class_fraction",
           doctor_max_fraction=0.9, doctor_max_fraction_3_classes=0.5, doctor_max_ratio=10.0),
     _rule(Code.UNSHUFFLED, D,
           "`shuffle_window` consecutive single-class batches (data in class order)",
-          "shuffle before batching (`ds.shuffle(buffer)`, `shuffle=True`)", W,
+          "shuffle before batching (`ds.shuffle(buffer)`, `shuffle=True`)",
           doctor_run_batches=3, doctor_validation_split=0.2),
     _rule(Code.ORIENTATION, F, "a volume's axis codes differ from the declared orientation",
           "reorient (nibabel `as_closest_canonical`) before saving"),
@@ -169,7 +174,8 @@ _RULES: tuple[Rule, ...] = (
     _rule(Code.UNREADABLE, F, "a file that cannot be read or decoded",
           "replace or re-export the file"),
     _rule(Code.TOO_LARGE, F, "a file over a size, voxel, row or attribute limit",
-          "raise the limit (`--max-bytes`, `limits:`) if the file is trusted"),
+          "raise the limit (`--max-bytes`, `--max-voxels`, `--max-rows`, a schema section's "
+          "`max_bytes`) if the file is trusted"),
     _rule(Code.MANIFEST, T, "a manifest row or column is malformed", "fix the manifest row named"),
     _rule(Code.MISSING_FILE, F, "a listed file does not exist or escapes the root",
           "fix the path or the root"),
@@ -178,7 +184,7 @@ _RULES: tuple[Rule, ...] = (
     _rule(Code.DUPLICATE, P, "the same content (or id) appears twice", "remove the copy",
           near_bits_per_64=4),
     _rule(Code.DRIFT, P, "two splits differ in distribution beyond the threshold",
-          "check the preprocessing of both splits", W),
+          "check the preprocessing of both splits"),
     _rule(Code.LOSS_MISMATCH, M, "labels and loss disagree (one-hot with a sparse loss, ...)",
           "use the loss that matches the label encoding"),
     _rule(Code.OUTPUT_UNITS, M, "final layer units differ from the number of classes",
@@ -211,15 +217,15 @@ _RULES: tuple[Rule, ...] = (
     _rule(Code.OUTLIER, D, "a scan's intensity statistics far from the other scans' (robust z)",
           "check that scan's scaling and acquisition", W),
     _rule(Code.LABEL_NOISE, D, "labels that confident learning says are probably wrong",
-          "review the listed samples and relabel", W),
+          "review the listed samples and relabel"),
     _rule(Code.LABEL_CONFLICT, P, "copies of one sample with different labels",
-          "keep one copy with the right label", W),
-    _rule(Code.DARK, E, "an image that is almost black", "drop or re-expose the image", W),
-    _rule(Code.BRIGHT, E, "an image that is almost white", "drop or re-expose the image", W),
-    _rule(Code.LOW_INFORMATION, E, "an image with very low entropy", "drop the image", W),
+          "keep one copy with the right label"),
+    _rule(Code.DARK, E, "an image that is almost black", "drop or re-expose the image"),
+    _rule(Code.BRIGHT, E, "an image that is almost white", "drop or re-expose the image"),
+    _rule(Code.LOW_INFORMATION, E, "an image with very low entropy", "drop the image"),
     _rule(Code.BLURRY, E, "an image much less sharp than the dataset's median",
-          "drop the image or check the resizing", W),
-    _rule(Code.SATURATED, E, "many clipped pixels", "check exposure and scaling", W),
+          "drop the image or check the resizing"),
+    _rule(Code.SATURATED, E, "many clipped pixels", "check exposure and scaling"),
     _rule(Code.MIXED_SERIES, F, "a DICOM folder holds slices of more than one series",
           "move each series into its own folder"),
     _rule(Code.MISSING_SLICE, F, "a DICOM series has a gap of whole slice steps "
