@@ -26,9 +26,10 @@ from datacheck.report.violation import Violation
 from datacheck.rules.labels import empty_label
 from datacheck.rules.manifest import ManifestEntry
 from datacheck.scan.collect import ScanCollector
+from datacheck.schema.dtypes import concrete_dtype
 from datacheck.schema.io import load_schema
 from datacheck.schema.medical import ManifestSpec, NiftiSpec, PairSpec
-from datacheck.schema.model import Feature, Schema, concrete_dtype
+from datacheck.schema.model import Feature, Schema
 
 log = logging.getLogger("datacheck")
 

@@ -10,7 +10,8 @@ from datacheck.rules.base import WHERE, Check, Finding, all_of, esc, fmt_shape, 
 from datacheck.rules.structure import dtype_checks
 from datacheck.rules.views import LabelView
 from datacheck.rules.violation import Violation
-from datacheck.schema.model import Label, dtype_matches
+from datacheck.schema.dtypes import dtype_matches
+from datacheck.schema.model import Label
 
 STRING_FIX = ("Map strings to class ids with keras.layers.StringLookup (num_oov_indices=0) or "
               "sklearn.preprocessing.LabelEncoder, or declare encoding: string.")

@@ -27,8 +27,8 @@ from datacheck.rules.geometry import (
 )
 from datacheck.rules.registry import SeverityName
 from datacheck.rules.violation import Violation
+from datacheck.schema.dtypes import concrete_dtype, dtype_matches
 from datacheck.schema.medical import H5DatasetSpec, NiftiSpec, PairSpec
-from datacheck.schema.model import concrete_dtype, dtype_matches
 
 if TYPE_CHECKING:
     from datacheck.readers.hdf5 import H5Info

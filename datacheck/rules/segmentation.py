@@ -26,8 +26,9 @@ from datacheck.rules.base import (
 )
 from datacheck.rules.structure import dtype_checks
 from datacheck.rules.views import LabelView
+from datacheck.schema.dtypes import dtype_matches
 from datacheck.schema.layout import channel_axis
-from datacheck.schema.model import Label, Schema, dtype_matches
+from datacheck.schema.model import Label, Schema
 
 
 def _static(name: str, code: str, message: str, observed: Any, expected: Any) -> Check:

@@ -22,8 +22,9 @@ from datacheck.rules.base import (
     static_template,
 )
 from datacheck.rules.violation import Violation
+from datacheck.schema.dtypes import concrete_dtype, dtype_matches
 from datacheck.schema.layout import alternative_layout, channel_axis, permutation
-from datacheck.schema.model import Feature, concrete_dtype, dtype_matches
+from datacheck.schema.model import Feature
 
 
 def rank_checks(name: str, feature: Feature, shape: tuple[Any, ...]) -> list[Check]:

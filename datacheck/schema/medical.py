@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from datacheck.schema.dtypes import check_dtypes
+
 if TYPE_CHECKING:
     from datacheck.schema.model import Schema
 
@@ -29,9 +31,7 @@ class _Strict(BaseModel):
 
 
 def _dtypes(value: str | list[str] | None) -> str | list[str] | None:
-    from datacheck.schema.model import _check_dtypes
-
-    _check_dtypes(value)
+    check_dtypes(value)
     return value
 
 

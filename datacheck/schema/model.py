@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from datacheck.schema.dicom import DicomSpec
 from datacheck.schema.drift import DriftConfig
+from datacheck.schema.dtypes import check_dtypes
 from datacheck.schema.layout import channel_axis, parse_layout
 from datacheck.schema.medical import HDF5Spec, ManifestSpec, NiftiSpec, PairSpec, check_references
 from datacheck.schema.quality import ImageFolderSpec, QualitySpec
@@ -33,62 +34,12 @@ NORMALIZATION_RANGES: dict[str, tuple[float, float] | None] = {
 }
 
 #: dtype names accepted in schemas, plus kinds that match a family of dtypes.
-DTYPE_KINDS: dict[str, tuple[str, ...]] = {
-    "floating": ("float16", "bfloat16", "float32", "float64"),
-    "integer": ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"),
-    "signed": ("int8", "int16", "int32", "int64"),
-    "unsigned": ("uint8", "uint16", "uint32", "uint64"),
-    "string": ("string", "str", "bytes", "object"),
-    "bool": ("bool",),
-}
-KNOWN_DTYPES = frozenset(d for group in DTYPE_KINDS.values() for d in group)
-#: The one concrete dtype each kind stands for, wherever one must be chosen (a fix to
-#: suggest, a loader's output dtype).
-CONCRETE_DTYPES: dict[str, str] = {"floating": "float32", "integer": "int64", "signed": "int64",
-                                   "unsigned": "uint8", "bool": "bool", "string": "string"}
-
-
-def concrete_dtype(name: str) -> str:
-    """A dtype name or kind as one concrete dtype name.
-
-    >>> concrete_dtype("integer"), concrete_dtype("float64")
-    ('int64', 'float64')
-    """
-    if name in ("str", "bytes", "object"):
-        return "string"
-    return CONCRETE_DTYPES.get(name, name)
 #: Most classes a label may declare (extreme classification stays below this).
 MAX_CLASSES = 1_000_000
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
-
-
-def _check_dtypes(value: str | list[str] | None) -> list[str] | None:
-    if value is None:
-        return None
-    names = [value] if isinstance(value, str) else list(value)
-    for name in names:
-        if name not in KNOWN_DTYPES and name not in DTYPE_KINDS:
-            import difflib
-
-            close = difflib.get_close_matches(name, sorted(KNOWN_DTYPES | set(DTYPE_KINDS)), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise ValueError(f"unknown dtype {name!r}{hint}")
-    return names
-
-
-def dtype_matches(observed: str, allowed: list[str]) -> bool:
-    """True when an observed dtype name is in the allowed names or kinds."""
-    if observed in ("str", "bytes", "object") or observed.startswith(("<U", "|S", "<S")):
-        observed = "string"
-    for name in allowed:
-        if observed == name or observed in DTYPE_KINDS.get(name, ()):
-            return True
-        if name in ("str", "bytes", "object") and observed == "string":
-            return True
-    return False
 
 
 class Feature(_Strict):
@@ -146,7 +97,7 @@ class Feature(_Strict):
     @field_validator("dtype")
     @classmethod
     def _dtype(cls, value: str | list[str] | None) -> str | list[str] | None:
-        _check_dtypes(value)
+        check_dtypes(value)
         return value
 
     @model_validator(mode="after")
@@ -234,7 +185,7 @@ class Feature(_Strict):
         return self.mean, self.std
 
     def dtypes(self) -> list[str] | None:
-        return _check_dtypes(self.dtype)
+        return check_dtypes(self.dtype)
 
 
 class Label(_Strict):
@@ -274,7 +225,7 @@ class Label(_Strict):
     @field_validator("dtype")
     @classmethod
     def _dtype(cls, value: str | list[str] | None) -> str | list[str] | None:
-        _check_dtypes(value)
+        check_dtypes(value)
         return value
 
     @field_validator("layout")
@@ -349,7 +300,7 @@ class Label(_Strict):
         return None if values == list(range(len(values))) else values
 
     def dtypes(self) -> list[str] | None:
-        return _check_dtypes(self.dtype)
+        return check_dtypes(self.dtype)
 
 
 class Schema(_Strict):

@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from datacheck.schema.model import Schema, dtype_matches
+from datacheck.schema.dtypes import dtype_matches
+from datacheck.schema.model import Schema
 from datacheck.testing import _labels as lab
 from datacheck.testing._build import Draft, assign_labels, resize
 from datacheck.testing._values import FLOATS, Infeasible, concrete_dtypes

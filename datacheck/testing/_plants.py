@@ -13,8 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from datacheck.schema.dtypes import dtype_matches
 from datacheck.schema.layout import alternative_layout, channel_axis, permutation
-from datacheck.schema.model import Schema, dtype_matches
+from datacheck.schema.model import Schema
 from datacheck.testing import _labels as lab
 from datacheck.testing._build import Draft, element_shape
 from datacheck.testing._label_plants import (

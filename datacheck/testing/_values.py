@@ -15,7 +15,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from datacheck.errors import SchemaError
-from datacheck.schema.model import DTYPE_KINDS, Feature
+from datacheck.schema.dtypes import DTYPE_KINDS
+from datacheck.schema.model import Feature
 
 FLOATS = ("float32", "float64", "float16")
 INTEGERS = ("int64", "int32", "int16", "int8", "uint8", "uint16", "uint32", "uint64")
