@@ -68,19 +68,35 @@ def lazy_cond(pred: Any, if_true: Callable[[], Any], if_false: Callable[[], Any]
     Inside tf.data functions ``tf.cond`` is lowered to Switch/Merge, and every op of
     the untaken branch is still visited (as dead) on every batch; the diagnostics
     are hundreds of string ops. A functional ``If`` calls only the taken branch.
-    ``if_true`` must build its result from constants (it may not capture tensors).
+    ``If`` still instantiates both branches the first time it runs in each
+    iterator, so the false branch is a one-node call of the real function, which
+    TensorFlow instantiates only when it is called (``_noinline`` keeps the graph
+    optimizer from pulling it back in): a fresh iterator does not pay for the
+    diagnostics. ``if_true`` must build its result from constants (it may not
+    capture tensors).
 
     >>> message = lazy_cond(ok, lambda: tf.constant(""), lambda: records(...))  # doctest: +SKIP
     """
     if tf.executing_eagerly():
         return if_true() if bool(pred) else if_false()
-    false_fn = tf.function(if_false, autograph=False).get_concrete_function()
-    inputs = list(false_fn.captured_inputs)
+    body = tf.function(if_false, autograph=False,
+                       experimental_attributes={"_noinline": True}).get_concrete_function()
+    inputs = list(body.captured_inputs)
     signature = [tf.TensorSpec(t.shape, t.dtype) for t in inputs]
+    body_out = tf.nest.flatten(body.structured_outputs)
 
-    def then_branch(*inputs: Any) -> Any:  # same inputs as the false branch, unused
+    def else_branch(*args: Any) -> Any:
+        called = tf.raw_ops.StatefulPartitionedCall(args=list(args), f=body,
+                                                    Tout=[t.dtype for t in body_out])
+        for tensor, like in zip(called, body_out, strict=True):
+            tensor.set_shape(like.shape)
+        return tf.nest.pack_sequence_as(body.structured_outputs, called)
+
+    def then_branch(*args: Any) -> Any:  # same inputs as the false branch, unused
         return if_true()
 
+    false_fn = tf.function(else_branch, input_signature=signature,
+                           autograph=False).get_concrete_function()
     true_fn = tf.function(then_branch, input_signature=signature,
                           autograph=False).get_concrete_function()
     if len(true_fn.captured_inputs):

@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from datacheck.backends.tf.droplog import PASS_TAG
 from datacheck.backends.tf.errors import DROP_LIMIT, RECORDS, format_record
+from datacheck.backends.tf.stages import map_stage, scan_stage
 from datacheck.errors import DataError
 from datacheck.report.violation import Violation
 
@@ -55,12 +56,12 @@ def with_end_marker(dataset: tf.data.Dataset) -> tf.data.Dataset:
     tf.nest.map_structure(_zeros, spec)  # refuse unsupported components now, in one line
     # Built by a map at run time: a constant would put a whole batch of zeros into the
     # serialized graph (tf.data service, Dataset.save) when the batch size is static.
-    marker = tf.data.Dataset.range(1).map(
-        lambda _: (tf.constant(True), tf.nest.map_structure(_zeros, spec)))
+    marker = map_stage(tf.data.Dataset.range(1),
+                       lambda _: (tf.constant(True), tf.nest.map_structure(_zeros, spec)))
     if isinstance(spec, tuple):
-        marked = dataset.map(lambda *element: (False, tuple(element)))
+        marked = map_stage(dataset, lambda *element: (tf.constant(False), tuple(element)))
     else:
-        marked = dataset.map(lambda element: (False, element))
+        marked = map_stage(dataset, lambda element: (tf.constant(False), element))
     try:
         return marked.concatenate(marker)
     except (TypeError, ValueError) as exc:
@@ -118,7 +119,7 @@ def count_drops(mapped: tf.data.Dataset, schema_name: str, log_path: str, run_id
             keep = tf.identity(keep)
         return total, (keep, element)
 
-    return mapped.scan(zero, step)
+    return scan_stage(mapped, zero, step)
 
 
 def empty_pass(empty: tf.Tensor, violation: Violation, schema_name: str, raise_it: bool,

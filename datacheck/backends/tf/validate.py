@@ -19,6 +19,7 @@ from datacheck.backends.numpy.evaluate import evaluate
 from datacheck.backends.tf import graph, passes
 from datacheck.backends.tf.droplog import DROP_TAG, start_log
 from datacheck.backends.tf.exitguard import exit_guard
+from datacheck.backends.tf.stages import filter_stage, map_stage, scan_stage
 from datacheck.backends.tf.structure import detect_batched, namer, specs_by_name
 from datacheck.backends.tf.validated import ValidatedDataset
 from datacheck.backends.tf.views import tf_dtype_name
@@ -194,25 +195,22 @@ class _Builder:
                 meta["end"] = end
             return meta, (meta, element)
 
-        scanned = dataset.scan(init, scan_fn)
+        scanned = scan_stage(dataset, init, scan_fn)
         if self.mode == "collect":
-            collected = scanned.map(self.collect_fn, num_parallel_calls=None)
-            return collected.filter(lambda end, element: tf.logical_not(end)).map(
-                lambda end, element: element)
-        mapped = scanned.map(self.drop_fn if counting else self.check_fn,
-                             num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+            collected = map_stage(scanned, self.collect_fn)
+            return _without_end_marker(collected)
+        mapped = map_stage(scanned, self.drop_fn if counting else self.check_fn, parallel=True)
         if self.empty_guard is not None:
-            return mapped.filter(lambda end, element: tf.logical_not(end)).map(
-                lambda end, element: element)
+            return _without_end_marker(mapped)
         if self.mode != "drop":
             return mapped
         empty = empty_violation(self.schema, 0, "one pass over the dataset")
         counted = passes.count_drops(mapped, self.schema.name, self.log_path or "",
                                      self.run_id, self.max_drop_fraction, empty)
         if self.batched:
-            return counted.map(_apply_keep, num_parallel_calls=tf.data.AUTOTUNE,
-                               deterministic=True).filter(_non_empty)
-        return counted.filter(lambda keep, element: keep[0]).map(lambda keep, element: element)
+            return filter_stage(map_stage(counted, _apply_keep, parallel=True), _non_empty)
+        return map_stage(filter_stage(counted, lambda keep, element: keep[0]),
+                         lambda keep, element: element)
 
     def checks(self, meta: dict[str, Any], element: Any, exact: bool = True) -> list[Any]:
         runs = {name: (run, key) for name, (key, run) in meta["runs"].items()}
@@ -388,9 +386,23 @@ def _batch_class(y: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     return high, tf.logical_and(tf.size(classes) > 1, tf.equal(low, high))
 
 
+def _without_end_marker(marked: tf.data.Dataset) -> tf.data.Dataset:
+    """``(end, element)`` pairs -> the elements, without the end marker."""
+    return map_stage(filter_stage(marked, lambda end, element: tf.logical_not(end)),
+                     lambda end, element: element)
+
+
 @tf.autograph.experimental.do_not_convert
 def _apply_keep(keep: tf.Tensor, element: Any) -> Any:
-    return tf.nest.map_structure(lambda t: tf.boolean_mask(t, keep), element)
+    # A batch that keeps everything passes as it is (a gather would copy it). One gather per
+    # component otherwise: boolean_mask builds a dozen ops per component, and every op is
+    # paid again by each fresh iterator.
+    def gathered() -> Any:
+        kept = tf.reshape(tf.where(keep), [-1])
+        return tf.nest.map_structure(lambda t: tf.gather(t, kept), element)
+
+    return tf.cond(tf.reduce_all(keep), lambda: tf.nest.map_structure(tf.identity, element),
+                   gathered)
 
 
 @tf.autograph.experimental.do_not_convert

@@ -1,0 +1,112 @@
+"""What a fresh iterator of a validated dataset has to instantiate (Keras makes one per epoch).
+
+The time itself is measured in benchmarks/bench_iterators.py; these tests pin the
+structure that makes it cheap, read from the serialized dataset graph as
+TensorFlow receives it: every function of datacheck's stages is a host function
+(instantiated without Grappler), and the diagnostics hide behind a call that
+runs only when a batch fails.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+tf = pytest.importorskip("tensorflow")
+
+import datacheck as dc  # noqa: E402
+from datacheck.backends.tf.stages import HOST_FUNCTION  # noqa: E402
+
+MODES = ["raise", "warn", "drop", "collect"]
+#: Nodes a fresh iterator instantiates (a failing batch adds the diagnostics); the
+#: diagnostics of the cifar10 schema are 750 (warn) to 1,600 (drop) more.
+START_UP_NODES = 400
+
+
+def _library(dataset: tf.data.Dataset) -> tuple[list, dict]:
+    graph = tf.compat.v1.GraphDef()
+    graph.ParseFromString(dataset._as_serialized_graph().numpy())
+    return list(graph.node), {f.signature.name: f for f in graph.library.function}
+
+
+def _referenced(attrs) -> list[str]:
+    names = []
+    for value in attrs.values():
+        if value.HasField("func"):
+            names.append(value.func.name)
+        names += [f.name for f in value.list.func]
+    return names
+
+
+def _started(nodes: list, library: dict) -> set[str]:
+    """Functions instantiated when an iterator starts: reachable through function attributes,
+    except through a call of a ``_noinline`` function (instantiated when it runs)."""
+    seen: set[str] = set()
+    todo = [name for node in nodes for name in _referenced(node.attr)]
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in library:
+            continue
+        seen.add(name)
+        for node in library[name].node_def:
+            called = _referenced(node.attr)
+            if node.op == "StatefulPartitionedCall" and all(
+                    library[c].attr["_noinline"].b for c in called if c in library):
+                continue
+            todo += called
+    return seen
+
+
+def _cifar(scale: float = 1.0) -> tf.data.Dataset:
+    rng = np.random.default_rng(0)
+    x = rng.random((256, 32, 32, 3), dtype=np.float32) * scale
+    y = rng.integers(0, 10, 256)
+    return tf.data.Dataset.from_tensor_slices((x, y)).batch(64)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_datacheck_stages_are_host_functions_and_the_diagnostics_start_lazily(mode):
+    validated = dc.validate(_cifar(), "cifar10", on_error=mode)
+    nodes, library = _library(validated)
+    stage_functions = [node for node in nodes
+                       if any("datacheck" in name for name in _referenced(node.attr))]
+    assert stage_functions, "validate() added no stage of its own"
+    for node in stage_functions:
+        for name in _referenced(node.attr):
+            for key, value in HOST_FUNCTION.items():
+                assert library[name].attr[key].b == value, (node.op, name)
+    started = _started(nodes, library)
+    start_up = sum(len(library[name].node_def) for name in started)
+    everything = sum(len(f.node_def) for f in library.values())
+    assert start_up <= START_UP_NODES, (start_up, sorted(started))
+    if mode != "collect":  # collect judges in numpy: no graph diagnostics to defer
+        assert everything - start_up > 600
+
+
+@pytest.mark.parametrize("mode", ["raise", "drop"])
+def test_a_failing_batch_is_described_in_full_by_every_fresh_iterator(mode):
+    """The deferred diagnostics still run, and still explain, in each new iterator."""
+    validated = dc.validate(_cifar(scale=255.0), "cifar10", on_error=mode,
+                            max_drop_fraction=1.0)
+    for _ in range(3):
+        if mode == "raise":
+            with pytest.raises(dc.ValidationError) as info:
+                list(validated)
+            assert "divide by 255" in str(info.value)
+        else:
+            assert list(validated) == []
+    if mode == "drop":
+        passes = validated.report().stats["passes"]
+        assert [p["dropped"] for p in passes] == [256, 256, 256]
+
+
+def test_model_fit_over_host_stages_trains_and_evaluates():
+    """Keras makes an iterator per epoch and per evaluate(): each one works."""
+    keras = pytest.importorskip("keras")
+    ds = dc.validate(_cifar().map(lambda x, y: (x, y)).prefetch(2), "cifar10")
+    model = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Flatten(),
+                              keras.layers.Dense(10, activation="softmax")])
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(ds, epochs=3, validation_data=ds, verbose=0)
+    assert len(history.history["loss"]) == 3
+    assert np.isfinite(history.history["val_loss"]).all()
