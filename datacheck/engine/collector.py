@@ -114,6 +114,18 @@ class Collector:
         self.add(found)
         return found
 
+    def add_judged(self, found: list[Violation], elements: int) -> None:
+        """Record a batch that another judge judged (the graph, for ValidationCallback).
+
+        Counts it like ``add_batch`` but builds no summary: the dataset-scope rules
+        do not see it.
+        """
+        self.present = True
+        self.count_elements(found)
+        self.batches += 1
+        self.elements += elements
+        self.add(found)
+
     def count_elements(self, violations: list[Violation]) -> None:
         """Add per-element findings (``extra["elements"]``) to the input's totals."""
         for v in violations:

@@ -3,11 +3,17 @@
 Keras does not hand callbacks the batches it trains on, so the callback reads
 its own copy of the data (the same arrays or the same tf.data pipeline,
 augmentation included) and checks one batch of it after a random fraction
-``rate`` of training steps. Importing this module imports Keras.
+``rate`` of training steps. Where TensorFlow is installed, a batch is judged
+by ``validate()``'s graph judge (``backends.tf.batch_judge``): checking every
+batch (``rate=1.0``) costs what validating the pipeline costs. The numpy
+engine judges instead with ``dataset_rules=True`` (the dataset rules need every
+sampled batch's summary) or without TensorFlow. Importing this module imports
+Keras.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import random
 from collections.abc import Iterator
@@ -119,6 +125,15 @@ class ValidationCallback(keras.callbacks.Callback):
         self.dataset_rules = dataset_rules
         self.reports: list[Report] = []
         self._source = _Source(self.schema, data, batch_size)
+        self._graph_judge: Any = None
+        self._pipeline_judge: Any = None
+        if not dataset_rules and importlib.util.find_spec("tensorflow") is not None:
+            from datacheck.backends.tf.batch_judge import BatchJudge, PipelineJudge
+
+            if _is_dataset(data):
+                self._pipeline_judge = PipelineJudge(self.schema, data, batch_size)
+            else:
+                self._graph_judge = BatchJudge(self.schema)
         self._random = random.Random(seed)
         self._collector = Collector(self.schema, input="<fit>")
         self._sampled = 0
@@ -128,6 +143,8 @@ class ValidationCallback(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self._collector = Collector(self.schema, input="<fit>")
+        if self._graph_judge is not None:
+            self._graph_judge.runs.clear()  # as the new collector's: runs start per epoch
         self._sampled = 0
         self._bad = 0
         self._steps = 0
@@ -138,8 +155,15 @@ class ValidationCallback(keras.callbacks.Callback):
             self._check_one()
 
     def _check_one(self) -> None:
-        index, offset, arrays = self._source.next()
-        found = self._collector.add_batch(arrays, index, offset)
+        if self._pipeline_judge is not None:
+            judged = self._pipeline_judge.next()
+            if judged is None:
+                raise DatacheckError("ValidationCallback: the data to sample is empty")
+            found, elements = judged
+            self._collector.add_judged(found, elements)
+        else:
+            index, offset, arrays = self._source.next()
+            found = self._judge(arrays, index, offset)
         self._sampled += 1
         errors = [v for v in found if v.severity == "error"]
         self._bad += bool(errors)
@@ -151,6 +175,17 @@ class ValidationCallback(keras.callbacks.Callback):
             if (v.feature, v.code) not in self._warned:
                 self._warned.add((v.feature, v.code))
                 log.warning("datacheck: %s", v.message)
+
+    def _judge(self, arrays: dict[str, np.ndarray], index: int,
+               offset: int) -> list[Any]:
+        missing = [name for name in self.schema.names() if name not in arrays
+                   and not (self.schema.features.get(name) or self.schema.labels[name]).optional]
+        if self._graph_judge is None or missing:  # the numpy engine names what is missing
+            return self._collector.add_batch(arrays, index, offset)
+        found = self._graph_judge(arrays, index, offset)
+        rows = max((np.shape(a)[0] if np.ndim(a) else 1 for a in arrays.values()), default=0)
+        self._collector.add_judged(found, rows)
+        return found
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         while self._sampled < self.min_batches:

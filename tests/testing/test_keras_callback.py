@@ -102,3 +102,57 @@ def test_sampling_follows_the_rate(digits):
         callback.on_train_batch_end(step)
     assert 60 <= callback._sampled <= 140  # binomial(400, 0.25): mean 100
     assert np.isclose(callback._steps, 400)
+
+
+def _planted(digits) -> tuple[np.ndarray, np.ndarray]:
+    """Digits with a blank image (batch 1, element 3), an unscaled one (batch 2, element 5)
+    and a label out of range (batch 3, element 0), batches of 64."""
+    x, y = digits
+    x, y = x[:640].copy(), y[:640].copy()
+    x[64 + 3] = 0.5
+    x[128 + 5] *= 16
+    y[192] = 10
+    return x, y
+
+
+def _epoch_violations(data, batch_size=64, **options):
+    callback = ValidationCallback("digits", data, rate=1.0, batch_size=batch_size, **options)
+    callback.on_epoch_begin(0)
+    for step in range(640 // batch_size):
+        callback.on_train_batch_end(step)
+    callback.on_epoch_end(0)
+    (report,) = callback.reports
+    assert report.stats["sampled_batches"] == 640 // batch_size
+    assert report.stats["elements"] == 640
+    return sorted((v.code, v.where, v.message) for v in report.violations)
+
+
+@pytest.mark.parametrize("source", ["arrays", "tf.data"])
+def test_the_graph_judge_finds_what_the_numpy_engine_finds(digits, source):
+    """rate=1.0 judges with validate()'s graph judge; its findings are the numpy engine's."""
+    x, y = _planted(digits)
+    data = (x, y) if source == "arrays" else tf.data.Dataset.from_tensor_slices((x, y)).batch(64)
+    graph = _epoch_violations(data)
+    numpy_engine = _epoch_violations((x, y), dataset_rules=True)
+    per_batch = [v for v in numpy_engine if v[1] != "sampled batches"]
+    assert [(code, where) for code, where, _ in graph] == [
+        ("constant", "batch 1, element 3 (index 67)"),
+        ("label_range", "batch 3, element 0 (index 192)"),
+        ("range", "batch 2, element 5 (index 133)")]
+    assert [v[:2] for v in graph] == [v[:2] for v in per_batch]
+    for (_, _, message), (_, _, expected) in zip(graph, per_batch, strict=True):
+        assert message.split(".")[0] == expected.split(".")[0]
+
+
+@pytest.mark.parametrize("source", ["arrays", "tf.data"])
+def test_the_graph_judge_follows_single_class_runs(digits, source):
+    """Sorted labels (unshuffled) are found across the batches the callback judges."""
+    x, y = digits
+    order = np.argsort(y, kind="stable")
+    x, y = x[order][:640], y[order][:640]
+    data = (x, y) if source == "arrays" else tf.data.Dataset.from_tensor_slices((x, y)).batch(32)
+    found = _epoch_violations(data, batch_size=32)
+    assert "unshuffled" in {code for code, _, _ in found}
+    numpy_engine = _epoch_violations((x, y), batch_size=32, dataset_rules=True)
+    assert [v for v in found if v[0] == "unshuffled"] == \
+        [v for v in numpy_engine if v[0] == "unshuffled"]

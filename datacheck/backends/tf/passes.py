@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from datacheck.backends.tf.droplog import PASS_TAG
 from datacheck.backends.tf.errors import DROP_LIMIT, RECORDS, format_record
-from datacheck.backends.tf.stages import map_stage, scan_stage
+from datacheck.backends.tf.stages import concatenate_stage, map_stage, scan_stage
 from datacheck.errors import DataError
 from datacheck.report.violation import Violation
 
@@ -35,7 +35,9 @@ def advance(state: dict[str, Any], end: tf.Tensor) -> dict[str, tf.Tensor]:
         salt = tf.strings.as_string(tf.random.uniform([], 0, 2**31 - 1, tf.int64))
         return tf.strings.join([started, salt], "-")
 
-    pass_id = tf.cond(state["index"] < 0, new_id, lambda: state["pass"])
+    # tf.where, not tf.cond: a cond's branches are instantiated again by every iterator, and
+    # the id costs a few scalar ops per batch.
+    pass_id = tf.where(state["index"] < 0, new_id(), state["pass"])
     return {"pass": pass_id, "end": end}
 
 
@@ -63,7 +65,7 @@ def with_end_marker(dataset: tf.data.Dataset) -> tf.data.Dataset:
     else:
         marked = map_stage(dataset, lambda element: (tf.constant(False), element))
     try:
-        return marked.concatenate(marker)
+        return concatenate_stage(marked, marker)
     except (TypeError, ValueError) as exc:
         raise DataError(f"drop mode cannot build an end marker for elements {spec}: {exc}. "
                         "Give the dataset dense tensors of fixed rank.") from None
@@ -78,10 +80,13 @@ def rows(element: Any, batched: bool) -> tf.Tensor:
 
 
 def count_drops(mapped: tf.data.Dataset, schema_name: str, log_path: str, run_id: str,
-                max_fraction: float, empty: Violation | None = None) -> tf.data.Dataset:
+                max_fraction: float, empty: Violation | None = None,
+                batched: bool = True) -> tf.data.Dataset:
     """Count kept and dropped per pass; at the end marker log the totals and apply the limit.
 
     ``empty``: the violation a pass with no elements at all raises (None: allowed).
+    Batches come out with their dropped elements removed (``batched``), single
+    elements as ``(keep, element)``.
     """
     zero = tf.constant(0, tf.int64)
 
@@ -117,9 +122,21 @@ def count_drops(mapped: tf.data.Dataset, schema_name: str, log_path: str, run_id
         done = tf.cond(meta["end"], finish, lambda: tf.constant(True))
         with tf.control_dependencies([done]):
             keep = tf.identity(keep)
-        return total, (keep, element)
+        return total, (apply_keep(keep, element) if batched else (keep, element))
 
     return scan_stage(mapped, zero, step)
+
+
+def apply_keep(keep: tf.Tensor, element: Any) -> Any:
+    """The batch without the elements ``keep`` marks False."""
+    # A batch that keeps everything passes as it is (a gather would copy it). One gather per
+    # component otherwise: boolean_mask builds a dozen ops per component.
+    def gathered() -> Any:
+        kept = tf.reshape(tf.where(keep), [-1])
+        return tf.nest.map_structure(lambda t: tf.gather(t, kept), element)
+
+    return tf.cond(tf.reduce_all(keep), lambda: tf.nest.map_structure(tf.identity, element),
+                   gathered)
 
 
 def empty_pass(empty: tf.Tensor, violation: Violation, schema_name: str, raise_it: bool,

@@ -19,7 +19,8 @@ from datacheck.backends.numpy.evaluate import evaluate
 from datacheck.backends.tf import graph, passes
 from datacheck.backends.tf.droplog import DROP_TAG, start_log
 from datacheck.backends.tf.exitguard import exit_guard
-from datacheck.backends.tf.stages import filter_stage, map_stage, scan_stage
+from datacheck.backends.tf.runs import batch_class, class_dtype
+from datacheck.backends.tf.stages import filter_stage, finish, map_stage, scan_stage
 from datacheck.backends.tf.structure import detect_batched, namer, specs_by_name
 from datacheck.backends.tf.validated import ValidatedDataset
 from datacheck.backends.tf.views import tf_dtype_name
@@ -32,6 +33,8 @@ from datacheck.rules.structure import missing_feature
 from datacheck.schema.model import Schema
 
 MODES = ("raise", "warn", "drop", "collect")
+#: Not a mode of ``validate()``: ``judged_batches`` (what ValidationCallback reads).
+JUDGE = "judge"
 log = logging.getLogger("datacheck")
 
 
@@ -114,6 +117,13 @@ def validate(dataset: tf.data.Dataset, schema: Schema, *, on_error: str = "raise
                             collect_passes=builder.collect_passes)
 
 
+def judged_batches(dataset: tf.data.Dataset, schema: Schema) -> tf.data.Dataset:
+    """``(ok, records, elements)`` per batch of a batched ``dataset``: the verdicts
+    ``validate()`` reaches, as data (``errors.parse_records`` reads the records)."""
+    builder = _Builder(schema, namer(schema, dataset.element_spec), True, JUDGE, None, 0, None)
+    return finish(builder.stages(dataset))
+
+
 def log_warning(message: str) -> None:
     log.warning("datacheck: %s", message)
 
@@ -154,11 +164,14 @@ class _Builder:
                 if label.shuffle_window is not None and name in specs]
 
     def build(self, dataset: tf.data.Dataset) -> tf.data.Dataset:
+        return finish(self.stages(dataset))
+
+    def stages(self, dataset: tf.data.Dataset) -> tf.data.Dataset:
         specs = specs_by_name(self.schema, dataset.element_spec)
         run_labels = self.run_labels(specs)
         init = {"index": tf.constant(-1, tf.int64), "offset": tf.constant(0, tf.int64),
                 "size": tf.constant(0, tf.int64),
-                "runs": {n: (tf.zeros([], _class_dtype(specs[n], self.batched)),
+                "runs": {n: (tf.zeros([], class_dtype(specs[n], self.batched)),
                              tf.constant(0, tf.int64))
                          for n in run_labels}}
         # Drop mode counts per pass in graph: a pass id, and an end marker after the data.
@@ -182,7 +195,7 @@ class _Builder:
             runs = {}
             for name in run_labels:
                 last, run = state["runs"][name]
-                key, single = _batch_class(named[name])
+                key, single = batch_class(named[name])
                 same = tf.logical_and(single, tf.equal(key, last))
                 run = tf.where(same, run + 1, tf.where(single, tf.constant(1, tf.int64),
                                                        tf.constant(0, tf.int64)))
@@ -196,6 +209,8 @@ class _Builder:
             return meta, (meta, element)
 
         scanned = scan_stage(dataset, init, scan_fn)
+        if self.mode == JUDGE:
+            return map_stage(scanned, self.judge_fn, parallel=True)
         if self.mode == "collect":
             collected = map_stage(scanned, self.collect_fn)
             return _without_end_marker(collected)
@@ -206,9 +221,9 @@ class _Builder:
             return mapped
         empty = empty_violation(self.schema, 0, "one pass over the dataset")
         counted = passes.count_drops(mapped, self.schema.name, self.log_path or "",
-                                     self.run_id, self.max_drop_fraction, empty)
+                                     self.run_id, self.max_drop_fraction, empty, self.batched)
         if self.batched:
-            return filter_stage(map_stage(counted, _apply_keep, parallel=True), _non_empty)
+            return filter_stage(counted, _non_empty)
         return map_stage(filter_stage(counted, lambda keep, element: keep[0]),
                          lambda keep, element: element)
 
@@ -266,13 +281,32 @@ class _Builder:
         with tf.control_dependencies([done]):
             return tf.nest.map_structure(tf.identity, element)
 
+    @tf.autograph.experimental.do_not_convert
+    def judge_fn(self, meta: dict[str, Any], element: Any) -> Any:
+        """``JUDGE``: ``(ok, records, elements)`` of each batch; nothing raises or drops."""
+        fast = graph.verdict(self.checks(meta, element, exact=False))
+
+        def describe() -> tuple[tf.Tensor, tf.Tensor]:
+            checks = self.checks(meta, element)
+            return graph.verdict(checks), graph.records(checks, meta["index"], meta["offset"],
+                                                        batched=self.batched)
+
+        ok, text = graph.lazy_cond(fast, lambda: (tf.constant(True), tf.constant("")), describe)
+        return ok, text, meta["size"]
+
     def loud(self, index: tf.Tensor) -> tf.Tensor:
         """Rate limit of printed messages: the first ``warn_first`` batches, then powers of 2."""
         return tf.logical_or(index < self.warn_first,
                              tf.equal(tf.bitwise.bitwise_and(index, index - 1), 0))
 
-    def check_drop(self, meta: dict[str, Any], element: Any) -> Any:
-        fast = graph.verdict(self.checks(meta, element, exact=False))
+    @tf.autograph.experimental.do_not_convert
+    def drop_fn(self, meta: dict[str, Any], element: Any) -> Any:
+        """drop mode: ``(keep, meta, element)``, ``keep`` a mask over the batch's elements."""
+        end = meta["end"]
+        rows = passes.rows(element, self.batched)
+        # The end marker is never described (its zeros could break a declared range) nor
+        # kept. No tf.cond here: every branch function is instantiated again per iterator.
+        fast = tf.logical_or(graph.verdict(self.checks(meta, element, exact=False)), end)
         index, offset = meta["index"], meta["offset"]
         loud = self.loud(index)
         size = tf.cast(meta["size"], tf.int32)
@@ -310,15 +344,9 @@ class _Builder:
                            drop_failing)
 
         failed = graph.lazy_cond(fast, lambda: tf.ones([0], tf.bool), drop)
-        keep = tf.cond(fast, lambda: tf.ones([size], tf.bool), lambda: failed)
-        return keep, meta, element
-
-    @tf.autograph.experimental.do_not_convert
-    def drop_fn(self, meta: dict[str, Any], element: Any) -> Any:
-        # The end marker is never judged (its zeros could break a declared range) nor kept.
-        rows = passes.rows(element, self.batched)
-        return tf.cond(meta["end"], lambda: (tf.zeros([rows], tf.bool), meta, element),
-                       lambda: self.check_drop(meta, element))
+        # A batch that passed keeps everything: ``failed`` is then empty, padded with True.
+        keep = tf.concat([failed, tf.ones([rows - tf.size(failed)], tf.bool)], 0)
+        return tf.logical_and(keep, tf.logical_not(end)), meta, element
 
     @tf.autograph.experimental.do_not_convert
     def collect_fn(self, meta: dict[str, Any], element: Any) -> Any:
@@ -351,58 +379,10 @@ class _Builder:
         return True
 
 
-def _classes(y: tf.Tensor) -> tf.Tensor:
-    """The class of each element: argmax of one-hot rows, else the label itself."""
-    if y.shape.rank is not None and y.shape.rank >= 2 and (y.shape[-1] is None or y.shape[-1] > 1):
-        return tf.argmax(tf.reshape(y, [tf.shape(y)[0], -1]), axis=1)
-    return tf.reshape(y, [-1])
-
-
-def _class_dtype(spec: tf.TensorSpec, batched: bool) -> tf.DType:
-    """The dtype ``_batch_class`` gives the class key of labels with this spec."""
-    shape = spec.shape
-    rank = None if shape.rank is None else shape.rank + (0 if batched else 1)
-    if rank is not None and rank >= 2 and (shape[-1] is None or shape[-1] > 1):
-        return tf.int64
-    return spec.dtype if spec.dtype.is_integer or spec.dtype.is_floating else tf.string
-
-
-def _batch_class(y: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-    """(class of the batch, whether the batch holds one class only).
-
-    Runs sequentially in the scan, so numeric classes stay numbers (no cond, no
-    string formatting; the message formats the class only when the check fails).
-    """
-    classes = _classes(y)
-    if not (classes.dtype.is_integer or classes.dtype.is_floating):
-        size = tf.size(classes)
-        first = tf.cond(size > 0, lambda: classes[0], lambda: tf.zeros([], classes.dtype))
-        key = first if classes.dtype == tf.string else tf.strings.as_string(first)
-        return key, tf.logical_and(size > 0, tf.reduce_all(tf.equal(classes, first)))
-    # Two reductions, no per-element compare: the scan runs them sequentially for every batch.
-    # An empty batch has max < min (the reductions' identities), so it is not single; a batch
-    # of one element holds one class by definition: no evidence of order.
-    low, high = tf.reduce_min(classes), tf.reduce_max(classes)
-    return high, tf.logical_and(tf.size(classes) > 1, tf.equal(low, high))
-
-
 def _without_end_marker(marked: tf.data.Dataset) -> tf.data.Dataset:
     """``(end, element)`` pairs -> the elements, without the end marker."""
     return map_stage(filter_stage(marked, lambda end, element: tf.logical_not(end)),
                      lambda end, element: element)
-
-
-@tf.autograph.experimental.do_not_convert
-def _apply_keep(keep: tf.Tensor, element: Any) -> Any:
-    # A batch that keeps everything passes as it is (a gather would copy it). One gather per
-    # component otherwise: boolean_mask builds a dozen ops per component, and every op is
-    # paid again by each fresh iterator.
-    def gathered() -> Any:
-        kept = tf.reshape(tf.where(keep), [-1])
-        return tf.nest.map_structure(lambda t: tf.gather(t, kept), element)
-
-    return tf.cond(tf.reduce_all(keep), lambda: tf.nest.map_structure(tf.identity, element),
-                   gathered)
 
 
 @tf.autograph.experimental.do_not_convert

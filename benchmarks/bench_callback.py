@@ -1,0 +1,106 @@
+"""``ValidationCallback(rate=1.0)`` against validating the pipeline itself, inside ``model.fit``.
+
+CIFAR-sized data (float32 32x32x3 in [0, 1], sparse labels, ``cifar10`` schema),
+batches of 128, 40 steps per epoch, a small CNN. Variants, each its own model,
+``fit`` calls alternating, the first epoch of each call left out:
+
+- ``plain``: ``model.fit(ds)``;
+- ``validate``: ``model.fit(dc.validate(ds, "cifar10"))``;
+- ``callback``: ``model.fit(ds, callbacks=[ValidationCallback("cifar10", ds, rate=1.0)])``,
+  every batch of the callback's copy judged by the graph judge;
+- ``callback-numpy``: the same judged by the numpy engine (what the callback did
+  before; now only with ``dataset_rules=True``).
+
+Target (issue: training pipelines): ``callback`` costs no more than ``validate``.
+
+    python benchmarks/bench_callback.py [--rounds 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from typing import Any
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+import datacheck as dc
+from datacheck.testing.keras_callback import ValidationCallback
+
+BATCH, STEPS = 128, 40
+
+
+class EpochTimes(keras.callbacks.Callback):
+    def __init__(self) -> None:
+        super().__init__()
+        self.seconds: list[float] = []
+
+    def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+        self.start = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+        self.seconds.append(time.perf_counter() - self.start)
+
+
+def model() -> keras.Model:
+    keras.utils.set_random_seed(0)
+    built = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Conv2D(16, 3, 2),
+                              keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(10)])
+    built.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    return built
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--without-numpy", action="store_true",
+                        help="leave out the (slow) numpy-engine variant")
+    args = parser.parse_args()
+    rng = np.random.default_rng(0)
+    x = rng.random((BATCH * STEPS, 32, 32, 3), dtype=np.float32)
+    y = rng.integers(0, 10, BATCH * STEPS)
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(2048, seed=0).batch(BATCH)
+    variants: dict[str, tuple[tf.data.Dataset, Any]] = {
+        "plain": (ds, lambda: []),
+        "validate": (dc.validate(ds, "cifar10"), lambda: []),
+        "callback": (ds, lambda: [ValidationCallback("cifar10", ds, rate=1.0,
+                                                     batch_size=BATCH)]),
+        "callback-numpy": (ds, lambda: [ValidationCallback("cifar10", ds, rate=1.0,
+                                                           batch_size=BATCH,
+                                                           dataset_rules=True)]),
+    }
+    if args.without_numpy:
+        del variants["callback-numpy"]
+    models = {name: model() for name in variants}
+    for name, built in models.items():
+        built.fit(variants[name][0], epochs=1, steps_per_epoch=2, verbose=0)
+    seconds: dict[str, list[float]] = {name: [] for name in variants}
+    names = list(variants)
+    for index in range(args.rounds):
+        for name in names if index % 2 == 0 else names[::-1]:
+            data, callbacks = variants[name]
+            times = EpochTimes()
+            models[name].fit(data, epochs=args.epochs + 1, verbose=0,
+                             callbacks=[*callbacks(), times])
+            seconds[name] += times.seconds[1:]
+    plain = statistics.median(seconds["plain"])
+    check = statistics.median(seconds["validate"])
+    print(f"{BATCH * STEPS} CIFAR-sized images, {STEPS} steps per epoch; median epoch time:")
+    for name, values in seconds.items():
+        median = statistics.median(values)
+        print(f"  {name:<15} {median * 1e3:8.1f} ms  {median / plain:5.2f}x plain  "
+              f"{median / check:5.2f}x validate")
+    ratio = statistics.median(seconds["callback"]) / check
+    verdict = "met" if ratio <= 1.0 else "MISSED (within noise?)" if ratio <= 1.05 else "MISSED"
+    print(f"callback(rate=1.0) / validate: {ratio:.3f} (target <= 1.0): {verdict}")
+
+
+if __name__ == "__main__":
+    main()
