@@ -307,11 +307,11 @@ class _Builder:
         # The end marker is never described (its zeros could break a declared range) nor
         # kept. No tf.cond here: every branch function is instantiated again per iterator.
         fast = tf.logical_or(graph.verdict(self.checks(meta, element, exact=False)), end)
-        index, offset = meta["index"], meta["offset"]
-        loud = self.loud(index)
-        size = tf.cast(meta["size"], tf.int32)
 
         def drop() -> tf.Tensor:
+            index, offset = meta["index"], meta["offset"]
+            loud = self.loud(index)
+            size = tf.cast(meta["size"], tf.int32)
             checks = self.checks(meta, element)
 
             def drop_failing() -> tf.Tensor:
