@@ -46,6 +46,8 @@ def canonical(data: np.ndarray, affine: np.ndarray | None) -> tuple[np.ndarray, 
     from nibabel.orientations import apply_orientation, io_orientation, ornt2axcodes
 
     ornt = io_orientation(affine)
+    if np.isnan(ornt).any():  # axes nibabel cannot tell apart (a near-degenerate affine)
+        return arr, "unknown", "voxel order"
     stored = "".join(str(c) for c in ornt2axcodes(ornt))
     return apply_orientation(arr, ornt), stored, "RAS"
 
@@ -71,6 +73,8 @@ def _zooms(affine: np.ndarray | None, oriented: bool) -> tuple[float, float, flo
 
     norms = np.sqrt((affine[:3, :3] ** 2).sum(axis=0))
     ornt = io_orientation(affine)
+    if np.isnan(ornt).any():
+        return 1.0, 1.0, 1.0
     out = [1.0, 1.0, 1.0]
     for axis, (target, _) in enumerate(ornt):
         out[int(target)] = float(norms[axis]) or 1.0

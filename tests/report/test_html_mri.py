@@ -269,3 +269,27 @@ def test_previews_of_an_older_report_are_drawn_with_unknown_sides(tmp_path: Path
     card = page.split("id='cards'", 1)[1]
     assert "orientation not stored in this report" in card and "axial" not in card
     assert "? left, ? right" in card and "orientation</span> (error)" in card
+
+
+def test_an_affine_nibabel_cannot_orient_gets_a_preview_in_voxel_order(
+        nibabel_data: Path, tmp_path: Path) -> None:
+    """Found by the reader fuzzer: a NIfTI-2 affine with a 1e200 column (float64 fits it)
+    made nibabel's io_orientation return NaN and apply_orientation raise, so the file was
+    reported with nibabel's raw OrientationError instead of being checked."""
+    import nibabel as nib
+
+    import datacheck as dc
+    from datacheck.scan.previews import preview
+
+    img = nib.load(nibabel_data / "example_nifti2.nii.gz")
+    affine = np.diag([1e200, 1.0, 1.0, 1.0])
+    assert np.isnan(nib.orientations.io_orientation(affine)).any()
+    volume = np.asarray(img.dataobj, dtype=np.float32)
+    slices, info, _ = preview(volume, affine)
+    assert slices and info["shown"] == "voxel order"
+    path = tmp_path / "huge_affine.nii.gz"
+    nib.save(nib.Nifti2Image(volume, affine), path)
+    report = dc.check([path], {"name": "mri", "features": {"volume": {"layout": "DHW"}}})
+    assert report.inputs[str(path)] != "unreadable"
+    for v in report.violations:
+        assert "OrientationError" not in v.message
