@@ -121,10 +121,9 @@ def _mark(dataset: tf.data.Dataset, positions: set[int] | frozenset[int]) -> tf.
     return dataset
 
 
-def _decode(values: Any, positions: frozenset[int], first: int = 0) -> Any:
+def _decode(values: Any, positions: frozenset[int]) -> Any:
     flat = tf.nest.flatten(values)
-    flat = [tf.bitcast(t, tf.int32) if i - first in positions else t
-            for i, t in enumerate(flat)]
+    flat = [tf.bitcast(t, tf.int32) if i in positions else t for i, t in enumerate(flat)]
     return tf.nest.pack_sequence_as(values, flat)
 
 
@@ -193,4 +192,10 @@ def finish(dataset: tf.data.Dataset) -> tf.data.Dataset:
     positions = carried(dataset)
     if not positions:
         return dataset
-    return dataset.map(lambda *args: _decode(args[0] if len(args) == 1 else args, positions))
+    # tf.data passes a tuple element as separate arguments, anything else as one.
+    unpacked = type(dataset.element_spec) is tuple
+
+    def restore(*args: Any) -> Any:
+        return _decode(args if unpacked else args[0], positions)
+
+    return dataset.map(restore)

@@ -110,3 +110,25 @@ def test_model_fit_over_host_stages_trains_and_evaluates():
     history = model.fit(ds, epochs=3, validation_data=ds, verbose=0)
     assert len(history.history["loss"]) == 3
     assert np.isfinite(history.history["val_loss"]).all()
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("shape", ["tuple", "one-tuple", "dict"])
+def test_int32_components_come_out_as_they_went_in(mode, shape):
+    """Host functions cannot return int32: datacheck carries it bitcast between its stages
+    and must hand back the same element_spec and the same values."""
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (96, 8, 8, 1)).astype(np.int32)  # int32 pixels too
+    y = rng.integers(0, 10, 96).astype(np.int32)
+    element = {"tuple": (x, y), "one-tuple": (x,), "dict": {"image": x, "label": y}}[shape]
+    schema = {"features": {"image": {"layout": "HWC", "shape": [8, 8, 1], "range": [0, 255]}},
+              "labels": {"label": {"encoding": "sparse", "num_classes": 10,
+                                   "dtype": "integer", "optional": True}}}
+    ds = tf.data.Dataset.from_tensor_slices(element).batch(32)
+    validated = dc.validate(ds, schema, on_error=mode)
+    assert validated.element_spec == ds.element_spec
+    got = [tf.nest.map_structure(np.asarray, b) for b in validated]
+    want = [tf.nest.map_structure(np.asarray, b) for b in ds]
+    for a, b in zip(got, want, strict=True):
+        for u, v in zip(tf.nest.flatten(a), tf.nest.flatten(b), strict=True):
+            assert u.dtype == v.dtype and np.array_equal(u, v)
