@@ -67,6 +67,21 @@ class RunState:
         )
 
 
+def single_class(classes: np.ndarray) -> int | float | None:
+    """The one class all of a batch's elements hold, or None (mixed, or not numeric).
+
+    A batch of one element holds one class by definition: no evidence of order.
+
+    >>> single_class(np.array([3, 3])), single_class(np.array([3])), single_class(np.array([1, 2]))
+    (3, None, None)
+    """
+    if classes.dtype.kind not in "iubf" or len(classes) < 2 or not np.isfinite(classes[0]):
+        return None
+    if not np.all(classes == classes[0]):
+        return None
+    return int(classes[0]) if float(classes[0]).is_integer() else float(classes[0])
+
+
 @dataclass
 class LabelSummary:
     """Class histogram, value range, encoding evidence and shuffle runs of a label feature.
@@ -145,11 +160,7 @@ class LabelSummary:
                 s.histogram.update(dict(zip((int(u) for u in uniq), (int(c) for c in counts),
                                             strict=True)))
             classes = flat
-        single: int | float | None = None
-        # A batch of one element holds one class by definition: no evidence of order.
-        if len(classes) > 1 and np.all(classes == classes[0]) and np.isfinite(classes[0]):
-            single = int(classes[0]) if float(classes[0]).is_integer() else float(classes[0])
-        s.runs = RunState.of_batch(single, batch_index)
+        s.runs = RunState.of_batch(single_class(classes), batch_index)
         return s
 
     def merge(self, other: LabelSummary) -> LabelSummary:

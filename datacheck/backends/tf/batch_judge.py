@@ -26,20 +26,14 @@ from datacheck.backends.tf.structure import detect_batched, specs_by_name
 from datacheck.backends.tf.validate import judged_batches
 from datacheck.report.violation import Violation
 from datacheck.schema.model import Schema
+from datacheck.summary.labels import RunState, single_class
 
 
-def _batch_class(y: np.ndarray) -> tuple[Any, bool]:
-    """(class of the batch, whether it holds one class only): ``validate``'s ``_batch_class``."""
+def _classes(y: np.ndarray) -> np.ndarray:
+    """The class of each element: argmax of one-hot rows, else the label (``runs.classes_of``)."""
     if y.ndim >= 2 and y.shape[-1] > 1:
-        classes = np.argmax(y.reshape(y.shape[0], -1), axis=1)
-    else:
-        classes = y.reshape(-1)
-    if classes.size == 0:
-        return None, False
-    if classes.dtype.kind in "iub":
-        return int(classes.max()), classes.size > 1 and classes.min() == classes.max()
-    first = classes[0]
-    return first, classes.size > 1 and bool(np.all(classes == first))
+        return np.argmax(y.reshape(y.shape[0], -1), axis=1)
+    return y.reshape(-1)
 
 
 def _class_tensor(key: Any, y: np.ndarray) -> tf.Tensor:
@@ -55,7 +49,8 @@ class BatchJudge:
 
     def __init__(self, schema: Schema) -> None:
         self.schema = schema
-        self.runs: dict[str, tuple[Any, int]] = {}
+        #: Single-class runs per label, as the numpy engine's label summaries keep them.
+        self.runs: dict[str, RunState] = {}
         self._judge = tf.function(self._verdict, reduce_retracing=True, autograph=False)
 
     def run_labels(self, batch: dict[str, np.ndarray]) -> list[str]:
@@ -66,11 +61,11 @@ class BatchJudge:
                  offset: int) -> list[Violation]:
         runs: dict[str, tuple[tf.Tensor, tf.Tensor]] = {}
         for name in self.run_labels(batch):
-            key, single = _batch_class(np.asarray(batch[name]))
-            last, run = self.runs.get(name, (None, 0))
-            run = run + 1 if single and key == last else (1 if single else 0)
-            self.runs[name] = (key, run)
-            runs[name] = (tf.constant(run, tf.int64), _class_tensor(key, batch[name]))
+            y = np.asarray(batch[name])
+            state = self.runs.get(name, RunState()).merge(
+                RunState.of_batch(single_class(_classes(y)), index))
+            self.runs[name] = state
+            runs[name] = (tf.constant(state.suffix, tf.int64), _class_tensor(state.last, y))
         tensors = {name: tf.convert_to_tensor(value) for name, value in batch.items()
                    if name in self.schema.names()}
         ok, text = self._judge(tensors, runs, tf.constant(index, tf.int64),
