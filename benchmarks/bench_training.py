@@ -33,6 +33,7 @@ from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import keras
 import tensorflow as tf
 
 import datacheck as dc
@@ -117,29 +118,21 @@ def paired(base: tf.data.Dataset, other: tf.data.Dataset,
     return other_s / base_s, base_s, other_s
 
 
-class _EpochTimes:
-    """Seconds of each epoch of a ``fit`` call (a Keras callback, built lazily)."""
+class EpochTimes(keras.callbacks.Callback):
+    """Seconds of each epoch of a ``fit`` call."""
 
-    def __new__(cls) -> Any:
-        import keras
+    def __init__(self) -> None:
+        super().__init__()
+        self.seconds: list[float] = []
 
-        class Times(keras.callbacks.Callback):
-            def __init__(self) -> None:
-                super().__init__()
-                self.seconds: list[float] = []
+    def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+        self.start = time.perf_counter()
 
-            def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
-                self.start = time.perf_counter()
-
-            def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
-                self.seconds.append(time.perf_counter() - self.start)
-
-        return Times()
+    def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+        self.seconds.append(time.perf_counter() - self.start)
 
 
 def built_model() -> Any:
-    import keras
-
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((CROP, CROP, 3)), keras.layers.Conv2D(8, 3, 2),
                               keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(2)])
@@ -163,7 +156,7 @@ def fit_epoch_ratio(plain: tf.data.Dataset, checked: tf.data.Dataset, rounds: in
     for index in range(rounds):
         order = ["plain", "checked"] if index % 2 == 0 else ["checked", "plain"]
         for name in order:
-            times = _EpochTimes()
+            times = EpochTimes()
             models[name].fit(data[name], epochs=epochs + 1, verbose=0, callbacks=[times])
             seconds[name] += times.seconds[1:]
     plain_s, checked_s = (quartile(seconds[n]) for n in ("plain", "checked"))

@@ -22,25 +22,35 @@ def nibabel_data() -> Path:
     return Path(os.path.dirname(nibabel.__file__)) / "tests" / "data"
 
 
+def save_nifti(path: Path, data: np.ndarray, affine: np.ndarray | None = None, *,
+               slope: float | None = None, inter: float | None = None,
+               version: int = 1) -> Path:
+    """Write ``data`` as a NIfTI file with sform and qform set and mm units, as scanners'
+    converters (dcm2niix) write them; parent folders are made."""
+    import nibabel as nib
+
+    affine = np.eye(4) if affine is None else affine
+    klass = nib.Nifti1Image if version == 1 else nib.Nifti2Image
+    img = klass(data, affine)
+    img.set_qform(affine, code=1)
+    img.set_sform(affine, code=1)
+    img.header.set_xyzt_units("mm", "sec")
+    if slope is not None:
+        img.header.set_slope_inter(slope, inter or 0.0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nib.save(img, path)
+    return path
+
+
 @pytest.fixture()
 def write_nifti(tmp_path: Path) -> Callable[..., Path]:
     """write_nifti(name, data, affine=eye, slope=None, inter=None, version=1) -> path."""
-    import nibabel as nib
 
     def write(name: str, data: np.ndarray, affine: np.ndarray | None = None,
               slope: float | None = None, inter: float | None = None,
               version: int = 1) -> Path:
-        affine = np.eye(4) if affine is None else affine
-        klass = nib.Nifti1Image if version == 1 else nib.Nifti2Image
-        img = klass(data, affine)
-        img.set_qform(affine, code=1)
-        img.set_sform(affine, code=1)
-        img.header.set_xyzt_units("mm", "sec")  # as scanners' converters (dcm2niix) write them
-        if slope is not None:
-            img.header.set_slope_inter(slope, inter or 0.0)
-        path = tmp_path / name
-        nib.save(img, path)
-        return path
+        return save_nifti(tmp_path / name, data, affine, slope=slope, inter=inter,
+                          version=version)
 
     return write
 

@@ -18,6 +18,7 @@ from datacheck.readers.nifti import read_nifti
 from datacheck.rules.medical import pair_violations
 from datacheck.scan.volume import foreground, mask_coverage, mask_label_counts
 from datacheck.schema.medical import PairSpec
+from tests.nifti_files import save_nifti
 
 nib = pytest.importorskip("nibabel")
 NIBABEL_DATA = Path(os.path.dirname(nib.__file__)) / "tests" / "data"
@@ -25,15 +26,6 @@ NIBABEL_DATA = Path(os.path.dirname(nib.__file__)) / "tests" / "data"
 
 def codes(violations: list) -> list[str]:
     return [v.code for v in violations]
-
-
-def save(path: Path, data: np.ndarray, affine: np.ndarray) -> Path:
-    img = nib.Nifti1Image(data, affine)
-    img.set_sform(affine, code=1)
-    img.set_qform(affine, code=1)
-    img.header.set_xyzt_units("mm", "sec")
-    nib.save(img, path)
-    return path
 
 
 def judge(spec: PairSpec, image_path: Path, mask_path: Path) -> list:
@@ -56,13 +48,13 @@ def mni(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, np.ndarray, np.
 
 def test_real_brain_mask_on_the_mni_template_is_clean(mni, tmp_path: Path) -> None:
     t1, brain, affine = mni
-    mask = save(tmp_path / "brain_mask.nii.gz", brain, affine)
+    mask = save_nifti(tmp_path / "brain_mask.nii.gz", brain, affine)
     assert judge(PairSpec(labels=[0, 1]), t1, mask) == []
 
 
 def test_shifted_mask_does_not_cover_the_foreground(mni, tmp_path: Path) -> None:
     t1, brain, affine = mni
-    shifted = save(tmp_path / "shifted_mask.nii.gz", np.roll(brain, 98, axis=0), affine)
+    shifted = save_nifti(tmp_path / "shifted_mask.nii.gz", np.roll(brain, 98, axis=0), affine)
     found = judge(PairSpec(labels=[0, 1]), t1, shifted)
     assert codes(found) == ["mask_mismatch"]
     assert found[0].observed < 0.5 and found[0].extra["mask_voxels"] == int(brain.sum())
@@ -72,7 +64,7 @@ def test_shifted_mask_does_not_cover_the_foreground(mni, tmp_path: Path) -> None
 
 def test_empty_mask_is_named(mni, tmp_path: Path) -> None:
     t1, brain, affine = mni
-    empty = save(tmp_path / "empty_mask.nii.gz", np.zeros_like(brain), affine)
+    empty = save_nifti(tmp_path / "empty_mask.nii.gz", np.zeros_like(brain), affine)
     found = judge(PairSpec(), t1, empty)
     assert codes(found) == ["empty_mask"] and "every voxel of" in found[0].message
     assert "pairs.allow_empty: true" in found[0].message
@@ -84,12 +76,12 @@ def test_padded_real_scan_without_nilearn(tmp_path: Path) -> None:
     padded = np.zeros((80, 41, 25), np.int16)
     padded[:33] = anat  # the real scan in the first 33 columns, background beyond
     affine = np.diag([2.0, 2.0, 2.0, 1.0])
-    image = save(tmp_path / "anat.nii.gz", padded, affine)
+    image = save_nifti(tmp_path / "anat.nii.gz", padded, affine)
     inside = np.zeros(padded.shape, np.uint8)
     inside[2:31, 2:39, 2:23] = 1
-    assert judge(PairSpec(labels=[0, 1]), image, save(tmp_path / "in_mask.nii.gz", inside,
+    assert judge(PairSpec(labels=[0, 1]), image, save_nifti(tmp_path / "in_mask.nii.gz", inside,
                                                         affine)) == []
-    outside = save(tmp_path / "out_mask.nii.gz", np.roll(inside, 45, axis=0), affine)
+    outside = save_nifti(tmp_path / "out_mask.nii.gz", np.roll(inside, 45, axis=0), affine)
     assert codes(judge(PairSpec(labels=[0, 1]), image, outside)) == ["mask_mismatch"]
 
 
@@ -102,8 +94,8 @@ def test_scan_reports_empty_and_misplaced_masks_each_with_its_reason(tmp_path: P
     inside[2:31, 2:39, 2:23] = 1
     for name, mask in (("good", inside), ("empty", np.zeros_like(inside)),
                        ("moved", np.roll(inside, 45, axis=0))):
-        save(tmp_path / f"{name}.nii.gz", padded, affine)
-        save(tmp_path / f"{name}_mask.nii.gz", mask, affine)
+        save_nifti(tmp_path / f"{name}.nii.gz", padded, affine)
+        save_nifti(tmp_path / f"{name}_mask.nii.gz", mask, affine)
     schema = {"name": "t", "features": {"volume": {"layout": "DHWC"}},
               "nifti": {"orientation": "RAS"}, "pairs": {"labels": [0, 1]}}
     report = dc.check(str(tmp_path), schema)
@@ -124,7 +116,7 @@ def test_new_rules_are_quiet_on_clean_real_scans(mni, tmp_path: Path) -> None:
 
     t1, brain, affine = mni
     shutil.copy(t1, tmp_path / "mni.nii.gz")
-    save(tmp_path / "mni_mask.nii.gz", brain, affine)
+    save_nifti(tmp_path / "mni_mask.nii.gz", brain, affine)
     schema = {"name": "mni", "features": {"volume": {"layout": "DHWC"}},
               "nifti": {"orientation": "RAS", "spacing": [1, 1, 1], "ndim": 3},
               "pairs": {"labels": [0, 1]}}
@@ -149,7 +141,7 @@ def mni_brain_mask(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, np.n
         warnings.simplefilter("ignore")  # nilearn's FutureWarnings about default resolutions
         template, mask = datasets.load_mni152_template(), datasets.load_mni152_brain_mask()
     folder = tmp_path_factory.mktemp("mni")
-    t1 = save(folder / "mni_T1w.nii.gz", np.asarray(template.dataobj, np.float32),
+    t1 = save_nifti(folder / "mni_T1w.nii.gz", np.asarray(template.dataobj, np.float32),
               template.affine)
     return t1, (np.asarray(mask.dataobj) != 0).astype(np.uint8), mask.affine
 
@@ -157,7 +149,7 @@ def mni_brain_mask(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, np.n
 def test_both_directions_clean_on_the_template_with_its_own_mask(mni_brain_mask,
                                                                  tmp_path: Path) -> None:
     t1, brain, affine = mni_brain_mask
-    mask = save(tmp_path / "brain_mask.nii.gz", brain, affine)
+    mask = save_nifti(tmp_path / "brain_mask.nii.gz", brain, affine)
     assert judge(PairSpec(labels=[0, 1]), t1, mask) == []
     assert judge(PairSpec(labels=[0, 1], min_foreground_coverage=0.95), t1, mask) == []
     image, m = read_nifti(t1), read_nifti(mask)
@@ -174,7 +166,7 @@ def test_both_directions_clean_on_the_template_with_its_own_mask(mni_brain_mask,
 def test_flipped_or_shifted_brain_mask_is_caught(mni_brain_mask, tmp_path: Path, fault: str,
                                                  change) -> None:
     t1, brain, affine = mni_brain_mask
-    moved = save(tmp_path / "moved_mask.nii.gz", np.ascontiguousarray(change(brain)), affine)
+    moved = save_nifti(tmp_path / "moved_mask.nii.gz", np.ascontiguousarray(change(brain)), affine)
     found = judge(PairSpec(labels=[0, 1]), t1, moved)
     assert codes(found) == ["mask_mismatch"], fault
     v = found[0]
@@ -192,7 +184,7 @@ def test_foreground_coverage_catches_a_mask_that_stays_on_foreground(mni_brain_m
     t1, brain, affine = mni_brain_mask
     half = brain.copy()
     half[brain.shape[0] // 2:] = 0
-    mask = save(tmp_path / "half_mask.nii.gz", half, affine)
+    mask = save_nifti(tmp_path / "half_mask.nii.gz", half, affine)
     assert judge(PairSpec(labels=[0, 1]), t1, mask) == []  # off by default: lesion masks
     found = judge(PairSpec(labels=[0, 1], min_foreground_coverage=0.9), t1, mask)
     assert codes(found) == ["mask_mismatch"]

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 import datacheck
+from tests.nifti_files import save_nifti
 
 HOOK = str(Path(__file__).with_name("crashhook"))
 ROOT = str(Path(datacheck.__file__).resolve().parents[1])
@@ -31,17 +32,11 @@ SCHEMA = {
 
 def write_scans(folder: Path, names: list[str]) -> Path:
     """Small z-scored RAS volumes; ``las*`` is misoriented, ``cut*`` is truncated."""
-    import nibabel as nib
-
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
     for name in names:
         affine = np.diag([-1.0, 1, 1, 1]) if name.startswith("las") else np.eye(4)
-        img = nib.Nifti1Image(rng.normal(size=(8, 8, 8)).astype(np.float32), affine)
-        img.set_qform(affine, code=1)
-        img.set_sform(affine, code=1)
-        img.header.set_xyzt_units("mm", "sec")
-        nib.save(img, folder / name)
+        save_nifti(folder / name, rng.normal(size=(8, 8, 8)).astype(np.float32), affine)
         if name.startswith("cut"):
             (folder / name).write_bytes((folder / name).read_bytes()[:100])
     return folder

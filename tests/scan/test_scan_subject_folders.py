@@ -16,6 +16,7 @@ import pytest
 
 import datacheck as dc
 from datacheck.errors import SchemaError
+from tests.nifti_files import save_nifti
 
 nib = pytest.importorskip("nibabel")
 
@@ -37,16 +38,6 @@ def template() -> tuple[np.ndarray, np.ndarray, nib.Nifti1Image]:
     return np.asarray(two.dataobj, np.float32), two.affine, full
 
 
-def save(path: Path, data: np.ndarray, affine: np.ndarray) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    img = nib.Nifti1Image(data, affine)
-    img.set_sform(affine, code=1)
-    img.set_qform(affine, code=1)
-    img.header.set_xyzt_units("mm", "sec")
-    nib.save(img, path)
-    return path
-
-
 def contrasts(t1: np.ndarray) -> dict[str, np.ndarray]:
     brain = t1 > 0.1
     t2 = np.where(brain, 1.0 - t1, 0).astype(np.float32)  # inverted contrast, same grid
@@ -59,7 +50,7 @@ def clean_subject(root: Path, subject: str, t1: np.ndarray, affine: np.ndarray,
         folder = root / f"sub-{subject}" / (f"ses-{session}" if session else "") / "anat"
         stem = f"sub-{subject}" + (f"_ses-{session}" if session else "")
         for suffix, data in contrasts(t1).items():
-            save(folder / f"{stem}_{suffix}.nii.gz", data, affine)
+            save_nifti(folder / f"{stem}_{suffix}.nii.gz", data, affine)
 
 
 def test_clean_tree_has_no_finding(tmp_path: Path, template) -> None:
@@ -79,16 +70,16 @@ def test_mismatched_grid_orientation_and_affine_are_named(tmp_path: Path, templa
     clean_subject(tmp_path, "03", t1, affine)
     # sub-02: FLAIR resampled to 3 mm (another grid).
     three = full.slicer[::3, ::3, ::3]
-    flair = save(tmp_path / "sub-02/anat/sub-02_FLAIR.nii.gz",
+    flair = save_nifti(tmp_path / "sub-02/anat/sub-02_FLAIR.nii.gz",
                  np.sqrt(np.asarray(three.dataobj, np.float32)), three.affine)
     # sub-03: T2w of session 1 stored LAS (same anatomy, other voxel order).
     flip = np.array([[-1.0, 0, 0, t1.shape[0] - 1], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]])
-    las = save(tmp_path / "sub-03/ses-1/anat/sub-03_ses-1_T2w.nii.gz",
+    las = save_nifti(tmp_path / "sub-03/ses-1/anat/sub-03_ses-1_T2w.nii.gz",
                np.ascontiguousarray(contrasts(t1)["T2w"][::-1]), affine @ flip)
     # sub-03: session 2's T1w moved 5 mm along z.
     moved = affine.copy()
     moved[2, 3] += 5.0
-    shifted = save(tmp_path / "sub-03/ses-2/anat/sub-03_ses-2_T1w.nii.gz", t1, moved)
+    shifted = save_nifti(tmp_path / "sub-03/ses-2/anat/sub-03_ses-2_T1w.nii.gz", t1, moved)
     report = dc.check(str(tmp_path), schema())
     found = {(Path(v.where).name, v.code): v for v in report.violations}
     assert set(found) == {("sub-02_FLAIR.nii.gz", "shape"), ("sub-03_ses-1_T2w.nii.gz", "affine"),
@@ -114,7 +105,7 @@ def test_sessions_apart_when_asked(tmp_path: Path, template) -> None:
     three = full.slicer[::3, ::3, ::3]
     t1_3mm = np.asarray(three.dataobj, np.float32)
     for suffix, data in contrasts(t1_3mm).items():  # session 2 on its own (3 mm) grid
-        save(tmp_path / f"sub-05/ses-2/anat/sub-05_ses-2_{suffix}.nii.gz", data, three.affine)
+        save_nifti(tmp_path / f"sub-05/ses-2/anat/sub-05_ses-2_{suffix}.nii.gz", data, three.affine)
     together = dc.check(str(tmp_path), schema())
     assert {v.code for v in together.violations} == {"shape"}
     assert len(together.violations) == 3 and all("subject 05" in v.message
