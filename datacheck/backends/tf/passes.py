@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from datacheck.backends.tf.droplog import PASS_TAG
 from datacheck.backends.tf.errors import DROP_LIMIT, RECORDS, format_record
-from datacheck.backends.tf.stages import concatenate_stage, map_stage, scan_stage
+from datacheck.backends.tf.stages import map_stage, scan_stage
 from datacheck.errors import DataError
 from datacheck.report.violation import Violation
 
@@ -52,20 +52,32 @@ def _zeros(spec: Any) -> Any:
                     "components; convert them to dense tensors before validate().")
 
 
+#: Largest end marker (bytes of zeros) built as a constant; a larger one is made at run time.
+CONSTANT_MARKER_BYTES = 1 << 16
+
+
 def with_end_marker(dataset: tf.data.Dataset) -> tf.data.Dataset:
-    """``(False, element)`` for every element, then one ``(True, zeros)`` end marker."""
+    """``(False, element)`` for every element, then one ``(True, zeros)`` end marker.
+
+    Built without functions of its own where it can (every function is instantiated
+    again by each iterator): the flag is zipped on, and a marker whose batch size is
+    unknown is a tiny constant of zero rows.
+    """
     spec = dataset.element_spec
-    tf.nest.map_structure(_zeros, spec)  # refuse unsupported components now, in one line
-    # Built by a map at run time: a constant would put a whole batch of zeros into the
-    # serialized graph (tf.data service, Dataset.save) when the batch size is static.
-    marker = map_stage(tf.data.Dataset.range(1),
-                       lambda _: (tf.constant(True), tf.nest.map_structure(_zeros, spec)))
-    if isinstance(spec, tuple):
-        marked = map_stage(dataset, lambda *element: (tf.constant(False), tuple(element)))
+    zeros = tf.nest.map_structure(_zeros, spec)  # refuse unsupported components now
+    flags = tf.data.Dataset.from_tensors(tf.constant(False)).repeat()
+    marked = tf.data.Dataset.zip((flags, dataset))
+    size = sum(int(t.shape.num_elements()) * t.dtype.size for t in tf.nest.flatten(zeros)
+               if t.dtype != tf.string)
+    if size <= CONSTANT_MARKER_BYTES:
+        marker = tf.data.Dataset.from_tensors((tf.constant(True), zeros))
     else:
-        marked = map_stage(dataset, lambda element: (tf.constant(False), element))
+        # A constant would put a whole batch of zeros into the serialized graph (tf.data
+        # service, Dataset.save) when the batch size is static: made at run time instead.
+        marker = map_stage(tf.data.Dataset.range(1),
+                           lambda _: (tf.constant(True), tf.nest.map_structure(_zeros, spec)))
     try:
-        return concatenate_stage(marked, marker)
+        return marked.concatenate(marker)
     except (TypeError, ValueError) as exc:
         raise DataError(f"drop mode cannot build an end marker for elements {spec}: {exc}. "
                         "Give the dataset dense tensors of fixed rank.") from None

@@ -12,7 +12,8 @@ host device that runs tf.data, without Grappler; TensorFlow marks its own
 tensors live on an accelerator, and these functions run on the host. Grappler
 has nothing to gain on the checks (reductions and a few string ops), and
 tf.data's own fusion leaves functions with attributes alone, so the stages keep
-their own functions.
+their own functions. They also go without the ``_tf_data_function`` mark (see
+``_HostAttributes``), so int32 components pass through them as they are.
 
 These stages are built from TensorFlow's dataset base classes
 (``dataset_ops.UnaryDataset``), as TensorFlow's own transformations are; they
@@ -31,11 +32,30 @@ from tensorflow.python.ops import gen_dataset_ops, gen_experimental_dataset_ops
 
 #: Function attributes of every function in these stages (see the module docstring).
 HOST_FUNCTION = {"experimental_ints_on_device": True}
+#: The attribute TensorFlow gives every tf.data function; these stages go without it.
+TF_DATA_FUNCTION = "_tf_data_function"
+
+
+class _HostAttributes(dict[str, Any]):
+    """Function attributes that keep ``_tf_data_function`` out.
+
+    ``StructuredFunctionWrapper`` adds it to every function it traces. It hands
+    the function to tf.data's own graph rewrites, which take a function whose int32
+    outputs are device return values (what ``experimental_ints_on_device`` makes
+    of them) for a whole pipeline, and refuse it ("Expected only one fetch node").
+    These functions need none of those rewrites: each is one host function,
+    instantiated as it is.
+    """
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        given = dict(*args, **kwargs)
+        given.pop(TF_DATA_FUNCTION, None)
+        super().update(given)
 
 
 def _wrap(func: Callable[..., Any], name: str, **structure_args: Any) -> Any:
     return structured_function.StructuredFunctionWrapper(
-        func, name, defun_kwargs=dict(HOST_FUNCTION), **structure_args)
+        func, name, defun_kwargs=_HostAttributes(HOST_FUNCTION), **structure_args)
 
 
 class _Map(dataset_ops.UnaryDataset):  # type: ignore[misc]
@@ -107,95 +127,18 @@ class _Filter(dataset_ops.UnaryUnchangedStructureDataset):  # type: ignore[misc]
         return [self._predicate]
 
 
-#: Attribute of a stage's dataset: positions (in ``tf.nest.flatten`` order) of the int32
-#: components that travel bitcast to float32 (see ``map_stage``).
-CARRIED = "_datacheck_carried"
-
-
-def carried(dataset: tf.data.Dataset) -> frozenset[int]:
-    return frozenset(getattr(dataset, CARRIED, frozenset()))
-
-
-def _mark(dataset: tf.data.Dataset, positions: set[int] | frozenset[int]) -> tf.data.Dataset:
-    setattr(dataset, CARRIED, frozenset(positions))
-    return dataset
-
-
-def _decode(values: Any, positions: frozenset[int]) -> Any:
-    flat = tf.nest.flatten(values)
-    flat = [tf.bitcast(t, tf.int32) if i in positions else t for i, t in enumerate(flat)]
-    return tf.nest.pack_sequence_as(values, flat)
-
-
-def _encode(values: Any, positions: set[int]) -> Any:
-    flat = tf.nest.flatten(values)
-    positions.update(i for i, t in enumerate(flat) if t.dtype == tf.int32)
-    flat = [tf.bitcast(t, tf.float32) if i in positions else t for i, t in enumerate(flat)]
-    return tf.nest.pack_sequence_as(values, flat)
-
-
 def map_stage(dataset: tf.data.Dataset, func: Callable[..., Any],
               parallel: bool = False) -> tf.data.Dataset:
-    """``dataset.map(func)`` (deterministic ``AUTOTUNE`` when ``parallel``).
-
-    A host function cannot return int32 tensors: with ``experimental_ints_on_device``
-    they become device return values, which tf.data's graph rewrites then refuse
-    ("Expected only one fetch node"). So int32 components leave every stage
-    bitcast to float32 (the same bits, no copy), the next stage's function sees
-    them as int32 again, and ``finish`` turns them back for the user.
-    """
-    incoming = carried(dataset)
-    outgoing: set[int] = set()
-
-    def call(*args: Any) -> Any:
-        return _encode(func(*_decode(args, incoming)), outgoing)
-
-    return _mark(_Map(dataset, call, parallel), outgoing)
+    """``dataset.map(func)`` (deterministic ``AUTOTUNE`` when ``parallel``)."""
+    return _Map(dataset, func, parallel)
 
 
 def scan_stage(dataset: tf.data.Dataset, initial: Any,
                func: Callable[..., Any]) -> tf.data.Dataset:
-    """``dataset.scan(initial, func)`` for a state whose shapes never change and that
-    holds no int32 tensor (int32 outputs are carried as in ``map_stage``)."""
-    state = structure.type_spec_from_value(structure.normalize_element(initial))
-    if any(spec.dtype == tf.int32 for spec in tf.nest.flatten(state)):
-        raise TypeError("datacheck scan state may not hold int32 tensors (see map_stage)")
-    incoming = carried(dataset)
-    outgoing: set[int] = set()
-
-    def call(state: Any, element: Any) -> tuple[Any, Any]:
-        new_state, out = func(state, _decode(element, incoming))
-        return new_state, _encode(out, outgoing)
-
-    return _mark(_Scan(dataset, initial, call), outgoing)
+    """``dataset.scan(initial, func)`` for a state whose shapes never change."""
+    return _Scan(dataset, initial, func)
 
 
 def filter_stage(dataset: tf.data.Dataset, predicate: Callable[..., Any]) -> tf.data.Dataset:
     """``dataset.filter(predicate)``."""
-    incoming = carried(dataset)
-    return _mark(_Filter(dataset, lambda *args: predicate(*_decode(args, incoming))), incoming)
-
-
-def concatenate_stage(first: tf.data.Dataset, second: tf.data.Dataset) -> tf.data.Dataset:
-    """``first.concatenate(second)`` of two stages that carry the same components."""
-    if carried(first) != carried(second):
-        raise TypeError("datacheck stages to concatenate carry different int32 components")
-    return _mark(first.concatenate(second), carried(first))
-
-
-def finish(dataset: tf.data.Dataset) -> tf.data.Dataset:
-    """The stages' output as the user's dtypes: carried int32 components bitcast back.
-
-    An ordinary map (its function is optimized per iterator, but holds one
-    bitcast per int32 component), only when something is carried.
-    """
-    positions = carried(dataset)
-    if not positions:
-        return dataset
-    # tf.data passes a tuple element as separate arguments, anything else as one.
-    unpacked = type(dataset.element_spec) is tuple
-
-    def restore(*args: Any) -> Any:
-        return _decode(args if unpacked else args[0], positions)
-
-    return dataset.map(restore)
+    return _Filter(dataset, predicate)

@@ -20,7 +20,7 @@ from datacheck.backends.tf import graph, passes
 from datacheck.backends.tf.droplog import DROP_TAG, start_log
 from datacheck.backends.tf.exitguard import exit_guard
 from datacheck.backends.tf.runs import batch_class, class_dtype
-from datacheck.backends.tf.stages import filter_stage, finish, map_stage, scan_stage
+from datacheck.backends.tf.stages import filter_stage, map_stage, scan_stage
 from datacheck.backends.tf.structure import detect_batched, namer, specs_by_name
 from datacheck.backends.tf.validated import ValidatedDataset
 from datacheck.backends.tf.views import tf_dtype_name
@@ -121,7 +121,7 @@ def judged_batches(dataset: tf.data.Dataset, schema: Schema) -> tf.data.Dataset:
     """``(ok, records, elements)`` per batch of a batched ``dataset``: the verdicts
     ``validate()`` reaches, as data (``errors.parse_records`` reads the records)."""
     builder = _Builder(schema, namer(schema, dataset.element_spec), True, JUDGE, None, 0, None)
-    return finish(builder.stages(dataset))
+    return builder.build(dataset)
 
 
 def log_warning(message: str) -> None:
@@ -164,9 +164,6 @@ class _Builder:
                 if label.shuffle_window is not None and name in specs]
 
     def build(self, dataset: tf.data.Dataset) -> tf.data.Dataset:
-        return finish(self.stages(dataset))
-
-    def stages(self, dataset: tf.data.Dataset) -> tf.data.Dataset:
         specs = specs_by_name(self.schema, dataset.element_spec)
         run_labels = self.run_labels(specs)
         init = {"index": tf.constant(-1, tf.int64), "offset": tf.constant(0, tf.int64),
@@ -212,11 +209,11 @@ class _Builder:
         if self.mode == JUDGE:
             return map_stage(scanned, self.judge_fn, parallel=True)
         if self.mode == "collect":
-            collected = map_stage(scanned, self.collect_fn)
-            return _without_end_marker(collected)
-        mapped = map_stage(scanned, self.drop_fn if counting else self.check_fn, parallel=True)
+            # Sequential: the end marker leaves the filter after every batch was pushed.
+            return map_stage(filter_stage(scanned, self.collect_end), self.collect_fn)
         if self.empty_guard is not None:
-            return _without_end_marker(mapped)
+            scanned = filter_stage(scanned, self.guard_end)
+        mapped = map_stage(scanned, self.drop_fn if counting else self.check_fn, parallel=True)
         if self.mode != "drop":
             return mapped
         empty = empty_violation(self.schema, 0, "one pass over the dataset")
@@ -238,17 +235,18 @@ class _Builder:
         Only when it is False are the exact checks and the diagnostics built and
         run (graph.lazy_cond). Drop mode is ``drop_fn``.
         """
-        fast = graph.verdict(self.checks(meta, element, exact=False))
-        end = meta.get("end")
-        if end is None:
-            return self.judged(fast, meta, element)
-        # ``(end, element)``: the end marker is not data (nothing to judge in it); there the
-        # pass's element count says whether it was empty.
+        return self.judged(graph.verdict(self.checks(meta, element, exact=False)), meta, element)
+
+    @tf.autograph.experimental.do_not_convert
+    def guard_end(self, meta: dict[str, Any], element: Any) -> tf.Tensor:
+        """raise and warn, size unknown: the end marker (not data, nothing to judge in it)
+        leaves here, and says whether its pass was empty."""
         assert self.empty_guard is not None
+        end = meta["end"]
         said = passes.empty_pass(tf.logical_and(end, meta["offset"] <= 0), self.empty_guard,
                                  self.schema.name, self.mode == "raise", self.stream)
         with tf.control_dependencies([said]):
-            return tf.identity(end), self.judged(tf.logical_or(fast, end), meta, element)
+            return tf.logical_not(end)
 
     def judged(self, fast: tf.Tensor, meta: dict[str, Any], element: Any) -> Any:
         """The element, after the exact checks that run only when ``fast`` is False."""
@@ -349,40 +347,44 @@ class _Builder:
         return tf.logical_and(keep, tf.logical_not(end)), meta, element
 
     @tf.autograph.experimental.do_not_convert
+    def collect_end(self, meta: dict[str, Any], element: Any) -> tf.Tensor:
+        """collect mode: the end marker leaves here; a pass that reaches it is complete."""
+        def count(end: Any) -> bool:
+            with exit_guard.call():
+                if bool(end) and not exit_guard.exiting:
+                    self.collect_passes["complete"] += 1
+            return True
+
+        done = tf.numpy_function(count, [meta["end"]], tf.bool, stateful=True)
+        with tf.control_dependencies([done]):
+            return tf.logical_not(meta["end"])
+
+    @tf.autograph.experimental.do_not_convert
     def collect_fn(self, meta: dict[str, Any], element: Any) -> Any:
         collector = self.collector
         assert collector is not None
         named = self.named(element)
         names = list(named)
 
-        def push(end: Any, index: Any, offset: Any, *arrays: Any) -> bool:
+        def push(index: Any, offset: Any, *arrays: Any) -> bool:
             with exit_guard.call():
                 if exit_guard.exiting:
                     return True
-                return self.push(collector, names, end, index, offset, arrays)
+                return self.push(collector, names, index, offset, arrays)
 
-        done = tf.numpy_function(push, [meta["end"], meta["index"], meta["offset"],
-                                        *named.values()], tf.bool, stateful=True)
+        done = tf.numpy_function(push, [meta["index"], meta["offset"], *named.values()],
+                                 tf.bool, stateful=True)
         with tf.control_dependencies([done]):
-            return meta["end"], tf.nest.map_structure(tf.identity, element)
+            return tf.nest.map_structure(tf.identity, element)
 
-    def push(self, collector: Collector, names: list[str], end: Any, index: Any, offset: Any,
+    def push(self, collector: Collector, names: list[str], index: Any, offset: Any,
              arrays: Any) -> bool:
         """collect mode's callback: judge one batch with the numpy backend."""
         # Passes are counted so report() can say whether the last one was partial.
-        if bool(end):
-            self.collect_passes["complete"] += 1
-            return True
         if int(index) == 0:
             self.collect_passes["started"] += 1
         collector.add_batch(dict(zip(names, arrays, strict=True)), int(index), int(offset))
         return True
-
-
-def _without_end_marker(marked: tf.data.Dataset) -> tf.data.Dataset:
-    """``(end, element)`` pairs -> the elements, without the end marker."""
-    return map_stage(filter_stage(marked, lambda end, element: tf.logical_not(end)),
-                     lambda end, element: element)
 
 
 @tf.autograph.experimental.do_not_convert

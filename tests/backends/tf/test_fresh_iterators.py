@@ -15,7 +15,7 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 
 import datacheck as dc  # noqa: E402
-from datacheck.backends.tf.stages import HOST_FUNCTION  # noqa: E402
+from datacheck.backends.tf.stages import HOST_FUNCTION, TF_DATA_FUNCTION  # noqa: E402
 
 MODES = ["raise", "warn", "drop", "collect"]
 #: Nodes a fresh iterator instantiates (a failing batch adds the diagnostics); the
@@ -75,6 +75,8 @@ def test_datacheck_stages_are_host_functions_and_the_diagnostics_start_lazily(mo
         for name in _referenced(node.attr):
             for key, value in HOST_FUNCTION.items():
                 assert library[name].attr[key].b == value, (node.op, name)
+            # tf.data's rewrites would refuse the int32 outputs of a host function.
+            assert TF_DATA_FUNCTION not in library[name].attr, (node.op, name)
     started = _started(nodes, library)
     start_up = sum(len(library[name].node_def) for name in started)
     everything = sum(len(f.node_def) for f in library.values())
@@ -115,8 +117,9 @@ def test_model_fit_over_host_stages_trains_and_evaluates():
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("shape", ["tuple", "one-tuple", "dict"])
 def test_int32_components_come_out_as_they_went_in(mode, shape):
-    """Host functions cannot return int32: datacheck carries it bitcast between its stages
-    and must hand back the same element_spec and the same values."""
+    """Host functions return int32 as device return values, which tf.data's rewrites of
+    ``_tf_data_function``s refuse: the stages must hand back the same element_spec and
+    the same values, in every mode."""
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, (96, 8, 8, 1)).astype(np.int32)  # int32 pixels too
     y = rng.integers(0, 10, 96).astype(np.int32)
@@ -132,3 +135,40 @@ def test_int32_components_come_out_as_they_went_in(mode, shape):
     for a, b in zip(got, want, strict=True):
         for u, v in zip(tf.nest.flatten(a), tf.nest.flatten(b), strict=True):
             assert u.dtype == v.dtype and np.array_equal(u, v)
+
+
+@pytest.mark.parametrize(("mode", "size_known", "stages"), [
+    ("raise", True, ["ScanDataset", "ParallelMapDatasetV2"]),
+    ("raise", False, ["ScanDataset", "FilterDataset", "ParallelMapDatasetV2"]),
+    ("warn", False, ["ScanDataset", "FilterDataset", "ParallelMapDatasetV2"]),
+    ("drop", True, ["ScanDataset", "ParallelMapDatasetV2", "ScanDataset", "FilterDataset"]),
+    ("collect", True, ["ScanDataset", "FilterDataset", "MapDataset"]),
+])
+def test_each_mode_adds_only_its_own_stages(mode, size_known, stages):
+    """Every function is instantiated again per iterator: the end marker of a pass is
+    zipped and concatenated on (no function), and each mode adds only the stages it needs."""
+    ds = _cifar()
+    if not size_known:
+        ds = ds.filter(lambda x, y: True)
+    nodes, _ = _library(dc.validate(ds, "cifar10", on_error=mode))
+    ours = [node.op for node in nodes
+            if any("datacheck" in name for name in _referenced(node.attr))]
+    assert ours == stages
+
+
+@pytest.mark.parametrize("static_batch", [False, True])
+def test_the_end_marker_keeps_the_serialized_graph_small_and_the_counts_exact(static_batch):
+    """A marker of a static batch size is made at run time: as a constant it would put a
+    whole batch of zeros into the serialized graph (tf.data service, Dataset.save)."""
+    rng = np.random.default_rng(0)
+    x = rng.random((256, 32, 32, 3), dtype=np.float32)
+    x[70] *= 255.0  # one unscaled image in the second batch
+    ds = tf.data.Dataset.from_tensor_slices((x, rng.integers(0, 10, 256)))
+    ds = ds.batch(64, drop_remainder=static_batch)
+    validated = dc.validate(ds, "cifar10", on_error="drop")
+    added = len(validated._as_serialized_graph().numpy()) - len(ds._as_serialized_graph().numpy())
+    assert added < 400_000  # the judge is about 200 kB; a batch of zeros 786 kB
+    for _ in range(2):
+        assert sum(int(b[0].shape[0]) for b in validated) == 255
+    passes = validated.report().stats["passes"]
+    assert [(p["elements"], p["dropped"]) for p in passes] == [(256, 1), (256, 1)]
