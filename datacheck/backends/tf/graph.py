@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import tensorflow as tf
+from tensorflow.python.ops import control_flow_ops
 
 from datacheck.backends.tf.errors import RECORDS
 from datacheck.backends.tf.views import TFLabelView, TFTensorView
@@ -65,51 +66,45 @@ def batch_checks(schema: Schema, tensors: dict[str, tf.Tensor],
 def lazy_cond(pred: Any, if_true: Callable[[], Any], if_false: Callable[[], Any]) -> Any:
     """``tf.cond`` whose untaken branch costs nothing: for diagnostics that rarely run.
 
-    Inside tf.data functions ``tf.cond`` is lowered to Switch/Merge, and every op of
-    the untaken branch is still visited (as dead) on every batch; the diagnostics
-    are hundreds of string ops. A functional ``If`` calls only the taken branch.
-    ``If`` still instantiates both branches the first time it runs in each
-    iterator, so the false branch is a one-node call of the real function, which
-    TensorFlow instantiates only when it is called (``_noinline`` keeps the graph
-    optimizer from pulling it back in): a fresh iterator does not pay for the
-    diagnostics. ``if_true`` must build its result from constants (it may not
-    capture tensors).
+    Inside tf.data functions ``tf.cond`` becomes a functional ``If``, which calls a
+    branch function per batch and instantiates both branches in every iterator
+    (Keras makes one per epoch); the diagnostics are hundreds of string ops. Here
+    the branches are gated by ``Switch``/``Merge``, the executor's own conditional
+    (what ``tf.cond`` lowers to): ops fed by the untaken output of a ``Switch``
+    are dead and never run. The false branch is one call of a ``_noinline``
+    function, which TensorFlow instantiates only when the call runs, so a fresh
+    iterator does not pay for the diagnostics either.
 
     >>> message = lazy_cond(ok, lambda: tf.constant(""), lambda: records(...))  # doctest: +SKIP
     """
     if tf.executing_eagerly():
         return if_true() if bool(pred) else if_false()
+    pred = tf.convert_to_tensor(pred)
     body = tf.function(if_false, autograph=False,
                        experimental_attributes={"_noinline": True}).get_concrete_function()
-    inputs = list(body.captured_inputs)
-    signature = [tf.TensorSpec(t.shape, t.dtype) for t in inputs]
     body_out = tf.nest.flatten(body.structured_outputs)
-
-    def else_branch(*args: Any) -> Any:
-        called = tf.raw_ops.StatefulPartitionedCall(args=list(args), f=body,
+    # A control edge passes deadness on only from a dead node, not from a Switch's dead
+    # output: each branch hangs on an Identity of its side (tf.cond's "pivot").
+    when_false, when_true = (tf.identity(side) for side in tf.raw_ops.Switch(data=pred, pred=pred))
+    with tf.control_dependencies([when_false]):
+        args = [tf.raw_ops.Switch(data=t, pred=pred)[0] for t in body.captured_inputs]
+        called = tf.raw_ops.StatefulPartitionedCall(args=args, f=body,
                                                     Tout=[t.dtype for t in body_out])
-        for tensor, like in zip(called, body_out, strict=True):
-            tensor.set_shape(like.shape)
-        return tf.nest.pack_sequence_as(body.structured_outputs, called)
-
-    def then_branch(*args: Any) -> Any:  # same inputs as the false branch, unused
-        return if_true()
-
-    false_fn = tf.function(else_branch, input_signature=signature,
-                           autograph=False).get_concrete_function()
-    true_fn = tf.function(then_branch, input_signature=signature,
-                          autograph=False).get_concrete_function()
-    if len(true_fn.captured_inputs):
-        raise TypeError("lazy_cond: if_true must not capture tensors")
-    true_out = tf.nest.flatten(true_fn.structured_outputs)
-    false_out = tf.nest.flatten(false_fn.structured_outputs)
-    shapes = [a.shape.most_specific_compatible_shape(b.shape)
-              for a, b in zip(true_out, false_out, strict=True)]
-    result = tf.raw_ops.If(cond=pred, input=inputs, Tout=[t.dtype for t in false_out],
-                           then_branch=true_fn, else_branch=false_fn, output_shapes=shapes)
-    for tensor, shape in zip(result, shapes, strict=True):
-        tensor.set_shape(shape)
-    return tf.nest.pack_sequence_as(false_fn.structured_outputs, result)
+    # tf.function runs each stateful op after the one before it, unless it sits in a cond
+    # branch; a check after this call would otherwise die with it whenever it is skipped.
+    called[0].op._set_control_flow_context(
+        control_flow_ops.CondContext(pred, when_false, branch=0))
+    with tf.control_dependencies([when_true]):
+        # identity: a value if_true returns as it is would not hang on the pivot
+        kept = [tf.identity(t) for t in tf.nest.flatten(if_true())]
+    if len(kept) != len(body_out):
+        raise TypeError("lazy_cond: the branches return different structures")
+    merged: list[tf.Tensor] = []
+    for false_value, true_value, like in zip(called, kept, body_out, strict=True):
+        value = tf.raw_ops.Merge(inputs=[false_value, true_value]).output
+        value.set_shape(true_value.shape.most_specific_compatible_shape(like.shape))
+        merged.append(value)
+    return tf.nest.pack_sequence_as(body.structured_outputs, merged)
 
 
 def verdict(checks: list[Check]) -> tf.Tensor:

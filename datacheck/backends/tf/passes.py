@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from datacheck.backends.tf.droplog import PASS_TAG
 from datacheck.backends.tf.errors import DROP_LIMIT, RECORDS, format_record
+from datacheck.backends.tf.graph import lazy_cond
 from datacheck.backends.tf.stages import map_stage, scan_stage
 from datacheck.errors import DataError
 from datacheck.report.violation import Violation
@@ -131,7 +132,8 @@ def count_drops(mapped: tf.data.Dataset, schema_name: str, log_path: str, run_id
             with tf.control_dependencies([checked]):
                 return tf.constant(True)
 
-        done = tf.cond(meta["end"], finish, lambda: tf.constant(True))
+        # Runs once per pass: instantiated there, not by every fresh iterator.
+        done = lazy_cond(tf.logical_not(meta["end"]), lambda: tf.constant(True), finish)
         with tf.control_dependencies([done]):
             keep = tf.identity(keep)
         return total, (apply_keep(keep, element) if batched else (keep, element))
@@ -140,15 +142,25 @@ def count_drops(mapped: tf.data.Dataset, schema_name: str, log_path: str, run_id
 
 
 def apply_keep(keep: tf.Tensor, element: Any) -> Any:
-    """The batch without the elements ``keep`` marks False."""
-    # A batch that keeps everything passes as it is (a gather would copy it). One gather per
-    # component otherwise: boolean_mask builds a dozen ops per component.
-    def gathered() -> Any:
-        kept = tf.reshape(tf.where(keep), [-1])
-        return tf.nest.map_structure(lambda t: tf.gather(t, kept), element)
+    """The batch without the elements ``keep`` marks False.
 
-    return tf.cond(tf.reduce_all(keep), lambda: tf.nest.map_structure(tf.identity, element),
-                   gathered)
+    A batch that keeps everything passes as it is (a gather would copy it); one
+    gather per component otherwise (``boolean_mask`` builds a dozen ops per
+    component). The two ways are gated by ``Switch``/``Merge`` (see
+    ``graph.lazy_cond``): a ``tf.cond`` would call a branch function per batch.
+    """
+    everything = tf.reduce_all(keep)
+    dropping = tf.raw_ops.Switch(data=keep, pred=everything)[0]
+    kept = tf.reshape(tf.where(dropping), [-1])
+
+    def one(t: tf.Tensor) -> tf.Tensor:
+        some, all_of_it = tf.raw_ops.Switch(data=t, pred=everything)
+        merged = tf.raw_ops.Merge(inputs=[tf.gather(some, kept), all_of_it]).output
+        if t.shape.rank is not None:
+            merged.set_shape(tf.TensorShape([None]).concatenate(t.shape[1:]))
+        return merged
+
+    return tf.nest.map_structure(one, element)
 
 
 def empty_pass(empty: tf.Tensor, violation: Violation, schema_name: str, raise_it: bool,
@@ -164,4 +176,4 @@ def empty_pass(empty: tf.Tensor, violation: Violation, schema_name: str, raise_i
         with tf.control_dependencies([tf.print(line, output_stream=stream)]):
             return tf.constant(True)
 
-    return tf.cond(empty, say, lambda: tf.constant(True))
+    return lazy_cond(tf.logical_not(empty), lambda: tf.constant(True), say)

@@ -172,3 +172,32 @@ def test_the_end_marker_keeps_the_serialized_graph_small_and_the_counts_exact(st
         assert sum(int(b[0].shape[0]) for b in validated) == 255
     passes = validated.report().stats["passes"]
     assert [(p["elements"], p["dropped"]) for p in passes] == [(256, 1), (256, 1)]
+
+
+def test_lazy_cond_runs_only_the_taken_branch_and_what_follows_it(tmp_path):
+    """Switch/Merge gating: the skipped branch's side effects do not happen, and the stateful
+    ops after it (an Assert, a print) still run whichever branch was taken."""
+    from datacheck.backends.tf.graph import lazy_cond
+
+    said = tmp_path / "said.txt"
+
+    @tf.function
+    def judged(ok: tf.Tensor, x: tf.Tensor) -> tf.Tensor:
+        def describe() -> tuple[tf.Tensor, tf.Tensor]:
+            printed = tf.print("described", output_stream=f"file://{said}")
+            with tf.control_dependencies([printed]):
+                return tf.reduce_all(x > 0), tf.strings.as_string(tf.reduce_sum(x))
+
+        good, text = lazy_cond(ok, lambda: (tf.constant(True), tf.constant("")), describe)
+        checked = tf.debugging.Assert(good, [text])
+        after = tf.print("after", output_stream=f"file://{said}")
+        with tf.control_dependencies([checked, after]):
+            return tf.identity(x)
+
+    x = tf.constant([1.0, 2.0])
+    assert judged(tf.constant(True), x).numpy().tolist() == [1.0, 2.0]
+    assert said.read_text().split() == ["after"]
+    assert judged(tf.constant(False), x).numpy().tolist() == [1.0, 2.0]
+    assert said.read_text().split() == ["after", "described", "after"]
+    with pytest.raises(tf.errors.InvalidArgumentError, match="-3"):
+        judged(tf.constant(False), tf.constant([-1.0, -2.0]))
