@@ -11,7 +11,13 @@ batches of 128, 40 steps per epoch, a small CNN. Variants, each its own model,
 - ``callback-numpy``: the same judged by the numpy engine (what the callback did
   before; now only with ``dataset_rules=True``).
 
-Target (issue: training pipelines): ``callback`` costs no more than ``validate``.
+Target (issue: training pipelines): ``callback`` costs no more than validating the
+pipeline itself. Read two ways, both printed: the epoch with the callback
+against the epoch of ``fit(dc.validate(ds))``, and what the callback adds to a
+plain epoch against one pass of ``dc.validate(ds)`` alone (the callback reads
+its own copy of the data: Keras does not hand callbacks its batches, so that
+pass is what it has to pay for). Epoch times are lower quartiles (see
+``bench_training.quartile``).
 
     python benchmarks/bench_callback.py [--rounds 4]
 """
@@ -20,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -28,7 +33,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras
 import numpy as np
 import tensorflow as tf
-from bench_training import EpochTimes
+from bench_training import EpochTimes, epoch_seconds, quartile
 
 import datacheck as dc
 from datacheck.testing.keras_callback import ValidationCallback
@@ -78,17 +83,23 @@ def main() -> None:
             models[name].fit(data, epochs=args.epochs + 1, verbose=0,
                              callbacks=[*callbacks(), times])
             seconds[name] += times.seconds[1:]
-    plain = statistics.median(seconds["plain"])
-    check = statistics.median(seconds["validate"])
-    print(f"{BATCH * STEPS} CIFAR-sized images, {STEPS} steps per epoch; median epoch time:")
+    validated = dc.validate(ds, "cifar10")
+    passes = [epoch_seconds(validated) for _ in range(args.rounds * args.epochs)]
+    plain, check = quartile(seconds["plain"]), quartile(seconds["validate"])
+    print(f"{BATCH * STEPS} CIFAR-sized images, {STEPS} steps per epoch; epoch time "
+          "(lower quartile):")
     for name, values in seconds.items():
-        median = statistics.median(values)
-        print(f"  {name:<15} {median * 1e3:8.1f} ms  {median / plain:5.2f}x plain  "
-              f"{median / check:5.2f}x validate")
-    ratio = statistics.median(seconds["callback"]) / check
-    verdict = "met" if ratio <= 1.0 else "MISSED (within noise?)" if ratio <= 1.05 else "MISSED"
-    print(f"callback(rate=1.0) / validate: {ratio:.3f} (target <= 1.0): {verdict}")
-
+        value = quartile(values)
+        print(f"  {name:<15} {value * 1e3:8.1f} ms  {value / plain:5.2f}x plain  "
+              f"{value / check:5.2f}x validate")
+    ratio = quartile(seconds["callback"]) / check
+    print(f"callback(rate=1.0) epoch / fit(dc.validate(ds)) epoch: {ratio:.3f} "
+          f"(target <= 1.0): {'met' if ratio <= 1.0 else 'MISSED'}")
+    added = quartile(seconds["callback"]) - plain
+    alone = quartile(passes)
+    print(f"the callback adds {added * 1e3:.1f} ms to a plain epoch; one pass of "
+          f"dc.validate(ds) alone takes {alone * 1e3:.1f} ms: {added / alone:.3f} "
+          f"(target <= 1.0): {'met' if added <= alone else 'MISSED'}")
 
 if __name__ == "__main__":
     main()
