@@ -23,7 +23,7 @@ def class_dtype(spec: tf.TensorSpec, batched: bool) -> tf.DType:
     if rank is not None and rank >= 2 and (shape[-1] is None or shape[-1] > 1):
         return tf.int64
     if spec.dtype.is_integer:
-        return tf.int64  # the scan's state holds no int32 (see stages.scan_stage)
+        return tf.int64  # one key dtype for every integer label dtype
     return spec.dtype if spec.dtype.is_floating else tf.string
 
 
