@@ -18,7 +18,7 @@ import tensorflow as tf
 from datacheck.backends.tf.droplog import PASS_TAG
 from datacheck.backends.tf.errors import DROP_LIMIT, RECORDS, format_record
 from datacheck.backends.tf.graph import lazy_cond
-from datacheck.backends.tf.stages import map_stage, scan_stage
+from datacheck.backends.tf.stages import map_stage
 from datacheck.errors import DataError
 from datacheck.report.violation import Violation
 
@@ -92,10 +92,11 @@ def rows(element: Any, batched: bool) -> tf.Tensor:
     return tf.shape(first)[0]
 
 
-def count_drops(mapped: tf.data.Dataset, schema_name: str, log_path: str, run_id: str,
-                max_fraction: float, empty: Violation | None = None,
-                batched: bool = True) -> tf.data.Dataset:
-    """Count kept and dropped per pass; at the end marker log the totals and apply the limit.
+def drop_counter(schema_name: str, log_path: str, run_id: str, max_fraction: float,
+                 empty: Violation | None = None, batched: bool = True) -> Any:
+    """The step that counts kept and dropped per pass: ``step(dropped, (keep, meta,
+    element)) -> (dropped, out)``, for a scan whose state holds ``dropped``. At the end
+    marker it logs the totals and applies the limit.
 
     ``empty``: the violation a pass with no elements at all raises (None: allowed).
     Batches come out with their dropped elements removed (``batched``), single
@@ -138,7 +139,7 @@ def count_drops(mapped: tf.data.Dataset, schema_name: str, log_path: str, run_id
             keep = tf.identity(keep)
         return total, (apply_keep(keep, element) if batched else (keep, element))
 
-    return scan_stage(mapped, zero, step)
+    return step
 
 
 def apply_keep(keep: tf.Tensor, element: Any) -> Any:

@@ -205,6 +205,8 @@ class _Builder:
                 meta["end"] = end
             return meta, (meta, element)
 
+        if self.mode == "drop":
+            return self.drop_stages(dataset, init, scan_fn)
         scanned = scan_stage(dataset, init, scan_fn)
         if self.mode == JUDGE:
             return map_stage(scanned, self.judge_fn, parallel=True)
@@ -213,12 +215,28 @@ class _Builder:
             return map_stage(filter_stage(scanned, self.collect_end), self.collect_fn)
         if self.empty_guard is not None:
             scanned = filter_stage(scanned, self.guard_end)
-        mapped = map_stage(scanned, self.drop_fn if counting else self.check_fn, parallel=True)
-        if self.mode != "drop":
-            return mapped
+        return map_stage(scanned, self.check_fn, parallel=True)
+
+    def drop_stages(self, marked: tf.data.Dataset, init: dict[str, Any],
+                    scan_fn: Any) -> tf.data.Dataset:
+        """drop mode: one scan numbers, judges and counts each batch; a filter drops what
+        is left empty (and the end marker).
+
+        Judged inside the scan, sequentially: every function that runs per batch costs
+        tf.data thread hand-offs (2-3x its wall time in CPU, docs/performance.md), and
+        a parallel judge would need a second, counting scan after it.
+        """
         empty = empty_violation(self.schema, 0, "one pass over the dataset")
-        counted = passes.count_drops(mapped, self.schema.name, self.log_path or "",
-                                     self.run_id, self.max_drop_fraction, empty, self.batched)
+        count = passes.drop_counter(self.schema.name, self.log_path or "", self.run_id,
+                                    self.max_drop_fraction, empty, self.batched)
+
+        @tf.autograph.experimental.do_not_convert
+        def step(state: dict[str, Any], item: Any) -> tuple[Any, Any]:
+            meta_state, (meta, element) = scan_fn(state["meta"], item)
+            dropped, out = count(state["dropped"], self.drop_fn(meta, element))
+            return {"meta": meta_state, "dropped": dropped}, out
+
+        counted = scan_stage(marked, {"meta": init, "dropped": tf.constant(0, tf.int64)}, step)
         if self.batched:
             return filter_stage(counted, _non_empty)
         return map_stage(filter_stage(counted, lambda keep, element: keep[0]),
