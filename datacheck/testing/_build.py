@@ -213,14 +213,14 @@ def feature_values(draft: Draft, name: str) -> np.ndarray:
         parts = [valid_values(spec, min(per, total - start), draft.rng, style=draft.style,
                               scale=draft.scale) for start in range(0, total, per)]
         flat = np.concatenate(parts) if parts else np.zeros(0, spec.dtype)
-        return spread_elements(flat.reshape(shape), spec, draft.rng)
+        return spread_elements(flat.reshape(shape), spec, draft.rng, regroup=step)
     planted = draft.fixed.get(name, [])
     positions = np.array([p for p, _ in planted], dtype=np.int64)
     values = np.array([v for _, v in planted], dtype=np.float64)
     free = valid_values(spec, total - len(planted), draft.rng, style=draft.style,
                         scale=draft.scale, fixed=values)
     if not planted:
-        return spread_elements(free.reshape(shape), spec, draft.rng)
+        return spread_elements(free.reshape(shape), spec, draft.rng, regroup=shape[0])
     out = np.empty(total, dtype=free.dtype)
     mask = np.ones(total, dtype=bool)
     mask[positions] = False

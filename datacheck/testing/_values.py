@@ -178,13 +178,30 @@ def _spread(x: np.ndarray, spec: ValueSpec, rng: np.random.Generator) -> np.ndar
     return x
 
 
-def spread_elements(x: np.ndarray, spec: ValueSpec, rng: np.random.Generator) -> np.ndarray:
-    """Make every element (axis 0) hold two values: constancy is judged per element."""
+def spread_elements(x: np.ndarray, spec: ValueSpec, rng: np.random.Generator,
+                    regroup: int = 0) -> np.ndarray:
+    """Make every element (axis 0) hold two values: constancy is judged per element.
+
+    ``regroup``: rows per group whose values may trade places (0: none). Where the
+    spec declares a mean or std, values are first dealt out within each group so
+    that every row gets values from both ends: that keeps the moments, which
+    changing a value (``_spread``) would break.
+    """
     if not spec.not_constant or x.ndim == 0 or x.size == 0 or spec.dtype == "string":
         return x
     rows = x.reshape(x.shape[0], -1)
     if rows.shape[1] < 2:
         return x
+    if regroup and (spec.mean is not None or spec.std is not None):
+        rows = rows.copy()
+        for start in range(0, rows.shape[0], regroup):
+            group = rows[start:start + regroup]
+            if all(np.unique(row).size > 1 for row in group):
+                continue
+            ordered = np.sort(group, axis=None)
+            # row r gets ordered[r], ordered[r + R], ...: the smallest and the largest values
+            dealt = ordered.reshape(group.shape[1], group.shape[0]).T
+            group[...] = rng.permuted(dealt, axis=1)
     for row in rows:  # each row is a view: _spread edits it in place
         _spread(row, spec, rng)
     return rows.reshape(x.shape)

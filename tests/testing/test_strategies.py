@@ -129,3 +129,20 @@ def test_unshuffled_violations_come_as_sorted_runs_of_batches(batch):
     assert window is not None and batch.size == 10 * window * batch.batch_size
     runs = [set(np.unique(part["label"])) for part in batch.batches()]
     assert all(len(classes) == 1 for classes in runs)
+
+
+@fast(150)
+@given(data=st.data())
+def test_elements_made_non_constant_keep_the_declared_moments(data):
+    """Found by the random-schema property above: making every element hold two values
+    changed values of a z-scored integer feature and broke its mean/std. The values
+    are now dealt out among the elements instead."""
+    schema = dc.load_schema({"name": "moments", "features": {
+        "image": {"layout": "HW", "normalization": "raw_uint8", "not_constant": True},
+        "scores": {"layout": "HWC", "dtype": "integer", "normalization": "zscore",
+                   "not_constant": True}},
+        "labels": {"label": {"encoding": "one_hot", "num_classes": 2}}})
+    batch = data.draw(violations(schema, "constant", max_batch=5))
+    assert batch.feature == "image"
+    _check_planted(schema, batch)
+    assert_matches(data.draw(batches(schema, max_batch=5)), schema, strict=True)
