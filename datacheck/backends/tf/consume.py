@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
+from datacheck.backends.tf.spec_judge import static_violations
 from datacheck.backends.tf.structure import detect_batched, namer, specs_by_name
-from datacheck.backends.tf.validate import static_violations
 from datacheck.engine.collector import Collector
 from datacheck.errors import DataError
 from datacheck.report.report import Report

@@ -15,50 +15,24 @@ from typing import Any
 
 import tensorflow as tf
 
-from datacheck.backends.numpy.evaluate import evaluate
 from datacheck.backends.tf import graph, passes
 from datacheck.backends.tf.droplog import DROP_TAG, start_log
 from datacheck.backends.tf.exitguard import exit_guard
 from datacheck.backends.tf.runs import batch_class, class_dtype
+from datacheck.backends.tf.spec_judge import static_violations
 from datacheck.backends.tf.stages import filter_stage, map_stage, scan_stage
 from datacheck.backends.tf.structure import detect_batched, namer, specs_by_name
 from datacheck.backends.tf.validated import ValidatedDataset
-from datacheck.backends.tf.views import tf_dtype_name
 from datacheck.engine.collector import Collector
 from datacheck.errors import DatacheckError, ValidationError
 from datacheck.report.violation import Violation
 from datacheck.rules.dataset import empty_violation
-from datacheck.rules.judge import static_checks
-from datacheck.rules.structure import missing_feature
 from datacheck.schema.model import Schema
 
 MODES = ("raise", "warn", "drop", "collect")
 #: Not a mode of ``validate()``: ``judged_batches`` (what ValidationCallback reads).
 JUDGE = "judge"
 log = logging.getLogger("datacheck")
-
-
-def static_violations(schema: Schema, specs: dict[str, tf.TensorSpec],
-                      batched: bool) -> list[Violation]:
-    """Judge the element_spec before any data is read (unknown dims are left to run time)."""
-    found: list[Violation] = []
-    for name in schema.names():
-        entry = schema.features.get(name) or schema.labels[name]
-        if name not in specs:
-            if not entry.optional:
-                found.append(missing_feature(name, sorted(specs), "element_spec",
-                                             elements="dataset elements"))
-            continue
-        spec = specs[name]
-        if spec.shape.rank is None:
-            continue
-        shape = tuple(spec.shape.as_list())
-        shape = shape if batched else (1, *shape)
-        checks = static_checks(schema, name, shape, tf_dtype_name(spec.dtype))
-        violations, _ = evaluate([c for c in checks if c.static], None,
-                                 source="the element_spec (before reading data)")
-        found += violations
-    return found
 
 
 def validate(dataset: tf.data.Dataset, schema: Schema, *, on_error: str = "raise",
