@@ -147,21 +147,14 @@ def apply_keep(keep: tf.Tensor, element: Any) -> Any:
 
     A batch that keeps everything passes as it is (a gather would copy it); one
     gather per component otherwise (``boolean_mask`` builds a dozen ops per
-    component). The two ways are gated by ``Switch``/``Merge`` (see
-    ``graph.lazy_cond``): a ``tf.cond`` would call a branch function per batch.
+    component), behind ``lazy_cond``: a ``tf.cond`` would call a branch function
+    per batch.
     """
-    everything = tf.reduce_all(keep)
-    dropping = tf.raw_ops.Switch(data=keep, pred=everything)[0]
-    kept = tf.reshape(tf.where(dropping), [-1])
+    def gathered() -> Any:
+        kept = tf.reshape(tf.where(keep), [-1])
+        return tf.nest.map_structure(lambda t: tf.gather(t, kept), element)
 
-    def one(t: tf.Tensor) -> tf.Tensor:
-        some, all_of_it = tf.raw_ops.Switch(data=t, pred=everything)
-        merged = tf.raw_ops.Merge(inputs=[tf.gather(some, kept), all_of_it]).output
-        if t.shape.rank is not None:
-            merged.set_shape(tf.TensorShape([None]).concatenate(t.shape[1:]))
-        return merged
-
-    return tf.nest.map_structure(one, element)
+    return lazy_cond(tf.reduce_all(keep), lambda: element, gathered)
 
 
 def empty_pass(empty: tf.Tensor, violation: Violation, schema_name: str, raise_it: bool,

@@ -341,13 +341,17 @@ class _Builder:
     @tf.autograph.experimental.do_not_convert
     def collect_end(self, meta: dict[str, Any], element: Any) -> tf.Tensor:
         """collect mode: the end marker leaves here; a pass that reaches it is complete."""
-        def count(end: Any) -> bool:
+        def count() -> bool:
             with exit_guard.call():
-                if bool(end) and not exit_guard.exiting:
+                if not exit_guard.exiting:
                     self.collect_passes["complete"] += 1
             return True
 
-        done = tf.numpy_function(count, [meta["end"]], tf.bool, stateful=True)
+        def completed() -> tf.Tensor:
+            return tf.numpy_function(count, [], tf.bool, stateful=True)
+
+        # Python is called once per pass, at its end, not for every batch.
+        done = graph.lazy_cond(tf.logical_not(meta["end"]), lambda: tf.constant(True), completed)
         with tf.control_dependencies([done]):
             return tf.logical_not(meta["end"])
 
