@@ -44,23 +44,40 @@ def fit_exponent(lo: float, hi: float, bins: int) -> int:
 
 
 def _width(lo: float, hi: float, exp: int) -> int:
-    return math.floor(math.ldexp(hi, -exp)) - math.floor(math.ldexp(lo, -exp)) + 1
+    return _bin_of(hi, exp) - _bin_of(lo, exp) + 1
+
+
+def _bin_of(value: float, exp: int) -> int:
+    """``floor(value / 2**exp)``, exactly: also where the scaled value underflows.
+
+    Scaling a subnormal down can round a negative value to ``-0.0``, whose floor
+    is 0, although the value lies in bin -1 ([-2**exp, 0)).
+
+    >>> _bin_of(-5e-324, 1), _bin_of(5e-324, 1), _bin_of(-0.0, 1)
+    (-1, 0, 0)
+    """
+    scaled = math.floor(math.ldexp(value, -exp))
+    return -1 if scaled == 0 and value < 0 else scaled
 
 
 def grid_for(lo: float, hi: float, bins: int) -> tuple[int, int, int]:
     """``(exp, offset, width)`` of the grid for ``[lo, hi]``: bins ``offset .. offset+width-1``."""
     exp = fit_exponent(lo, hi, bins)
-    return exp, math.floor(math.ldexp(lo, -exp)), _width(lo, hi, exp)
+    return exp, _bin_of(lo, exp), _width(lo, hi, exp)
 
 
 def bin_numbers(values: np.ndarray, exp: int, offset: int) -> np.ndarray:
     """``floor(values / 2**exp) - offset`` as a new float64 array, for ``np.bincount``.
 
     Scaling by a power of two and subtracting an integer below 2**53 are exact,
-    so this is the bin number without np.ldexp (slow) or int64 temporaries.
+    so this is the bin number without np.ldexp (slow) or int64 temporaries. The
+    one inexact case, a negative value that scaling down rounds to ``-0.0``
+    (see :func:`_bin_of`), is put back into bin -1.
     """
     index = values * math.ldexp(1.0, -exp)
     np.floor(index, out=index)
+    if exp > 0 and offset < 0:  # only a coarse grid holding negatives can underflow so
+        index[(index == 0) & (values < 0)] = -1
     index -= offset
     return index
 
