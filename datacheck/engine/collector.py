@@ -114,15 +114,16 @@ class Collector:
         self.add(found)
         return found
 
-    def add_judged(self, found: list[Violation], elements: int) -> None:
-        """Record a batch that another judge judged (the graph, for ValidationCallback).
+    def add_judged(self, found: list[Violation], elements: int, batches: int = 1) -> None:
+        """Record ``batches`` batches that another judge judged (the graph, for
+        ValidationCallback), holding ``elements`` elements and the ``found`` violations.
 
-        Counts it like ``add_batch`` but builds no summary: the dataset-scope rules
-        do not see it.
+        Counts them like ``add_batch`` but builds no summary: the dataset-scope rules
+        do not see them.
         """
         self.present = True
         self.count_elements(found)
-        self.batches += 1
+        self.batches += batches
         self.elements += elements
         self.add(found)
 

@@ -59,6 +59,8 @@ class RunStats(TypedDict, total=False):
     steps: int
     violating_batches: int
     rate: float
+    #: "trained" (the batches fit trained on, judged in its step) or "copy" (sampled).
+    judged_batches: str
     # diff, dedup, labels
     a: dict[str, Any]
     b: dict[str, Any]

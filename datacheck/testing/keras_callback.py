@@ -1,14 +1,21 @@
-"""A Keras callback that checks a sample of batches during ``fit`` and writes a report per epoch.
+"""A Keras callback that checks batches during ``fit`` and writes a report per epoch.
 
-Keras does not hand callbacks the batches it trains on, so the callback reads
-its own copy of the data (the same arrays or the same tf.data pipeline,
-augmentation included) and checks one batch of it after a random fraction
-``rate`` of training steps. Where TensorFlow is installed, a batch is judged
-by ``validate()``'s graph judge (``backends.tf.batch_judge``): checking every
-batch (``rate=1.0``) costs what validating the pipeline costs. The numpy
-engine judges instead with ``dataset_rules=True`` (the dataset rules need every
-sampled batch's summary) or without TensorFlow. Importing this module imports
-Keras.
+Two sources of batches (``batches=``):
+
+- ``"trained"``: the batches ``fit`` trains on, judged inside the train step by
+  ``validate()``'s graph judge (``backends.tf.step_judge``). The data is read
+  once, and the step pays only for the judge's ops. TensorFlow backend only,
+  with the step not XLA-compiled and no ``tf.distribute`` strategy.
+- ``"copy"``: Keras does not hand callbacks its batches, so the callback reads
+  its own copy of the data (the same arrays or the same tf.data pipeline,
+  augmentation included) and checks one batch of it after a random fraction
+  ``rate`` of training steps. Where TensorFlow is installed, a batch is judged
+  by the graph judge (``backends.tf.batch_judge``); the numpy engine judges
+  instead with ``dataset_rules=True`` (the dataset rules need every sampled
+  batch's summary) or without TensorFlow.
+
+``"auto"`` (the default) takes ``"trained"`` where ``rate=1.0`` and the model
+allows it, else ``"copy"``. Importing this module imports Keras.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from datacheck.schema.model import Schema
 
 log = logging.getLogger("datacheck")
 ON_VIOLATION = ("warn", "stop", "raise")
+BATCHES = ("auto", "trained", "copy")
 #: ``where`` of dataset-scope findings judged on the sample.
 SAMPLE = "sampled batches"
 
@@ -89,11 +97,16 @@ class _Source:
 
 
 class ValidationCallback(keras.callbacks.Callback):
-    """Check sampled batches against a schema while a model trains.
+    """Check the batches of ``model.fit`` against a schema while the model trains.
 
-    ``data``: arrays (dict/tuple), a tf.data.Dataset or an iterable of
-    batches; ``rate``: fraction of training steps after which one batch is
-    checked (at least ``min_batches`` per epoch); ``report_path``: where each
+    ``batches``: ``"trained"`` judges every batch the model trains on, inside
+    its train step (``data`` is not read and may be None); ``"copy"`` samples
+    batches of ``data``; ``"auto"`` is ``"trained"`` where ``rate=1.0`` and the
+    model allows it (TensorFlow backend, no ``jit_compile``, no distribution
+    strategy), else ``"copy"``. ``data``: arrays (dict/tuple), a tf.data.Dataset
+    or an iterable of batches, the same data ``fit`` trains on; ``rate``:
+    fraction of training steps after which one batch of the copy is checked (at
+    least ``min_batches`` per epoch); ``report_path``: where each
     epoch's JSON report goes (``{epoch}`` is filled in); ``on_violation``:
     ``"warn"`` (log), ``"stop"`` (finish the epoch, then stop training) or
     ``"raise"`` (ValidationError at once). Dataset-scope rules (class balance,
@@ -110,13 +123,26 @@ class ValidationCallback(keras.callbacks.Callback):
     def __init__(self, schema: str | Path | dict[str, Any] | Schema, data: Any, *,
                  rate: float = 0.1, batch_size: int = DEFAULT_BATCH_SIZE,
                  report_path: str | Path | None = None, on_violation: str = "warn",
-                 min_batches: int = 1, seed: int = 0, dataset_rules: bool = False) -> None:
+                 min_batches: int = 1, seed: int = 0, dataset_rules: bool = False,
+                 batches: str = "auto") -> None:
         super().__init__()
         if not 0.0 <= rate <= 1.0:
             raise DatacheckError(f"ValidationCallback: rate must be in [0, 1], got {rate}")
         if on_violation not in ON_VIOLATION:
             raise DatacheckError(f"ValidationCallback: on_violation must be one of "
                                  f"{', '.join(ON_VIOLATION)}; got {on_violation!r}")
+        if batches not in BATCHES:
+            raise DatacheckError(f"ValidationCallback: batches must be one of "
+                                 f"{', '.join(BATCHES)}; got {batches!r}")
+        if batches == "trained" and (rate != 1.0 or dataset_rules):
+            raise DatacheckError("ValidationCallback: batches='trained' judges every batch "
+                                 "without summaries; leave rate=1.0 and dataset_rules=False, "
+                                 "or sample a copy with batches='copy'")
+        if data is None and batches == "copy":
+            raise DatacheckError("ValidationCallback: batches='copy' needs the data to sample")
+        self.batches = batches
+        self._trained: Any = None  # the StepJudge while fit's batches are judged in its step
+        self._restore: dict[str, Any] = {}
         self.schema = load_schema(schema)
         self.rate = rate
         self.report_path = None if report_path is None else str(report_path)
@@ -127,7 +153,8 @@ class ValidationCallback(keras.callbacks.Callback):
         self._source = _Source(self.schema, data, batch_size)
         self._graph_judge: Any = None
         self._pipeline_judge: Any = None
-        if not dataset_rules and importlib.util.find_spec("tensorflow") is not None:
+        if data is not None and not dataset_rules \
+                and importlib.util.find_spec("tensorflow") is not None:
             from datacheck.backends.tf.batch_judge import BatchJudge, PipelineJudge
 
             if _is_dataset(data):
@@ -141,17 +168,74 @@ class ValidationCallback(keras.callbacks.Callback):
         self._steps = 0
         self._warned: set[tuple[str, str]] = set()
 
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        if self.batches == "copy" or (self.batches == "auto" and (
+                self.rate != 1.0 or self.dataset_rules)):
+            return
+        if keras.backend.backend() != "tensorflow":  # and TensorFlow may not be installed
+            why_not: str | None = f"the {keras.backend.backend()} backend runs its own step"
+        else:
+            from datacheck.backends.tf.step_judge import step_judging_possible
+
+            why_not = step_judging_possible(self.model)
+        if why_not is not None:
+            if self.batches == "trained" or self._source.data is None:
+                raise DatacheckError(f"ValidationCallback: cannot judge the batches fit trains "
+                                     f"on: {why_not}; pass the training data and "
+                                     f"batches='copy' to sample a copy of it")
+            return
+        from datacheck.backends.tf.step_judge import StepJudge, unjudged
+
+        # fit made its train function before this call: wrap the step and make it again.
+        model = self.model
+        own_step = model.__dict__.get("train_step")
+        if own_step is not None and unjudged(own_step) is not own_step:
+            own_step = unjudged(own_step)  # left wrapped by a fit that failed: unwrap
+            model.__dict__.pop("train_step")
+            if getattr(own_step, "__func__", None) is not getattr(type(model), "train_step", None):
+                model.train_step = own_step  # the user's own step, set on the instance
+            model.make_train_function(force=True)
+            own_step = model.__dict__.get("train_step")
+        self._restore = {"train_function": model.train_function, "train_step": own_step}
+        self._trained = StepJudge(self.schema, raising=self.on_violation == "raise")
+        model.train_step = self._trained.wrap(model.train_step)
+        model.make_train_function(force=True)
+        if self.on_violation == "raise":
+            model.train_function = self._trained.translating(model.train_function, self._unwrap)
+
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        self._unwrap()
+
+    def _unwrap(self) -> None:
+        """The model's own train step again (after fit, or before an error leaves fit)."""
+        if self._trained is None:
+            return
+        model = self.model
+        if self._restore["train_step"] is None:
+            model.__dict__.pop("train_step", None)
+        else:
+            model.train_step = self._restore["train_step"]
+        model.train_function = self._restore["train_function"]
+        self._trained = None
+
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self._collector = Collector(self.schema, input="<fit>")
         if self._graph_judge is not None:
             self._graph_judge.runs.clear()  # as the new collector's: runs start per epoch
+        if self._trained is not None:
+            self._trained.start_epoch()
         self._sampled = 0
         self._bad = 0
         self._steps = 0
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         self._steps += 1
-        if self._random.random() < self.rate:
+        if self._trained is not None:
+            bad, found = self._trained.take_findings()
+            if bad:
+                self._collector.add_judged(found, 0, batches=0)
+                self._verdict(found, bad)
+        elif self._random.random() < self.rate:
             self._check_one()
 
     def _check_one(self) -> None:
@@ -165,9 +249,14 @@ class ValidationCallback(keras.callbacks.Callback):
             index, offset, arrays = self._source.next()
             found = self._judge(arrays, index, offset)
         self._sampled += 1
+        self._verdict(found, 1)
+
+    def _verdict(self, found: list[Any], batches: int) -> None:
+        """Count, raise, stop or warn for the violations of ``batches`` judged batches."""
         errors = [v for v in found if v.severity == "error"]
-        self._bad += bool(errors)
+        self._bad += batches if errors else 0
         if errors and self.on_violation == "raise":
+            self._unwrap()
             raise ValidationError(errors, self.schema.name)
         if errors and self.on_violation == "stop" and self.model is not None:
             self.model.stop_training = True
@@ -188,15 +277,20 @@ class ValidationCallback(keras.callbacks.Callback):
         return found
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        while self._sampled < self.min_batches:
+        if self._trained is not None:
+            self._sampled, elements = self._trained.totals()
+            self._collector.add_judged([], elements, batches=self._sampled)
+        while self._trained is None and self._sampled < self.min_batches:
             self._check_one()
         report = self._collector.finish(where=SAMPLE)
         if not self.dataset_rules:
             report.violations = [v for v in report.violations if v.where != SAMPLE]
         if self.on_violation == "raise" and not report.ok:
+            self._unwrap()
             raise ValidationError(report.errors, self.schema.name)
         report.kind = "fit"
         report.stats.update({"epoch": epoch, "steps": self._steps,
+                             "judged_batches": "trained" if self._trained is not None else "copy",
                              "sampled_batches": self._sampled, "violating_batches": self._bad,
                              "rate": self.rate})
         report.mark_input("<fit>", "ok" if report.ok else "violating")

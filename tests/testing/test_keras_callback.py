@@ -53,11 +53,23 @@ def test_raise_mode_stops_fit_with_a_validation_error(digits):
     x, y = digits
     y = y.copy()
     y[5] = 10
+    model = _model()
+    before = [w.copy() for w in model.get_weights()]
     callback = ValidationCallback("digits", (x, y), rate=1.0, on_violation="raise")
     with pytest.raises(dc.ValidationError) as info:
-        _model().fit(x, y, epochs=1, batch_size=32, verbose=0, callbacks=[callback])
+        model.fit(x, y, epochs=1, batch_size=32, shuffle=False, verbose=0,
+                  callbacks=[callback])
     assert info.value.violations[0].code == "label_range"
-    assert "element 5" in info.value.violations[0].where
+    assert info.value.violations[0].where == "batch 0, element 5"
+    # Judged in the train step (rate=1.0): it stopped before the bad batch trained (which
+    # would also have crashed Keras' sparse loss on the label 10).
+    for old, new in zip(before, model.get_weights(), strict=True):
+        np.testing.assert_array_equal(old, new)
+
+    shuffled = ValidationCallback("digits", (x, y), rate=1.0, on_violation="raise")
+    with pytest.raises(dc.ValidationError) as info:  # named where fit's shuffle put it
+        model.fit(x, y, epochs=1, batch_size=32, verbose=0, callbacks=[shuffled])
+    assert info.value.violations[0].code == "label_range"
 
 
 def test_samples_a_tf_data_pipeline_and_checks_at_least_one_batch(digits):

@@ -45,3 +45,13 @@ def batch_class(y: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     low, high = tf.reduce_min(classes), tf.reduce_max(classes)
     key = tf.cast(high, tf.int64) if classes.dtype.is_integer else high
     return key, tf.logical_and(tf.size(classes) > 1, tf.equal(low, high))
+
+
+def advance_run(last: tf.Tensor, run: tf.Tensor, y: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """(class key, run length) after batch ``y``: the run of single-class batches of one
+    class grows by one, a single-class batch of another class starts a run of 1, and a
+    batch of several classes ends it (0)."""
+    key, single = batch_class(y)
+    same = tf.logical_and(single, tf.equal(key, last))
+    zero, one = tf.constant(0, tf.int64), tf.constant(1, tf.int64)
+    return key, tf.where(same, run + 1, tf.where(single, one, zero))

@@ -18,7 +18,7 @@ import tensorflow as tf
 from datacheck.backends.tf import graph, passes
 from datacheck.backends.tf.droplog import DROP_TAG, start_log
 from datacheck.backends.tf.exitguard import exit_guard
-from datacheck.backends.tf.runs import batch_class, class_dtype
+from datacheck.backends.tf.runs import advance_run, class_dtype
 from datacheck.backends.tf.spec_judge import static_violations
 from datacheck.backends.tf.stages import filter_stage, map_stage, scan_stage
 from datacheck.backends.tf.structure import detect_batched, namer, specs_by_name
@@ -94,8 +94,13 @@ def validate(dataset: tf.data.Dataset, schema: Schema, *, on_error: str = "raise
 def judged_batches(dataset: tf.data.Dataset, schema: Schema) -> tf.data.Dataset:
     """``(ok, records, elements)`` per batch of a batched ``dataset``: the verdicts
     ``validate()`` reaches, as data (``errors.parse_records`` reads the records)."""
-    builder = _Builder(schema, namer(schema, dataset.element_spec), True, JUDGE, None, 0, None)
-    return builder.build(dataset)
+    return judge_builder(schema, dataset.element_spec).build(dataset)
+
+
+def judge_builder(schema: Schema, spec: Any) -> _Builder:
+    """The builder of ``JUDGE`` mode for batches of this structure: its ``judge_fn`` and
+    ``run_labels`` also judge batches outside a pipeline (``step_judge``)."""
+    return _Builder(schema, namer(schema, spec), True, JUDGE, None, 0, None)
 
 
 def log_warning(message: str) -> None:
@@ -166,11 +171,7 @@ class _Builder:
             runs = {}
             for name in run_labels:
                 last, run = state["runs"][name]
-                key, single = batch_class(named[name])
-                same = tf.logical_and(single, tf.equal(key, last))
-                run = tf.where(same, run + 1, tf.where(single, tf.constant(1, tf.int64),
-                                                       tf.constant(0, tf.int64)))
-                runs[name] = (key, run)
+                runs[name] = advance_run(last, run, named[name])
             meta = {"index": state["index"] + 1, "offset": state["offset"] + state["size"],
                     "size": size, "runs": runs}
             if counting:

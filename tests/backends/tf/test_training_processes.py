@@ -109,3 +109,37 @@ def test_keras_on_the_jax_backend_trains_on_a_validated_tf_data_pipeline():
             print("jax-ok")
         """)
     assert "jax-ok" in result.stdout, result.stderr[-3000:]
+
+
+def test_validation_callback_on_the_jax_backend_samples_its_copy():
+    """rate=1.0 cannot judge JAX's own train step: the callback reads its copy, and says so
+    where it has none."""
+    pytest.importorskip("jax")
+    result = _run("""
+        import os
+        os.environ["KERAS_BACKEND"] = "jax"
+        """, DIGITS, """
+        from datacheck.testing.keras_callback import ValidationCallback
+        assert keras.backend.backend() == "jax"
+        x[70] *= 16
+        x[900, 3, 3, 0] = np.nan
+        ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(64)
+        model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(),
+                                  keras.layers.Dense(10, activation="softmax")])
+        model.compile("adam", "sparse_categorical_crossentropy")
+        callback = ValidationCallback("digits", ds, rate=1.0)
+        model.fit(ds, epochs=2, verbose=0, callbacks=[callback])
+        for report in callback.reports:
+            assert report.stats["judged_batches"] == "copy", report.stats
+            assert report.stats["elements"] == len(x) and report.stats["sampled_batches"] == 29
+            assert sorted((v.code, v.where) for v in report.violations) == [
+                ("nonfinite", "batch 14, element 4 (index 900)"),
+                ("range", "batch 1, element 6 (index 70)")], report.violations
+        try:
+            model.fit(ds, epochs=1, verbose=0,
+                      callbacks=[ValidationCallback("digits", None, rate=1.0)])
+        except dc.DatacheckError as exc:
+            assert "the jax backend runs its own step" in str(exc), exc
+            print("jax-callback-ok")
+        """)
+    assert "jax-callback-ok" in result.stdout, result.stderr[-3000:]

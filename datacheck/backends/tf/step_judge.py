@@ -1,0 +1,194 @@
+"""The batches a Keras model trains on, judged inside its train step (ValidationCallback).
+
+``ValidationCallback`` otherwise reads its own copy of the training data: Keras
+does not hand callbacks its batches. On the TensorFlow backend the callback can
+put ``validate()``'s judge (JUDGE mode of ``validate._Builder``) in front of
+``model.train_step`` instead: every batch is judged where it is trained on, the
+data is read once, and the step pays for the judge's ops only.
+
+The judge keeps its state in variables the callback reads between steps: the
+batch index, element offset and single-class runs (what the scan of
+``validate()`` carries), how many batches broke a rule and their records. It
+runs as its own ``tf.function`` call in the step's graph, outside any XLA
+cluster of the step only when the step is not compiled: so it is used only
+where ``model.jit_compile`` is off (``step_judging_possible``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import tensorflow as tf
+
+from datacheck.backends.tf import graph
+from datacheck.backends.tf.errors import from_tf_error, parse_records
+from datacheck.backends.tf.runs import advance_run, class_dtype
+from datacheck.backends.tf.structure import specs_by_name
+from datacheck.backends.tf.validate import judge_builder
+from datacheck.report.violation import Violation
+from datacheck.schema.model import Schema
+
+#: Records kept between two reads of the callback; the count of bad batches stays exact.
+RECORDS_BYTES = 1 << 20
+
+
+def step_judging_possible(model: Any) -> str | None:
+    """Why the batches of ``model.fit`` (TensorFlow backend) cannot be judged inside its
+    train step; None if they can."""
+    if getattr(model, "jit_compile", False):
+        return "the train step is XLA-compiled (jit_compile), and the judge's text ops are not"
+    strategy = getattr(model, "distribute_strategy", None)
+    if tf.distribute.has_strategy() or (
+            strategy is not None and strategy is not tf.distribute.get_strategy()):
+        return "the model trains under a tf.distribute strategy"
+    if getattr(model, "steps_per_execution", 1) != 1 and getattr(model, "run_eagerly", False):
+        return "run_eagerly with steps_per_execution"
+    return None
+
+
+def unjudged(train_step: Any) -> Any:
+    """The step under any judge a failed fit left around it (``on_train_end`` never ran)."""
+    while hasattr(train_step, "unjudged"):
+        train_step = train_step.unjudged
+    return train_step
+
+
+def _spec_of(data: Any) -> Any:
+    return tf.nest.map_structure(
+        lambda t: None if t is None else tf.type_spec_from_value(t), data)
+
+
+class StepJudge:
+    """Judges each batch a train step receives; the callback reads ``take_findings``."""
+
+    def __init__(self, schema: Schema, raising: bool = False) -> None:
+        self.schema = schema
+        #: Stop before a violating batch trains (``translate`` makes the error datacheck's).
+        self.raising = raising
+        self._builder: Any = None
+        self._run_labels: list[str] = []
+        self._judge: Any = None
+        self._commit: Any = None
+        with tf.init_scope():
+            self.next_index = tf.Variable(0, dtype=tf.int64, trainable=False)
+            self.next_offset = tf.Variable(0, dtype=tf.int64, trainable=False)
+            self.bad_batches = tf.Variable(0, dtype=tf.int64, trainable=False)
+            self.records = tf.Variable("", dtype=tf.string, trainable=False)
+        self.runs: dict[str, tuple[tf.Variable, tf.Variable]] = {}
+        self._bad_read = 0
+
+    def wrap(self, train_step: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        """``train_step`` with every batch it trains on judged."""
+        def judged_step(data: Any) -> Any:
+            judge, commit = self._functions_for(data)
+            verdict = judge(data)
+            if self.raising:  # the batch never trains: fail first, with datacheck's message
+                ok, message = verdict[0], verdict[-1]
+                with tf.control_dependencies([tf.debugging.Assert(ok, [message], summarize=1)]):
+                    data = tf.nest.map_structure(tf.identity, data)
+            # Otherwise the verdict may run beside the step. It is committed only after the
+            # step: a batch the step never trained on (the empty one tf.distribute's iterator
+            # hands out at the end of a pass of unknown size, before it raises OutOfRange)
+            # is not counted.
+            logs = train_step(data)
+            trained = [t for t in tf.nest.flatten(logs) if tf.is_tensor(t)]
+            with tf.control_dependencies(trained):
+                commit(*verdict[:4])
+            return logs
+
+        judged_step.unjudged = train_step  # type: ignore[attr-defined]
+        return judged_step
+
+    def _functions_for(self, data: Any) -> tuple[Any, Any]:
+        if self._judge is None:  # the first trace: the structure Keras hands the step
+            spec = _spec_of(data)
+            self._builder = judge_builder(self.schema, spec)
+            specs = specs_by_name(self.schema, spec)
+            self._run_labels = self._builder.run_labels(specs)
+            with tf.init_scope():
+                self.runs = {name: (tf.Variable(tf.zeros([], class_dtype(specs[name], True)),
+                                                trainable=False),
+                                    tf.Variable(0, dtype=tf.int64, trainable=False))
+                             for name in self._run_labels}
+            self._judge = tf.function(self._verdict, autograph=False, reduce_retracing=True)
+            self._commit = tf.function(self._commit_verdict, autograph=False)
+        return self._judge, self._commit
+
+    def _verdict(self, data: Any) -> tuple[Any, ...]:
+        """(ok, records, size, runs, assertion message) of one batch; changes nothing."""
+        named = self._builder.named(data)
+        size = (tf.cast(tf.shape(next(iter(named.values())))[0], tf.int64) if named
+                else tf.constant(0, tf.int64))
+        runs = {name: advance_run(last.read_value(), run.read_value(), named[name])
+                for name, (last, run) in self.runs.items()}
+        meta = {"index": self.next_index.read_value(), "offset": self.next_offset.read_value(),
+                "size": size, "runs": runs}
+        index, offset = meta["index"], meta["offset"]
+        fast = graph.verdict(self._builder.checks(meta, data, exact=False))
+
+        def describe() -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+            checks = self._builder.checks(meta, data)
+            message = (graph.assertion_message(self.schema.name, checks, index, offset)
+                       if self.raising else tf.constant(""))
+            return graph.verdict(checks), graph.records(checks, index, offset), message
+
+        passed = (tf.constant(True), tf.constant(""), tf.constant(""))
+        ok, text, message = graph.lazy_cond(fast, lambda: passed, describe)
+        return ok, text, size, runs, message
+
+    def _commit_verdict(self, ok: tf.Tensor, text: tf.Tensor, size: tf.Tensor,
+                        runs: dict[str, tuple[tf.Tensor, tf.Tensor]]) -> None:
+        self.next_index.assign_add(1)
+        self.next_offset.assign_add(size)
+        for name, (key, run) in runs.items():
+            self.runs[name][0].assign(key)
+            self.runs[name][1].assign(run)
+        self.bad_batches.assign_add(tf.cast(tf.logical_not(ok), tf.int64))
+        # Records only for a bad batch, and bounded: a step left wrapped after fit failed
+        # (on_train_end never ran) must not grow them while nobody reads them.
+        room = tf.strings.length(self.records) < RECORDS_BYTES
+        self.records.assign(tf.strings.join(
+            [self.records, tf.where(tf.logical_and(room, tf.logical_not(ok)), text + "\n",
+                                    tf.constant(""))]))
+
+    def translating(self, inner: Callable[[Any], Any],
+                    on_error: Callable[[], None]) -> Callable[[Any], Any]:
+        """``inner`` (a train function) raising the ValidationError its judge's assertion
+        carries, after ``on_error``, instead of TensorFlow's InvalidArgumentError."""
+        def train_function(iterator: Any) -> Any:
+            try:
+                return inner(iterator)
+            except tf.errors.InvalidArgumentError as exc:
+                error = from_tf_error(exc, self.schema.name)
+                if error is None:
+                    raise
+                on_error()
+                raise error from None
+
+        return train_function
+
+    def start_epoch(self) -> None:
+        """Batch indices and offsets start over, as a pass of the data does."""
+        self.next_index.assign(0)
+        self.next_offset.assign(0)
+        self.bad_batches.assign(0)
+        self.records.assign("")
+        self._bad_read = 0
+        for last, run in self.runs.values():
+            last.assign(tf.zeros([], last.dtype))
+            run.assign(0)
+
+    def take_findings(self) -> tuple[int, list[Violation]]:
+        """(batches that broke a rule since the last call, their violations)."""
+        bad = int(self.bad_batches.numpy())
+        if bad == self._bad_read:
+            return 0, []
+        text = self.records.numpy().decode("utf-8", "replace")
+        self.records.assign("")
+        new, self._bad_read = bad - self._bad_read, bad
+        return new, parse_records(text)
+
+    def totals(self) -> tuple[int, int]:
+        """(batches, elements) judged this epoch."""
+        return int(self.next_index.numpy()), int(self.next_offset.numpy())
