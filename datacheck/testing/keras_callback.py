@@ -23,6 +23,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import random
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,9 @@ from datacheck.schema.model import Schema
 log = logging.getLogger("datacheck")
 ON_VIOLATION = ("warn", "stop", "raise")
 BATCHES = ("auto", "trained", "copy")
+#: Seconds between two reads of the trained batches' findings (and always at an epoch's end):
+#: a read is a device-to-host copy each step would pay, and a warning late by this is on time.
+READ_EVERY_S = 0.5
 #: ``where`` of dataset-scope findings judged on the sample.
 SAMPLE = "sampled batches"
 
@@ -143,6 +147,7 @@ class ValidationCallback(keras.callbacks.Callback):
         self.batches = batches
         self._trained: Any = None  # the StepJudge while fit's batches are judged in its step
         self._restore: dict[str, Any] = {}
+        self._read_at = 0.0
         self.schema = load_schema(schema)
         self.rate = rate
         self.report_path = None if report_path is None else str(report_path)
@@ -224,6 +229,7 @@ class ValidationCallback(keras.callbacks.Callback):
             self._graph_judge.runs.clear()  # as the new collector's: runs start per epoch
         if self._trained is not None:
             self._trained.start_epoch()
+            self._read_at = time.monotonic()
         self._sampled = 0
         self._bad = 0
         self._steps = 0
@@ -231,12 +237,19 @@ class ValidationCallback(keras.callbacks.Callback):
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         self._steps += 1
         if self._trained is not None:
-            bad, found = self._trained.take_findings()
-            if bad:
-                self._collector.add_judged(found, 0, batches=0)
-                self._verdict(found, bad)
+            now = time.monotonic()
+            if now - self._read_at >= READ_EVERY_S:
+                self._read_at = now
+                self._take_trained_findings()
         elif self._random.random() < self.rate:
             self._check_one()
+
+    def _take_trained_findings(self) -> None:
+        assert self._trained is not None
+        bad, found = self._trained.take_findings()
+        if bad:
+            self._collector.add_judged(found, 0, batches=0)
+            self._verdict(found, bad)
 
     def _check_one(self) -> None:
         if self._pipeline_judge is not None:
@@ -258,8 +271,6 @@ class ValidationCallback(keras.callbacks.Callback):
         if errors and self.on_violation == "raise":
             self._unwrap()
             raise ValidationError(errors, self.schema.name)
-        if errors and self.on_violation == "stop" and self.model is not None:
-            self.model.stop_training = True
         for v in found:
             if (v.feature, v.code) not in self._warned:
                 self._warned.add((v.feature, v.code))
@@ -278,6 +289,7 @@ class ValidationCallback(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         if self._trained is not None:
+            self._take_trained_findings()
             self._sampled, elements = self._trained.totals()
             self._collector.add_judged([], elements, batches=self._sampled)
         while self._trained is None and self._sampled < self.min_batches:
@@ -295,6 +307,9 @@ class ValidationCallback(keras.callbacks.Callback):
                              "rate": self.rate})
         report.mark_input("<fit>", "ok" if report.ok else "violating")
         self.reports.append(report)
+        # Set here, not per batch: Keras leaves the epoch at once when a batch sets it.
+        if self.on_violation == "stop" and self._bad and self.model is not None:
+            self.model.stop_training = True
         if self.report_path is not None:
             path = Path(self.report_path.format(epoch=epoch))
             path.parent.mkdir(parents=True, exist_ok=True)

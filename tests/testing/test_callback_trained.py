@@ -235,3 +235,17 @@ def test_a_step_left_wrapped_by_a_failed_fit_is_judged_once(digits):
     assert _found(again.reports[0]) == PLANTED
     assert again.reports[0].stats["violating_batches"] == 3
     assert "train_step" not in vars(model)
+
+
+def test_stop_finishes_the_epoch_and_warn_logs_each_finding_once(digits, caplog):
+    x, y = _planted(digits)
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(BATCH)
+    stop = ValidationCallback("digits", ds, rate=1.0, on_violation="stop")
+    history = _model().fit(ds, epochs=3, verbose=0, callbacks=[stop])
+    assert len(history.epoch) == 1 and stop.reports[0].stats["steps"] == 10
+    caplog.clear()
+    caplog.set_level("WARNING", logger="datacheck")
+    warn = ValidationCallback("digits", ds, rate=1.0)
+    _model().fit(ds, epochs=2, verbose=0, callbacks=[warn])
+    logged = [r.getMessage() for r in caplog.records if r.name == "datacheck"]
+    assert sorted(m.split(":")[2].strip() for m in logged) == ["constant", "nonfinite", "range"]
