@@ -20,7 +20,10 @@ pipeline itself. Read three ways, all printed: the epoch with the callback
 against the epoch of ``fit(dc.validate(ds))``; what the callback adds to a plain
 epoch against what ``validate`` adds; and what it adds against one pass of
 ``dc.validate(ds)`` alone (what a callback reading a copy has to pay for).
-Epoch times are lower quartiles (see ``bench_training.quartile``).
+Epoch times are lower quartiles (see ``bench_training.quartile``); the median of
+paired rounds (callback against validate, each round's median epochs, the two
+run back to back) is printed too: on this 2-core machine the lower quartiles of
+one run move by 10-20% between runs.
 
     python benchmarks/bench_callback.py [--rounds 4]
 """
@@ -29,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -80,14 +84,18 @@ def main() -> None:
     for name, built in models.items():
         built.fit(variants[name][0], epochs=1, steps_per_epoch=2, verbose=0)
     seconds: dict[str, list[float]] = {name: [] for name in variants}
+    per_round: list[float] = []  # callback / validate, each round's median epochs
     names = list(variants)
     for index in range(args.rounds):
+        this_round: dict[str, float] = {}
         for name in names if index % 2 == 0 else names[::-1]:
             data, callbacks = variants[name]
             times = EpochTimes()
             models[name].fit(data, epochs=args.epochs + 1, verbose=0,
                              callbacks=[*callbacks(), times])
             seconds[name] += times.seconds[1:]
+            this_round[name] = statistics.median(times.seconds[1:])
+        per_round.append(this_round["callback"] / this_round["validate"])
     validated = dc.validate(ds, "cifar10")
     passes = [epoch_seconds(validated) for _ in range(args.rounds * args.epochs)]
     plain, check = quartile(seconds["plain"]), quartile(seconds["validate"])
@@ -97,6 +105,9 @@ def main() -> None:
         value = quartile(values)
         print(f"  {name:<15} {value * 1e3:8.1f} ms  {value / plain:5.2f}x plain  "
               f"{value / check:5.2f}x validate")
+    print(f"callback / validate, median of {len(per_round)} paired rounds: "
+          f"{statistics.median(per_round):.3f} (rounds "
+          f"{', '.join(f'{r:.2f}' for r in per_round)})")
     ratio = quartile(seconds["callback"]) / check
     print(f"callback(rate=1.0) epoch / fit(dc.validate(ds)) epoch: {ratio:.3f} "
           f"(target <= 1.0): {'met' if ratio <= 1.0 else 'MISSED'}")
