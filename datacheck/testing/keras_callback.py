@@ -205,8 +205,7 @@ class ValidationCallback(keras.callbacks.Callback):
         self._trained = StepJudge(self.schema, raising=self.on_violation == "raise")
         model.train_step = self._trained.wrap(model.train_step)
         model.make_train_function(force=True)
-        if self.on_violation == "raise":
-            model.train_function = self._trained.translating(model.train_function, self._unwrap)
+        model.train_function = self._trained.guarded(model.train_function, self._unwrap)
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         self._unwrap()

@@ -229,7 +229,7 @@ def test_a_step_left_wrapped_by_a_failed_fit_is_judged_once(digits):
 
     with pytest.raises(RuntimeError):
         model.fit(ds, epochs=1, verbose=0, callbacks=[callback, Crash()])
-    assert "train_step" in vars(model)  # on_train_end never ran
+    assert "train_step" in vars(model)  # on_train_end never ran, and the step did not fail
     again = ValidationCallback("digits", ds, rate=1.0)
     model.fit(ds, epochs=1, verbose=0, callbacks=[again])
     assert _found(again.reports[0]) == PLANTED
@@ -249,3 +249,38 @@ def test_stop_finishes_the_epoch_and_warn_logs_each_finding_once(digits, caplog)
     _model().fit(ds, epochs=2, verbose=0, callbacks=[warn])
     logged = [r.getMessage() for r in caplog.records if r.name == "datacheck"]
     assert sorted(m.split(":")[2].strip() for m in logged) == ["constant", "nonfinite", "range"]
+
+
+def test_multi_input_dicts_and_sample_weights_are_bound_as_keras_binds_them(digits):
+    x, y = digits
+    x = x[:640].copy()
+    schema = {"name": "two-eyes",
+              "features": {"left": {"layout": "HWC", "shape": [8, 8, 1], "range": [0, 1]},
+                           "right": {"layout": "HWC", "shape": [8, 8, 1], "range": [0, 1]}},
+              "labels": {"digit": {"encoding": "sparse", "num_classes": 10}}}
+    right = x.copy()
+    right[300] *= 16
+    weights = np.ones(len(x), "float32")
+    ds = tf.data.Dataset.from_tensor_slices(({"left": x, "right": right}, y[:640],
+                                             weights)).batch(BATCH)
+    inputs = {k: keras.Input((8, 8, 1), name=k) for k in ("left", "right")}
+    merged = keras.layers.Concatenate()([keras.layers.Flatten()(v) for v in inputs.values()])
+    model = keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(merged))
+    model.compile("adam", "sparse_categorical_crossentropy")
+    callback = ValidationCallback(schema, ds, rate=1.0)
+    model.fit(ds, epochs=2, verbose=0, callbacks=[callback])
+    for report in callback.reports:
+        assert report.stats["judged_batches"] == "trained"
+        assert [(v.feature, v.code, v.where) for v in report.violations] == [
+            ("right", "range", "batch 4, element 44 (index 300)")]
+        assert report.stats["elements"] == 640
+    # A structure the schema cannot bind: one line naming the part, from fit's first step.
+    wrong = tf.data.Dataset.from_tensor_slices((x, y[:640], weights)).batch(BATCH)
+    single = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(),
+                               keras.layers.Dense(10, activation="softmax")])
+    single.compile("adam", "sparse_categorical_crossentropy")
+    with pytest.raises(dc.DataError, match=r"x \(the first part of each element\) is one tensor"):
+        single.fit(wrong, epochs=1, verbose=0,
+                   callbacks=[ValidationCallback(schema, None, rate=1.0)])
+    assert "train_step" not in vars(single)  # the failed fit gave the step back
+    assert len(single.fit(wrong, epochs=2, verbose=0).history["loss"]) == 2

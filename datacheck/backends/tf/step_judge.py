@@ -64,7 +64,7 @@ class StepJudge:
 
     def __init__(self, schema: Schema, raising: bool = False) -> None:
         self.schema = schema
-        #: Stop before a violating batch trains (``translate`` makes the error datacheck's).
+        #: Stop before a violating batch trains (``guarded`` makes the error a ValidationError).
         self.raising = raising
         self._builder: Any = None
         self._run_labels: list[str] = []
@@ -152,19 +152,25 @@ class StepJudge:
             [self.records, tf.where(tf.logical_and(room, tf.logical_not(ok)), text + "\n",
                                     tf.constant(""))]))
 
-    def translating(self, inner: Callable[[Any], Any],
-                    on_error: Callable[[], None]) -> Callable[[Any], Any]:
-        """``inner`` (a train function) raising the ValidationError its judge's assertion
-        carries, after ``on_error``, instead of TensorFlow's InvalidArgumentError."""
+    def guarded(self, inner: Callable[[Any], Any],
+                on_error: Callable[[], None]) -> Callable[[Any], Any]:
+        """``inner`` (fit's train function) calling ``on_error`` when an error leaves fit
+        (Keras calls no callback then), and raising the ValidationError that the judge's
+        assertion carries instead of TensorFlow's InvalidArgumentError."""
         def train_function(iterator: Any) -> Any:
             try:
                 return inner(iterator)
+            except (StopIteration, tf.errors.OutOfRangeError):
+                raise  # the end of a pass: Keras ends the epoch
             except tf.errors.InvalidArgumentError as exc:
+                on_error()
                 error = from_tf_error(exc, self.schema.name)
                 if error is None:
                     raise
-                on_error()
                 raise error from None
+            except BaseException:
+                on_error()
+                raise
 
         return train_function
 
