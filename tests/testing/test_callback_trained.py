@@ -140,7 +140,8 @@ def test_judges_the_batches_trained_on_in_their_random_order(digits):
 def test_steps_per_execution_and_run_eagerly(digits):
     x, y = _planted(digits)
     ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(BATCH)
-    for options in ({"steps_per_execution": 3}, {"run_eagerly": True}):
+    for options in ({"steps_per_execution": 3}, {"run_eagerly": True},
+                    {"run_eagerly": True, "steps_per_execution": 3}):
         callback = ValidationCallback("digits", ds, rate=1.0)
         _model(**options).fit(ds, epochs=2, verbose=0, callbacks=[callback])
         for report in callback.reports:

@@ -9,9 +9,10 @@ data is read once, and the step pays for the judge's ops only.
 The judge keeps its state in variables the callback reads between steps: the
 batch index, element offset and single-class runs (what the scan of
 ``validate()`` carries), how many batches broke a rule and their records. It
-runs as its own ``tf.function`` call in the step's graph, outside any XLA
-cluster of the step only when the step is not compiled: so it is used only
-where ``model.jit_compile`` is off (``step_judging_possible``).
+runs as ``tf.function`` calls inside the step's graph. Its text ops have no XLA
+kernels, so it is used only where ``model.jit_compile`` is off, and only without
+a ``tf.distribute`` strategy, whose replicas would share its variables
+(``step_judging_possible``).
 """
 
 from __future__ import annotations
@@ -42,8 +43,6 @@ def step_judging_possible(model: Any) -> str | None:
     if tf.distribute.has_strategy() or (
             strategy is not None and strategy is not tf.distribute.get_strategy()):
         return "the model trains under a tf.distribute strategy"
-    if getattr(model, "steps_per_execution", 1) != 1 and getattr(model, "run_eagerly", False):
-        return "run_eagerly with steps_per_execution"
     return None
 
 
@@ -67,7 +66,6 @@ class StepJudge:
         #: Stop before a violating batch trains (``guarded`` makes the error a ValidationError).
         self.raising = raising
         self._builder: Any = None
-        self._run_labels: list[str] = []
         self._judge: Any = None
         self._commit: Any = None
         with tf.init_scope():
@@ -105,12 +103,11 @@ class StepJudge:
             spec = _spec_of(data)
             self._builder = judge_builder(self.schema, spec)
             specs = specs_by_name(self.schema, spec)
-            self._run_labels = self._builder.run_labels(specs)
             with tf.init_scope():
                 self.runs = {name: (tf.Variable(tf.zeros([], class_dtype(specs[name], True)),
                                                 trainable=False),
                                     tf.Variable(0, dtype=tf.int64, trainable=False))
-                             for name in self._run_labels}
+                             for name in self._builder.run_labels(specs)}
             self._judge = tf.function(self._verdict, autograph=False, reduce_retracing=True)
             self._commit = tf.function(self._commit_verdict, autograph=False)
         return self._judge, self._commit
