@@ -146,7 +146,6 @@ class ValidationCallback(keras.callbacks.Callback):
             raise DatacheckError("ValidationCallback: batches='copy' needs the data to sample")
         self.batches = batches
         self._trained: Any = None  # the StepJudge while fit's batches are judged in its step
-        self._restore: dict[str, Any] = {}
         self._read_at = 0.0
         self.schema = load_schema(schema)
         self.rate = rate
@@ -189,37 +188,21 @@ class ValidationCallback(keras.callbacks.Callback):
                                      f"on: {why_not}; pass the training data and "
                                      f"batches='copy' to sample a copy of it")
             return
-        from datacheck.backends.tf.step_judge import StepJudge, unjudged
+        from datacheck.backends.tf.step_judge import StepJudge, attach
 
-        # fit made its train function before this call: wrap the step and make it again.
-        model = self.model
-        own_step = model.__dict__.get("train_step")
-        if own_step is not None and unjudged(own_step) is not own_step:
-            own_step = unjudged(own_step)  # left wrapped by a fit that failed: unwrap
-            model.__dict__.pop("train_step")
-            if getattr(own_step, "__func__", None) is not getattr(type(model), "train_step", None):
-                model.train_step = own_step  # the user's own step, set on the instance
-            model.make_train_function(force=True)
-            own_step = model.__dict__.get("train_step")
-        self._restore = {"train_function": model.train_function, "train_step": own_step}
         self._trained = StepJudge(self.schema, raising=self.on_violation == "raise")
-        model.train_step = self._trained.wrap(model.train_step)
-        model.make_train_function(force=True)
-        model.train_function = self._trained.guarded(model.train_function, self._unwrap)
+        attach(self.model, self._trained, self._unwrap, fit=self.params)
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         self._unwrap()
 
     def _unwrap(self) -> None:
-        """The model's own train step again (after fit, or before an error leaves fit)."""
+        """The model's own train step again (after fit, or when an error leaves fit)."""
         if self._trained is None:
             return
-        model = self.model
-        if self._restore["train_step"] is None:
-            model.__dict__.pop("train_step", None)
-        else:
-            model.train_step = self._restore["train_step"]
-        model.train_function = self._restore["train_function"]
+        from datacheck.backends.tf.step_judge import detach
+
+        detach(self.model, self._trained)
         self._trained = None
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:

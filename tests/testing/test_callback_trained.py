@@ -285,3 +285,27 @@ def test_multi_input_dicts_and_sample_weights_are_bound_as_keras_binds_them(digi
                    callbacks=[ValidationCallback(schema, None, rate=1.0)])
     assert "train_step" not in vars(single)  # the failed fit gave the step back
     assert len(single.fit(wrong, epochs=2, verbose=0).history["loss"]) == 2
+
+
+@pytest.mark.parametrize("order", ["first-ends-first", "last-ends-first"])
+def test_two_callbacks_judge_one_fit_and_give_the_step_back(digits, order):
+    x, y = _planted(digits)
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(BATCH)
+    model = _model()
+    model.fit(ds, epochs=1, verbose=0)
+    own_function = model.train_function
+    lenient = {"name": "lenient", "features": {"image": {"layout": "HWC", "shape": [8, 8, 1]}},
+               "labels": {"label": {"encoding": "sparse", "num_classes": 10}}}
+    strict = ValidationCallback("digits", ds, rate=1.0)
+    loose = ValidationCallback(lenient, ds, rate=1.0)
+    callbacks = [strict, loose] if order == "first-ends-first" else [loose, strict]
+    model.fit(ds, epochs=2, verbose=0, callbacks=callbacks)
+    for report in strict.reports:
+        assert _found(report) == PLANTED and report.stats["elements"] == 640
+    for report in loose.reports:  # no range declared: only the default rules speak
+        assert sorted(report.codes()) == ["constant", "nonfinite"]
+        assert report.stats["sampled_batches"] == 10
+    assert "train_step" not in vars(model)
+    assert model.train_function is own_function or order == "last-ends-first"
+    model.fit(ds, epochs=1, verbose=0)  # trains without any judge left
+    assert "train_step" not in vars(model)

@@ -46,11 +46,58 @@ def step_judging_possible(model: Any) -> str | None:
     return None
 
 
-def unjudged(train_step: Any) -> Any:
-    """The step under any judge a failed fit left around it (``on_train_end`` never ran)."""
+def _judges(train_step: Any) -> list[StepJudge]:
+    """The judges wrapped around a step, outermost first."""
+    found = []
+    while hasattr(train_step, "judge"):
+        found.append(train_step.judge)
+        train_step = train_step.unjudged
+    return found
+
+
+def _unjudged(train_step: Any) -> Any:
     while hasattr(train_step, "unjudged"):
         train_step = train_step.unjudged
     return train_step
+
+
+def attach(model: Any, judge: StepJudge, on_error: Callable[[], None], fit: object) -> None:
+    """Judge every batch ``model.fit`` trains on from now (call in ``on_train_begin``: fit
+    made its train function before, so it is made again around the judged step).
+
+    ``fit`` identifies the fit call: its callbacks share one ``params`` dict. Judges of
+    another call are left over from a fit that failed outside its steps: removed first.
+    """
+    if not any(j.fit is fit for j in _judges(model.__dict__.get("train_step"))):
+        _give_back(model, None)
+    judge.saved = {"train_function": model.train_function,
+                   "train_step": model.__dict__.get("train_step")}
+    judge.fit = fit
+    model.train_step = judge.wrap(model.train_step)
+    model.make_train_function(force=True)
+    model.train_function = judge.guarded(model.train_function, on_error)
+
+
+def detach(model: Any, judge: StepJudge) -> None:
+    """The model's own step and train function again, once no other judge is attached
+    (several ValidationCallbacks may judge one fit, and end in any order)."""
+    judge.fit = None
+    judges = _judges(model.__dict__.get("train_step"))
+    if judge in judges and all(j.fit is None for j in judges):
+        _give_back(model, judges[-1].saved["train_function"])
+
+
+def _give_back(model: Any, train_function: Any) -> None:
+    own = model.__dict__.get("train_step")
+    if own is None or not hasattr(own, "judge"):
+        return
+    base = _unjudged(own)
+    del model.__dict__["train_step"]
+    if getattr(base, "__func__", None) is not getattr(type(model), "train_step", None):
+        model.train_step = base  # the user's own step, set on the instance
+    model.train_function = train_function
+    if train_function is None:
+        model.make_train_function(force=True)
 
 
 def _spec_of(data: Any) -> Any:
@@ -75,6 +122,9 @@ class StepJudge:
             self.records = tf.Variable("", dtype=tf.string, trainable=False)
         self.runs: dict[str, tuple[tf.Variable, tf.Variable]] = {}
         self._bad_read = 0
+        #: The fit call using it (``attach`` / ``detach``), None once it is done.
+        self.fit: object = None
+        self.saved: dict[str, Any] = {}
 
     def wrap(self, train_step: Callable[[Any], Any]) -> Callable[[Any], Any]:
         """``train_step`` with every batch it trains on judged."""
@@ -96,6 +146,7 @@ class StepJudge:
             return logs
 
         judged_step.unjudged = train_step  # type: ignore[attr-defined]
+        judged_step.judge = self  # type: ignore[attr-defined]
         return judged_step
 
     def _functions_for(self, data: Any) -> tuple[Any, Any]:
