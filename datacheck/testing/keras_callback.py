@@ -117,7 +117,7 @@ class ValidationCallback(keras.callbacks.Callback):
     mean/std) are judged on the sample only with ``dataset_rules=True``: a
     few batches are not the dataset. Reports are kept in ``.reports``, and
     ``logs["datacheck_violating_batches"]`` (hence the History) counts the
-    sampled batches that broke a rule.
+    judged batches with a finding (an error or a warning).
 
     >>> cb = ValidationCallback("digits", (x, y), rate=0.1,
     ...                         report_path="reports/epoch{epoch}.json")  # doctest: +SKIP
@@ -169,6 +169,7 @@ class ValidationCallback(keras.callbacks.Callback):
         self._collector = Collector(self.schema, input="<fit>")
         self._sampled = 0
         self._bad = 0
+        self._errors_found = False
         self._steps = 0
         self._warned: set[tuple[str, str]] = set()
 
@@ -214,6 +215,7 @@ class ValidationCallback(keras.callbacks.Callback):
             self._read_at = time.monotonic()
         self._sampled = 0
         self._bad = 0
+        self._errors_found = False
         self._steps = 0
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
@@ -249,7 +251,8 @@ class ValidationCallback(keras.callbacks.Callback):
     def _verdict(self, found: list[Any], batches: int) -> None:
         """Count, raise, stop or warn for the violations of ``batches`` judged batches."""
         errors = [v for v in found if v.severity == "error"]
-        self._bad += batches if errors else 0
+        self._bad += batches if found else 0  # batches with a finding, warnings included
+        self._errors_found = self._errors_found or bool(errors)
         if errors and self.on_violation == "raise":
             self._unwrap()
             raise ValidationError(errors, self.schema.name)
@@ -290,7 +293,7 @@ class ValidationCallback(keras.callbacks.Callback):
         report.mark_input("<fit>", "ok" if report.ok else "violating")
         self.reports.append(report)
         # Set here, not per batch: Keras leaves the epoch at once when a batch sets it.
-        if self.on_violation == "stop" and self._bad and self.model is not None:
+        if self.on_violation == "stop" and self._errors_found and self.model is not None:
             self.model.stop_training = True
         if self.report_path is not None:
             path = Path(self.report_path.format(epoch=epoch))
