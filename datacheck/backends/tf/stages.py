@@ -142,3 +142,43 @@ def scan_stage(dataset: tf.data.Dataset, initial: Any,
 def filter_stage(dataset: tf.data.Dataset, predicate: Callable[..., Any]) -> tf.data.Dataset:
     """``dataset.filter(predicate)``."""
     return _Filter(dataset, predicate)
+
+
+#: Bytes of input read ahead of the first stage (``read_ahead``), and at most this many elements.
+AHEAD_BYTES = 64 << 20
+AHEAD_ELEMENTS = 4
+#: tf.data's Python classes of transformations that produce elements in threads of their own.
+ASYNC_DATASETS = ("PrefetchDataset", "ParallelMapDataset", "ParallelInterleaveDataset",
+                  "ParallelBatchDataset")
+
+
+def read_ahead(dataset: tf.data.Dataset) -> tf.data.Dataset:
+    """``dataset`` produced by a thread of its own, a few elements ahead of the stages.
+
+    Without it, the input's last transformation runs in the thread of the first
+    stage, the sequential scan: ``batch`` copies every batch there, and the copy
+    and the scan add up on the pipeline's one sequential path. Measured on cached
+    CIFAR-sized float32 batches (``bench_tfdata``): validated/floor 1.15-1.47x
+    without, 1.04-1.09x with 4 elements ahead (1.05-1.37x with 1).
+
+    The buffer holds up to ``AHEAD_ELEMENTS`` elements of at most ``AHEAD_BYTES``
+    together, at least one. Dims unknown until run time count as 1 (a batch
+    dimension: the bound is then per row). An input whose last transformation
+    already runs in threads of its own (prefetch, a parallel map, interleave or
+    batch) is left as it is: measured on the CIFAR uint8 pipeline, whose last
+    step is a parallel map, reading ahead changed nothing (1.28 against 1.26x,
+    1.31 against 1.37x).
+    """
+    if type(dataset).__name__.lstrip("_") in ASYNC_DATASETS:
+        return dataset
+    nbytes = 0
+    for spec in tf.nest.flatten(dataset.element_spec):
+        shape = getattr(spec, "shape", None)
+        dtype = getattr(spec, "dtype", None)
+        if shape is None or shape.rank is None or dtype is None:
+            return dataset.prefetch(1)  # nothing to size it by: one element ahead
+        rows = 1
+        for dim in shape.as_list():
+            rows *= dim or 1
+        nbytes += rows * (dtype.size or 8)  # strings: count the handle
+    return dataset.prefetch(max(1, min(AHEAD_ELEMENTS, AHEAD_BYTES // max(nbytes, 1))))

@@ -20,7 +20,7 @@ from datacheck.backends.tf.droplog import DROP_TAG, start_log
 from datacheck.backends.tf.exitguard import exit_guard
 from datacheck.backends.tf.runs import advance_run, class_dtype
 from datacheck.backends.tf.spec_judge import static_violations
-from datacheck.backends.tf.stages import filter_stage, map_stage, scan_stage
+from datacheck.backends.tf.stages import filter_stage, map_stage, read_ahead, scan_stage
 from datacheck.backends.tf.structure import detect_batched, namer, specs_by_name
 from datacheck.backends.tf.validated import ValidatedDataset
 from datacheck.engine.collector import Collector
@@ -144,6 +144,8 @@ class _Builder:
 
     def build(self, dataset: tf.data.Dataset) -> tf.data.Dataset:
         specs = specs_by_name(self.schema, dataset.element_spec)
+        if self.mode != "collect":  # Python judges collect mode's batches: it gains nothing
+            dataset = read_ahead(dataset)
         run_labels = self.run_labels(specs)
         init = {"index": tf.constant(-1, tf.int64), "offset": tf.constant(0, tf.int64),
                 "size": tf.constant(0, tf.int64),
