@@ -157,9 +157,10 @@ def read_ahead(dataset: tf.data.Dataset) -> tf.data.Dataset:
 
     Without it, the input's last transformation runs in the thread of the first
     stage, the sequential scan: ``batch`` copies every batch there, and the copy
-    and the scan add up on the pipeline's one sequential path. Measured on cached
-    CIFAR-sized float32 batches (``bench_tfdata``): validated/floor 1.15-1.47x
-    without, 1.04-1.09x with 4 elements ahead (1.05-1.37x with 1).
+    and the scan add up on the pipeline's one sequential path. Measured on
+    in-memory CIFAR-sized float32 batches (``bench_tfdata``'s pipeline, paired
+    A/B runs): validated/floor 1.25-1.41x without, 0.94-1.19x with 4 elements
+    ahead (1.01-1.29x with 1).
 
     The buffer holds up to ``AHEAD_ELEMENTS`` elements of at most ``AHEAD_BYTES``
     together, at least one. Dims unknown until run time count as 1 (a batch

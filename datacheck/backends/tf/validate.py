@@ -98,7 +98,7 @@ def judged_batches(dataset: tf.data.Dataset, schema: Schema) -> tf.data.Dataset:
 
 
 def judge_builder(schema: Schema, spec: Any) -> _Builder:
-    """The builder of ``JUDGE`` mode for batches of this structure: its ``judge_fn`` and
+    """The builder of ``JUDGE`` mode for batches of this structure: its ``checks`` and
     ``run_labels`` also judge batches outside a pipeline (``step_judge``)."""
     return _Builder(schema, namer(schema, spec), True, JUDGE, None, 0, None)
 
