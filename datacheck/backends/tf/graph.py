@@ -107,6 +107,26 @@ def lazy_cond(pred: Any, if_true: Callable[[], Any], if_false: Callable[[], Any]
     return tf.nest.pack_sequence_as(body.structured_outputs, merged)
 
 
+def judge(make_checks: Callable[[bool], list[Check]], schema_name: str, index: tf.Tensor,
+          offset: tf.Tensor, batched: bool = True,
+          message: bool = False) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    """(ok, records, assertion message) of one batch, from ``make_checks(exact)``.
+
+    The one-pass verdict decides; only when it fails are the exact checks built and
+    run, with the records (and, with ``message``, the text an assertion carries).
+    """
+    fast = verdict(make_checks(False))
+
+    def describe() -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+        checks = make_checks(True)
+        said = assertion_message(schema_name, checks, index, offset, batched) if message \
+            else tf.constant("")
+        return verdict(checks), records(checks, index, offset, batched=batched), said
+
+    passed = (tf.constant(True), tf.constant(""), tf.constant(""))
+    return lazy_cond(fast, lambda: passed, describe)
+
+
 def verdict(checks: list[Check]) -> tf.Tensor:
     preds = [tf.convert_to_tensor(c.ok) for c in checks]
     if not preds:

@@ -22,9 +22,8 @@ from typing import Any
 
 import tensorflow as tf
 
-from datacheck.backends.tf import graph
 from datacheck.backends.tf.errors import from_tf_error, parse_records
-from datacheck.backends.tf.runs import advance_run, class_dtype
+from datacheck.backends.tf.runs import class_dtype
 from datacheck.backends.tf.structure import specs_by_name
 from datacheck.backends.tf.validate import judge_builder
 from datacheck.report.violation import Violation
@@ -165,24 +164,12 @@ class StepJudge:
 
     def _verdict(self, data: Any) -> tuple[Any, ...]:
         """(ok, records, size, runs, assertion message) of one batch; changes nothing."""
-        named = self._builder.named(data)
-        size = (tf.cast(tf.shape(next(iter(named.values())))[0], tf.int64) if named
-                else tf.constant(0, tf.int64))
-        runs = {name: advance_run(last.read_value(), run.read_value(), named[name])
+        runs = {name: (last.read_value(), run.read_value())
                 for name, (last, run) in self.runs.items()}
+        size, runs = self._builder.measure(self._builder.named(data), runs)
         meta = {"index": self.next_index.read_value(), "offset": self.next_offset.read_value(),
                 "size": size, "runs": runs}
-        index, offset = meta["index"], meta["offset"]
-        fast = graph.verdict(self._builder.checks(meta, data, exact=False))
-
-        def describe() -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-            checks = self._builder.checks(meta, data)
-            message = (graph.assertion_message(self.schema.name, checks, index, offset)
-                       if self.raising else tf.constant(""))
-            return graph.verdict(checks), graph.records(checks, index, offset), message
-
-        passed = (tf.constant(True), tf.constant(""), tf.constant(""))
-        ok, text, message = graph.lazy_cond(fast, lambda: passed, describe)
+        ok, text, message = self._builder.verdict_and_records(meta, data, message=self.raising)
         return ok, text, size, runs, message
 
     def _commit_verdict(self, ok: tf.Tensor, text: tf.Tensor, size: tf.Tensor,

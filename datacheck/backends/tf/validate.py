@@ -165,15 +165,9 @@ class _Builder:
         @tf.autograph.experimental.do_not_convert
         def scan_fn(state: dict[str, Any], marked: Any) -> tuple[Any, Any]:
             end, element = marked if marking else (None, marked)
-            named = self.named(element)
-            size = tf.cast(tf.shape(next(iter(named.values())))[0], tf.int64) if named \
-                else tf.constant(0, tf.int64)
+            size, runs = self.measure(self.named(element), state["runs"])
             if end is not None:
                 size = tf.where(end, tf.constant(0, tf.int64), size)
-            runs = {}
-            for name in run_labels:
-                last, run = state["runs"][name]
-                runs[name] = advance_run(last, run, named[name])
             meta = {"index": state["index"] + 1, "offset": state["offset"] + state["size"],
                     "size": size, "runs": runs}
             if counting:
@@ -275,17 +269,24 @@ class _Builder:
             return tf.nest.map_structure(tf.identity, element)
 
     @tf.autograph.experimental.do_not_convert
+    def measure(self, named: dict[str, tf.Tensor],
+                runs: dict[str, tuple[tf.Tensor, tf.Tensor]]) -> tuple[tf.Tensor, Any]:
+        """(elements in the batch, its single-class runs after ``runs``, the runs so far)."""
+        size = tf.cast(tf.shape(next(iter(named.values())))[0], tf.int64) if named \
+            else tf.constant(0, tf.int64)
+        return size, {name: advance_run(last, run, named[name])
+                      for name, (last, run) in runs.items()}
+
     def judge_fn(self, meta: dict[str, Any], element: Any) -> Any:
         """``JUDGE``: ``(ok, records, elements)`` of each batch; nothing raises or drops."""
-        fast = graph.verdict(self.checks(meta, element, exact=False))
-
-        def describe() -> tuple[tf.Tensor, tf.Tensor]:
-            checks = self.checks(meta, element)
-            return graph.verdict(checks), graph.records(checks, meta["index"], meta["offset"],
-                                                        batched=self.batched)
-
-        ok, text = graph.lazy_cond(fast, lambda: (tf.constant(True), tf.constant("")), describe)
+        ok, text, _ = self.verdict_and_records(meta, element)
         return ok, text, meta["size"]
+
+    def verdict_and_records(self, meta: dict[str, Any], element: Any,
+                            message: bool = False) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+        """(ok, records, assertion message or "") of a batch (``graph.judge``)."""
+        return graph.judge(lambda exact: self.checks(meta, element, exact), self.schema.name,
+                           meta["index"], meta["offset"], self.batched, message)
 
     def loud(self, index: tf.Tensor) -> tf.Tensor:
         """Rate limit of printed messages: the first ``warn_first`` batches, then powers of 2."""
