@@ -11,6 +11,7 @@ Violations.
 
 from __future__ import annotations
 
+import functools
 import json
 import string
 from collections.abc import Callable
@@ -119,9 +120,12 @@ def judge(make_checks: Callable[[bool], list[Check]], schema_name: str, index: t
 
     def describe() -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
         checks = make_checks(True)
-        said = assertion_message(schema_name, checks, index, offset, batched) if message \
-            else tf.constant("")
-        return verdict(checks), records(checks, index, offset, batched=batched), said
+        if not message:
+            return verdict(checks), records(checks, index, offset, batched=batched), \
+                tf.constant("")
+        texts = record_texts(checks, index, offset, batched)
+        said = assertion_message(schema_name, checks, index, offset, batched, texts)
+        return verdict(checks), texts[0], said
 
     passed = (tf.constant(True), tf.constant(""), tf.constant(""))
     return lazy_cond(fast, lambda: passed, describe)
@@ -173,15 +177,30 @@ def fill(template: str, values: dict[str, Any], where: tf.Tensor,
 
 
 def bounded_text(text: tf.Tensor, limit: int) -> tf.Tensor:
-    """In-graph :func:`datacheck.excerpt.bounded` (length only; the failure branch)."""
-    length = tf.strings.length(text, unit="UTF8_CHAR")
-    keep = max(limit - 24, 8)
-    head, tail = keep * 2 // 3, keep - keep * 2 // 3
-    cut = tf.strings.join([tf.strings.substr(text, 0, head, unit="UTF8_CHAR"), "...",
-                           tf.strings.substr(text, tf.maximum(length - tail, 0), tail,
-                                             unit="UTF8_CHAR"),
-                           " (", tf.strings.as_string(length), " characters)"])
-    return tf.where(length > limit, cut, text)
+    """In-graph :func:`datacheck.excerpt.bounded` (length only; the failure branch).
+
+    One call of a shared function: every fresh iterator copies the diagnostics'
+    graph, where a dozen copies of these ops were a fifth of it.
+    """
+    return _bounded_function()(text, tf.constant(limit, tf.int32))
+
+
+@functools.cache
+def _bounded_function() -> Any:
+    @tf.function(autograph=False, input_signature=[tf.TensorSpec([], tf.string),
+                                                   tf.TensorSpec([], tf.int32)])
+    def bounded_in_graph(text: tf.Tensor, limit: tf.Tensor) -> tf.Tensor:
+        length = tf.strings.length(text, unit="UTF8_CHAR")
+        keep = tf.maximum(limit - 24, 8)
+        head = keep * 2 // 3
+        tail = keep - head
+        cut = tf.strings.join([tf.strings.substr(text, 0, head, unit="UTF8_CHAR"), "...",
+                               tf.strings.substr(text, tf.maximum(length - tail, 0), tail,
+                                                 unit="UTF8_CHAR"),
+                               " (", tf.strings.as_string(length), " characters)"])
+        return tf.where(length > limit, cut, text)
+
+    return bounded_in_graph
 
 
 def first_bad(mask: Any) -> tf.Tensor:
@@ -229,30 +248,67 @@ def records(checks: list[Check], index: tf.Tensor, offset: tf.Tensor,
     ``human=True`` gives only the messages, for logs people read. ``batched=False``:
     each step is one element, named by its index.
     """
-    lines = []
+    fired, messages, lines = _texts(checks, index, offset, batched, exact=not human)
+    return _joined(fired, messages if human else lines)
+
+
+def record_texts(checks: list[Check], index: tf.Tensor, offset: tf.Tensor,
+                 batched: bool = True) -> tuple[tf.Tensor, tf.Tensor]:
+    """``(records, messages)``: both texts of :func:`records`, each finding built once.
+
+    Every fresh iterator copies the diagnostics' graph (Keras makes one per epoch):
+    building a finding's sentence once for both texts keeps that graph small.
+    """
+    fired, messages, lines = _texts(checks, index, offset, batched, exact=True)
+    return _joined(fired, lines), _joined(fired, messages)
+
+
+def _texts(checks: list[Check], index: tf.Tensor, offset: tf.Tensor, batched: bool,
+           exact: bool) -> tuple[list[tf.Tensor], list[tf.Tensor], list[tf.Tensor]]:
+    """Per finding: whether it fired, its message, and (``exact``) its record line."""
+    fired, messages, lines = [], [], []
+    places: dict[int, tuple[Any, tf.Tensor, tf.Tensor | str]] = {}
+
+    def place(mask: Any) -> tuple[tf.Tensor, tf.Tensor | str]:
+        """(where, affected elements) of a mask, built once for the findings sharing it."""
+        if id(mask) not in places:
+            element = first_bad(mask) if mask is not None else None
+            where = where_text(index, offset, element, batched)
+            elements = elements_text(mask, offset) if mask is not None and batched else ""
+            places[id(mask)] = (mask, where, elements)  # the mask too: its id stays unique
+        return places[id(mask)][1:]
+
     for check in checks:
         check_ok = tf.convert_to_tensor(check.ok)
+        check_mask = None
         for finding in check.diagnose():
-            lines.append(_record(check, finding, check_ok, index, offset, human, batched))
-    if not lines:
+            mask = finding.element_ok
+            if mask is None and check.element_ok is not None:
+                if check_mask is None:
+                    check_mask = check.element_ok()
+                mask = check_mask
+            did, message, line = _record(check, finding, check_ok, *place(mask), exact)
+            fired.append(did)
+            messages.append(message)
+            lines.append(line)
+    return fired, messages, lines
+
+
+def _joined(fired: list[tf.Tensor], texts: list[tf.Tensor]) -> tf.Tensor:
+    if not texts:
         return tf.constant("")
-    stacked = tf.stack(lines)
-    kept = tf.boolean_mask(stacked, tf.strings.length(stacked) > 0)
+    kept = tf.gather(tf.stack(texts), tf.reshape(tf.where(tf.stack(fired)), [-1]))
     return tf.strings.reduce_join(kept, separator="\n")
 
 
-def _record(check: Check, finding: Finding, check_ok: tf.Tensor, index: tf.Tensor,
-            offset: tf.Tensor, human: bool, batched: bool = True) -> tf.Tensor:
+def _record(check: Check, finding: Finding, check_ok: tf.Tensor, where: tf.Tensor,
+            elements: tf.Tensor | str,
+            exact: bool) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    """(fired, message, record line or "" unless ``exact``) of one finding."""
     fired = tf.logical_and(tf.logical_not(check_ok), tf.convert_to_tensor(finding.fired))
-    mask = finding.element_ok
-    if mask is None and check.element_ok is not None:
-        mask = check.element_ok()
-    element = first_bad(mask) if mask is not None else None
-    where = where_text(index, offset, element, batched)
-    elements = elements_text(mask, offset) if mask is not None and batched else ""
     message = bounded_text(fill(finding.template, finding.values, where, elements), MAX_LINE)
-    if human:
-        return tf.where(fired, message, "")
+    if not exact:
+        return fired, message, tf.constant("")
     observed = (bounded_text(fill(finding.observed, finding.values, where, elements),
                              MAX_LINE // 4)
                 if isinstance(finding.observed, str) and finding.observed
@@ -260,7 +316,7 @@ def _record(check: Check, finding: Finding, check_ok: tf.Tensor, index: tf.Tenso
     expected = bounded(json.dumps(finding.expected, default=str), MAX_LINE // 4)
     line = tf.strings.join([finding.code, bounded(check.feature, MAX_NAME), where, observed,
                             expected, message, finding.severity], "\t")
-    return tf.where(fired, line, "")
+    return fired, message, line
 
 
 def keep_mask(checks: list[Check], size: tf.Tensor) -> tf.Tensor:
@@ -278,16 +334,18 @@ def keep_mask(checks: list[Check], size: tf.Tensor) -> tf.Tensor:
 
 
 def assertion_message(schema_name: str, checks: list[Any], index: tf.Tensor,
-                      offset: tf.Tensor, batched: bool = True) -> tf.Tensor:
+                      offset: tf.Tensor, batched: bool = True,
+                      texts: tuple[tf.Tensor, tf.Tensor] | None = None) -> tf.Tensor:
     """A message that reads well inside TF's C-escaped assertion text, with exact records.
 
     TF escapes newlines, tabs, quotes and backslashes of an assertion's data; the
     readable part has none of them, the exact records travel base64-encoded.
+    ``texts``: the batch's :func:`record_texts`, when they are already built.
     """
-    readable = records(checks, index, offset, human=True, batched=batched)
+    exact, readable = texts if texts is not None else record_texts(checks, index, offset,
+                                                                     batched)
     for pattern, replacement in (("\\\\", "/"), ("['\"]", "`"), ("\t", " "), ("\n", " | ")):
         readable = tf.strings.regex_replace(readable, pattern, replacement)
     name = "".join(c if c.isprintable() and c not in "'\"\\" else "`" for c in schema_name)
-    exact = records(checks, index, offset, batched=batched)
     return tf.strings.join([f"datacheck: schema `{name}`: ", readable, " ", RECORDS,
                             tf.io.encode_base64(exact), "]"])

@@ -313,12 +313,10 @@ class _Builder:
                 dropped = tf.cast(tf.reshape(tf.where(tf.logical_not(keep)), [-1]), tf.int64)
                 indices = tf.strings.reduce_join(tf.strings.as_string(dropped + offset),
                                                  separator=",")
-                text = graph.records(checks, index, offset, batched=self.batched)
+                text, human = graph.record_texts(checks, index, offset, self.batched)
                 line = tf.strings.join([DROP_TAG, self.run_id, meta["pass"],
                                         tf.strings.as_string(index),
                                         tf.strings.as_string(meta["size"]), indices], "\t")
-                human = graph.records(checks, index, offset, human=True,
-                                      batched=self.batched)
                 # A single string tensor is printed verbatim (several would be quoted).
                 ops = [tf.print(tf.strings.join([line, text], "\n"),
                                 output_stream=f"file://{self.log_path}")]
