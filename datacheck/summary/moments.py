@@ -30,14 +30,32 @@ class Moments:
         return cls(zeros.copy(), zeros.copy(), zeros.copy())
 
     @classmethod
-    def of(cls, values: np.ndarray, axis: int | tuple[int, ...] | None = None) -> Moments:
-        """Moments of finite values (non-finite values are counted elsewhere)."""
+    def of(cls, values: np.ndarray, axis: int | tuple[int, ...] | None = None,
+           all_finite: bool = False) -> Moments:
+        """Moments of finite values (non-finite values are counted elsewhere).
+
+        ``all_finite``: the caller has counted no NaN or infinity, so the three
+        passes that mask them out are skipped (masking nothing changes no value:
+        the results are the same). collect mode summarizes every batch this way.
+
+        >>> x = np.array([[1.0, 2.0], [3.0, 5.0]])
+        >>> [float(Moments.of(x, all_finite=True).m2), float(Moments.of(x).m2)]
+        [8.75, 8.75]
+        >>> Moments.of(x, axis=0, all_finite=True).count.tolist()
+        [2.0, 2.0]
+        """
         values = np.asarray(values, dtype=np.float64)
-        finite = np.isfinite(values)
-        count = finite.sum(axis=axis, keepdims=True).astype(np.float64)
-        safe = np.where(finite, values, 0.0)
-        mean = safe.sum(axis=axis, keepdims=True) / np.maximum(count, 1)
-        centred = np.where(finite, values - mean, 0.0)
+        if all_finite:
+            total = values.sum(axis=axis, keepdims=True)
+            count = np.full(total.shape, values.size // max(total.size, 1), dtype=np.float64)
+            mean = total / np.maximum(count, 1)
+            centred = values - mean
+        else:
+            finite = np.isfinite(values)
+            count = finite.sum(axis=axis, keepdims=True).astype(np.float64)
+            safe = np.where(finite, values, 0.0)
+            mean = safe.sum(axis=axis, keepdims=True) / np.maximum(count, 1)
+            centred = np.where(finite, values - mean, 0.0)
         m2 = (centred * centred).sum(axis=axis, keepdims=True)
         count, mean, m2 = (np.squeeze(a, axis=axis) if axis is not None else a.reshape(())
                            for a in (count, mean, m2))

@@ -101,7 +101,7 @@ class TensorSummary:
                 finite_values = values[finite] if summary.nonfinite else values
                 summary.min = float(finite_values.min())
                 summary.max = float(finite_values.max())
-            summary.moments = Moments.of(values)
+            summary.moments = Moments.of(values, all_finite=summary.nonfinite == 0)
             summary.constant_batches = int(summary.values > 1 and summary.min == summary.max
                                            and summary.nonfinite == 0)
             summary.histogram = sample_histogram(arr if arr.ndim else arr.reshape(1))
