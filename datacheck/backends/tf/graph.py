@@ -249,7 +249,7 @@ def records(checks: list[Check], index: tf.Tensor, offset: tf.Tensor,
     each step is one element, named by its index.
     """
     fired, messages, lines = _texts(checks, index, offset, batched, exact=not human)
-    return _joined(fired, messages if human else lines)
+    return _joined(fired, messages) if human else _joined(fired, _exact(lines))
 
 
 def record_texts(checks: list[Check], index: tf.Tensor, offset: tf.Tensor,
@@ -260,13 +260,19 @@ def record_texts(checks: list[Check], index: tf.Tensor, offset: tf.Tensor,
     building a finding's sentence once for both texts keeps that graph small.
     """
     fired, messages, lines = _texts(checks, index, offset, batched, exact=True)
-    return _joined(fired, lines), _joined(fired, messages)
+    return _joined(fired, _exact(lines)), _joined(fired, messages)
+
+
+def _exact(lines: list[tf.Tensor | None]) -> list[tf.Tensor]:
+    return [line for line in lines if line is not None]
 
 
 def _texts(checks: list[Check], index: tf.Tensor, offset: tf.Tensor, batched: bool,
-           exact: bool) -> tuple[list[tf.Tensor], list[tf.Tensor], list[tf.Tensor]]:
+           exact: bool) -> tuple[list[tf.Tensor], list[tf.Tensor], list[tf.Tensor | None]]:
     """Per finding: whether it fired, its message, and (``exact``) its record line."""
-    fired, messages, lines = [], [], []
+    fired: list[tf.Tensor] = []
+    messages: list[tf.Tensor] = []
+    lines: list[tf.Tensor | None] = []
     places: dict[int, tuple[Any, tf.Tensor, tf.Tensor | str]] = {}
 
     def place(mask: Any) -> tuple[tf.Tensor, tf.Tensor | str]:
@@ -303,12 +309,12 @@ def _joined(fired: list[tf.Tensor], texts: list[tf.Tensor]) -> tf.Tensor:
 
 def _record(check: Check, finding: Finding, check_ok: tf.Tensor, where: tf.Tensor,
             elements: tf.Tensor | str,
-            exact: bool) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-    """(fired, message, record line or "" unless ``exact``) of one finding."""
+            exact: bool) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor | None]:
+    """(fired, message, record line or None unless ``exact``) of one finding."""
     fired = tf.logical_and(tf.logical_not(check_ok), tf.convert_to_tensor(finding.fired))
     message = bounded_text(fill(finding.template, finding.values, where, elements), MAX_LINE)
     if not exact:
-        return fired, message, tf.constant("")
+        return fired, message, None
     observed = (bounded_text(fill(finding.observed, finding.values, where, elements),
                              MAX_LINE // 4)
                 if isinstance(finding.observed, str) and finding.observed

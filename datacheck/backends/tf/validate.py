@@ -224,7 +224,11 @@ class _Builder:
         Only when it is False are the exact checks and the diagnostics built and
         run (graph.lazy_cond). Drop mode is ``drop_fn``.
         """
-        return self.judged(graph.verdict(self.checks(meta, element, exact=False)), meta, element)
+        if self.mode == "raise":
+            ok, _, message = self.verdict_and_records(meta, element, message=True)
+            with tf.control_dependencies([tf.debugging.Assert(ok, [message], summarize=1)]):
+                return tf.nest.map_structure(tf.identity, element)
+        return self.warned(graph.verdict(self.checks(meta, element, exact=False)), meta, element)
 
     @tf.autograph.experimental.do_not_convert
     def guard_end(self, meta: dict[str, Any], element: Any) -> tf.Tensor:
@@ -237,19 +241,10 @@ class _Builder:
         with tf.control_dependencies([said]):
             return tf.logical_not(end)
 
-    def judged(self, fast: tf.Tensor, meta: dict[str, Any], element: Any) -> Any:
-        """The element, after the exact checks that run only when ``fast`` is False."""
+    def warned(self, fast: tf.Tensor, meta: dict[str, Any], element: Any) -> Any:
+        """warn: the element, after the exact checks that run only when ``fast`` is False
+        and the batch is one whose warning is printed (``loud``)."""
         index, offset = meta["index"], meta["offset"]
-        if self.mode == "raise":
-            def judge() -> tuple[tf.Tensor, tf.Tensor]:
-                checks = self.checks(meta, element)
-                return graph.verdict(checks), graph.assertion_message(self.schema.name, checks,
-                                                                index, offset, self.batched)
-
-            ok, message = graph.lazy_cond(fast, lambda: (tf.constant(True), tf.constant("")),
-                                          judge)
-            with tf.control_dependencies([tf.debugging.Assert(ok, [message], summarize=1)]):
-                return tf.nest.map_structure(tf.identity, element)
         loud = self.loud(index)
 
         def warn() -> tf.Tensor:
@@ -271,12 +266,13 @@ class _Builder:
     @tf.autograph.experimental.do_not_convert
     def measure(self, named: dict[str, tf.Tensor],
                 runs: dict[str, tuple[tf.Tensor, tf.Tensor]]) -> tuple[tf.Tensor, Any]:
-        """(elements in the batch, its single-class runs after ``runs``, the runs so far)."""
+        """(elements in the batch, the single-class runs after it), from ``runs`` so far."""
         size = tf.cast(tf.shape(next(iter(named.values())))[0], tf.int64) if named \
             else tf.constant(0, tf.int64)
         return size, {name: advance_run(last, run, named[name])
                       for name, (last, run) in runs.items()}
 
+    @tf.autograph.experimental.do_not_convert
     def judge_fn(self, meta: dict[str, Any], element: Any) -> Any:
         """``JUDGE``: ``(ok, records, elements)`` of each batch; nothing raises or drops."""
         ok, text, _ = self.verdict_and_records(meta, element)
