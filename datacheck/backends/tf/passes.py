@@ -24,22 +24,28 @@ from datacheck.report.violation import Violation
 
 
 def initial_state() -> dict[str, tf.Tensor]:
-    return {"pass": tf.constant(""), "end": tf.constant(False)}
+    return {"started": tf.constant(0.0, tf.float64), "salt": tf.constant(0, tf.int64),
+            "end": tf.constant(False)}
 
 
 def advance(state: dict[str, Any], end: tf.Tensor) -> dict[str, tf.Tensor]:
-    """The pass id (made at the first element of an iterator) and the end flag."""
-    def new_id() -> tf.Tensor:
-        # Start time first, so ids sort by pass; the random part separates passes that
-        # start in the same microsecond (a fixed global seed repeats it, the time does not).
-        started = tf.strings.as_string(tf.timestamp(), precision=6)
-        salt = tf.strings.as_string(tf.random.uniform([], 0, 2**31 - 1, tf.int64))
-        return tf.strings.join([started, salt], "-")
+    """The pass's start time and salt (drawn at the first element of an iterator), and
+    the end flag. ``pass_id`` makes them the pass id where a record needs one."""
+    # Numbers, not the id's text: formatting it cost every batch about 30 µs of CPU
+    # (bench_batch_cost), and only a failing batch and a pass's end write it. tf.where,
+    # not tf.cond: a cond's branches are instantiated again by every iterator.
+    first = state["index"] < 0
+    started = tf.where(first, tf.timestamp(), state["started"])
+    salt = tf.where(first, tf.random.uniform([], 0, 2**31 - 1, tf.int64), state["salt"])
+    return {"started": started, "salt": salt, "end": end}
 
-    # tf.where, not tf.cond: a cond's branches are instantiated again by every iterator, and
-    # the id costs a few scalar ops per batch.
-    pass_id = tf.where(state["index"] < 0, new_id(), state["pass"])
-    return {"pass": pass_id, "end": end}
+
+def pass_id(meta: dict[str, Any]) -> tf.Tensor:
+    """The id of the pass ``meta`` belongs to, as the drop log writes it: start time first,
+    so ids sort by pass; the random part separates passes that start in the same
+    microsecond (a fixed global seed repeats it, the time does not)."""
+    return tf.strings.join([tf.strings.as_string(meta["started"], precision=6),
+                            tf.strings.as_string(meta["salt"])], "-")
 
 
 def _zeros(spec: Any) -> Any:
@@ -99,8 +105,8 @@ def drop_counter(schema_name: str, log_path: str, run_id: str, max_fraction: flo
     marker it logs the totals and applies the limit.
 
     ``empty``: the violation a pass with no elements at all raises (None: allowed).
-    Batches come out with their dropped elements removed (``batched``), single
-    elements as ``(keep, element)``.
+    ``out`` is ``(kept, element)``: ``kept`` says whether anything of it is left (False
+    for the end marker), batches come with their dropped elements removed (``batched``).
     """
     zero = tf.constant(0, tf.int64)
 
@@ -112,7 +118,7 @@ def drop_counter(schema_name: str, log_path: str, run_id: str, max_fraction: flo
         elements = meta["offset"]  # the end marker's offset is the pass's element count
 
         def finish() -> tf.Tensor:
-            record = tf.strings.join([PASS_TAG, run_id, meta["pass"],
+            record = tf.strings.join([PASS_TAG, run_id, pass_id(meta),
                                       tf.strings.as_string(elements),
                                       tf.strings.as_string(total)], "\t")
             over = tf.cast(total, tf.float64) > max_fraction * tf.cast(elements, tf.float64)
@@ -137,7 +143,7 @@ def drop_counter(schema_name: str, log_path: str, run_id: str, max_fraction: flo
         done = lazy_cond(tf.logical_not(meta["end"]), lambda: tf.constant(True), finish)
         with tf.control_dependencies([done]):
             keep = tf.identity(keep)
-        return total, (apply_keep(keep, element) if batched else (keep, element))
+        return total, (tf.reduce_any(keep), apply_keep(keep, element) if batched else element)
 
     return step
 

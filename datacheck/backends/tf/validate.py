@@ -208,10 +208,10 @@ class _Builder:
             return {"meta": meta_state, "dropped": dropped}, out
 
         counted = scan_stage(marked, {"meta": init, "dropped": tf.constant(0, tf.int64)}, step)
-        if self.batched:
-            return filter_stage(counted, _non_empty)
-        return map_stage(filter_stage(counted, lambda keep, element: keep[0]),
-                         lambda keep, element: element)
+        # A predicate that returns one of its inputs, and a map that only leaves one out, run
+        # no function at all (tf.data short-circuits them): a predicate that computed
+        # whether a batch is empty cost every batch about 55 µs of CPU (bench_batch_cost).
+        return map_stage(filter_stage(counted, _kept), _element)
 
     def checks(self, meta: dict[str, Any], element: Any, exact: bool = True) -> list[Any]:
         runs = {name: (run, key) for name, (key, run) in meta["runs"].items()}
@@ -310,7 +310,7 @@ class _Builder:
                 indices = tf.strings.reduce_join(tf.strings.as_string(dropped + offset),
                                                  separator=",")
                 text, human = graph.record_texts(checks, index, offset, self.batched)
-                line = tf.strings.join([DROP_TAG, self.run_id, meta["pass"],
+                line = tf.strings.join([DROP_TAG, self.run_id, passes.pass_id(meta),
                                         tf.strings.as_string(index),
                                         tf.strings.as_string(meta["size"]), indices], "\t")
                 # A single string tensor is printed verbatim (several would be quoted).
@@ -382,6 +382,10 @@ class _Builder:
 
 
 @tf.autograph.experimental.do_not_convert
-def _non_empty(*element: Any) -> tf.Tensor:
-    first = tf.nest.flatten(element)[0]
-    return tf.shape(first)[0] > 0
+def _kept(kept: tf.Tensor, element: Any) -> tf.Tensor:
+    return kept
+
+
+@tf.autograph.experimental.do_not_convert
+def _element(kept: tf.Tensor, element: Any) -> Any:
+    return element
