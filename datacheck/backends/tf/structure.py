@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from datacheck.data import merge_parts
 from datacheck.errors import DataError
+from datacheck.excerpt import MAX_NAME, bounded
 from datacheck.schema.model import Schema
 
 
@@ -55,12 +56,35 @@ def namer(schema: Schema, spec: Any) -> Callable[[Any], dict[str, Any]]:
         def bind(element: Any) -> dict[str, Any]:
             return {names[0]: element}
     else:
-        raise DataError(
-            f"dataset elements have {len(spec) if isinstance(spec, tuple) else 1} parts "
-            f"but schema {schema.name!r} declares {len(names)} ({', '.join(names)}). "
-            "Give elements as x, (x, y) or (x, y, sample_weight), or a dict keyed by name.")
+        raise DataError(_unbindable(schema, spec))
     _refuse_unsupported(bind(spec), names)
     return bind
+
+
+def _unbindable(schema: Schema, spec: Any) -> str:
+    """One line for an element structure no binding above takes: what it is and what binds."""
+    names = schema.names()
+    declared = f"schema {schema.name!r} declares {len(names)} ({', '.join(names)})"
+    if isinstance(spec, (tuple, list)) and all(_is_leaf(p) for p in spec):
+        found = f"dataset elements have {len(spec)} parts but {declared}."
+    else:  # a part nests tuples or dicts: counting parts would not say what is wrong
+        found = (f"dataset elements are {bounded(_structure(spec), MAX_NAME)}, which nests "
+                 f"tuples or dicts; {declared}" + (
+                     ", and only Keras' (x, y) or (x, y, sample_weight) may nest"
+                     if schema.features and schema.labels
+                     else " and no labels, so no part is Keras' x or y") + ".")
+    return (f"{found} Give elements as x, (x, y) or (x, y, sample_weight) (x and y each a "
+            "tensor, a tuple or a dict), or one dict keyed by name.")
+
+
+def _structure(spec: Any) -> str:
+    """An element's structure in Python's notation, a tensor as ``tensor``."""
+    if isinstance(spec, Mapping):
+        return "{" + ", ".join(f"{k!r}: {_structure(v)}" for k, v in spec.items()) + "}"
+    if isinstance(spec, (tuple, list)):
+        inner = ", ".join(_structure(p) for p in spec)
+        return f"({inner},)" if len(spec) == 1 else f"({inner})"
+    return "tensor"
 
 
 def _is_leaf(spec: Any) -> bool:

@@ -215,6 +215,21 @@ def test_keras_structures_multi_input_dicts_and_sample_weights(digits):
         dc.validate(wrong, schema)
 
 
+@pytest.mark.parametrize(("element", "says"), [
+    (lambda x, y: ((x,),), r"^dataset elements are \(\(tensor,\),\), which nests tuples or dicts; "
+     r"schema 'eye' declares 1 \(image\) and no labels, so no part is Keras' x or y\."),
+    (lambda x, y: (x, x, x), r"^dataset elements have 3 parts but schema 'eye' declares 1 "),
+])
+def test_structures_that_bind_to_no_name_get_one_line_saying_what_they_are(digits, element,
+                                                                           says):
+    x, y = digits
+    schema = {"name": "eye", "features": {"image": {"layout": "HWC", "shape": [8, 8, 1]}}}
+    ds = tf.data.Dataset.from_tensor_slices(element(x, y)).batch(BATCH)
+    with pytest.raises(dc.DataError, match=says) as info:
+        dc.validate(ds, schema)
+    assert "\n" not in str(info.value) and "Give elements as x, (x, y)" in str(info.value)
+
+
 def test_ragged_components_get_one_line_naming_them():
     ragged = tf.ragged.constant([[1.0], [2.0, 3.0]])
     ds = tf.data.Dataset.from_tensor_slices((ragged, [0, 1])).batch(2)
