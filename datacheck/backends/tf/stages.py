@@ -71,9 +71,14 @@ class _Map(dataset_ops.UnaryDataset):  # type: ignore[misc]
                 num_parallel_calls=tf.constant(tf.data.AUTOTUNE, tf.int64),
                 deterministic="true", preserve_cardinality=True, **self._common_args)
         else:
+            # force_synchronous: tf.data's map_parallelization would otherwise make it a
+            # parallel map whose threads read ahead. Reading ahead into drop mode's scan is
+            # not harmless: when the iterator is dropped mid-pass, a prefetch being cancelled
+            # ends its input early, and the scan would take the end marker that follows for
+            # the pass's end and log a short pass as complete.
             variant = gen_dataset_ops.map_dataset(
                 dataset._variant_tensor, function.captured_inputs, f=function,
-                preserve_cardinality=True, **self._common_args)
+                preserve_cardinality=True, force_synchronous=True, **self._common_args)
         super().__init__(dataset, variant)
 
     def _functions(self) -> list[Any]:

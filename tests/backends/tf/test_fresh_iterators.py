@@ -175,6 +175,10 @@ def test_drop_mode_removes_elements_without_running_a_function(batched):
     for node in passing:
         (name,) = _referenced(node.attr)
         assert {n.op for n in library[name].node_def} <= {"Identity"}, name
+    # tf.data's map_parallelization would make the map parallel, and its threads would read
+    # the scan ahead: a pass cut short (take, an iterator dropped) then ends early upstream
+    # when a prefetch is cancelled, and the scan logged the short pass as complete.
+    assert passing[1].attr["force_synchronous"].b
 
 
 @pytest.mark.parametrize("static_batch", [False, True])
