@@ -7,7 +7,7 @@ prefetch``, 100 batches per epoch. Variants: ``plain``, ``floor`` (plain plus
 the cheapest check a user can write as a tf.data stage: one parallel ``map``
 that sums every component and asserts the sum is finite), ``raise`` and
 ``drop`` (``dc.validate`` after ``batch``). Then ``model.fit`` with each
-variant against plain, 25 steps per epoch: the epoch time over alternating
+variant against plain, 25 steps per epoch: the epoch time over rotating
 ``fit`` calls, each epoch on a fresh iterator as Keras makes them.
 
 The floor says what any check costs that runs as a stage of the pipeline: a
