@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import tensorflow as tf
+from tensorflow.core.protobuf import config_pb2, rewriter_config_pb2
 from tensorflow.python.ops import control_flow_ops
 
 from datacheck.backends.tf.errors import RECORDS
@@ -64,7 +65,14 @@ def batch_checks(schema: Schema, tensors: dict[str, tf.Tensor],
     return [c for c in checks if not is_static_true(c.ok)]
 
 
-def lazy_cond(pred: Any, if_true: Callable[[], Any], if_false: Callable[[], Any]) -> Any:
+#: The config of every call ``lazy_cond`` makes: Grappler off (see ``lazy_cond``).
+_NO_GRAPPLER = config_pb2.ConfigProto(graph_options=config_pb2.GraphOptions(
+    rewrite_options=rewriter_config_pb2.RewriterConfig(disable_meta_optimizer=True))
+).SerializeToString()
+
+
+def lazy_cond(pred: Any, if_true: Callable[[], Any], if_false: Callable[[], Any],
+              every_pass: bool = False) -> Any:
     """``tf.cond`` whose untaken branch costs nothing: for diagnostics that rarely run.
 
     Inside tf.data functions ``tf.cond`` becomes a functional ``If``, which calls a
@@ -72,9 +80,21 @@ def lazy_cond(pred: Any, if_true: Callable[[], Any], if_false: Callable[[], Any]
     (Keras makes one per epoch); the diagnostics are hundreds of string ops. Here
     the branches are gated by ``Switch``/``Merge``, the executor's own conditional
     (what ``tf.cond`` lowers to): ops fed by the untaken output of a ``Switch``
-    are dead and never run. The false branch is one call of a ``_noinline``
-    function, which TensorFlow instantiates only when the call runs, so a fresh
-    iterator does not pay for the diagnostics either.
+    are dead and never run, and ``if_false`` is one function called only when
+    ``pred`` is False.
+
+    How that function is called decides what a fresh iterator pays for it. By
+    default it is instantiated when the call first runs, so an iterator that never
+    takes the branch never pays: a call of ``PartitionedCall``, which instantiates
+    its function as a multi-device function (placement, Grappler, oneDNN's layout
+    pass), of a function of one node that calls ``if_false``'s function directly,
+    which TensorFlow instantiates as a plain host function; Grappler is off for the
+    call, it has nothing to gain on string ops. A pass with a failing batch took
+    3-4x as long with a plain ``PartitionedCall`` (docs/performance.md).
+    ``every_pass=True`` is for a branch that runs once in
+    every pass (a pass's end): its function is called directly, and instantiated
+    with the iterator as a plain host function, where a ``PartitionedCall`` cost
+    each pass about 12 ms (docs/performance.md).
 
     >>> message = lazy_cond(ok, lambda: tf.constant(""), lambda: records(...))  # doctest: +SKIP
     """
@@ -89,8 +109,12 @@ def lazy_cond(pred: Any, if_true: Callable[[], Any], if_false: Callable[[], Any]
     when_false, when_true = (tf.identity(side) for side in tf.raw_ops.Switch(data=pred, pred=pred))
     with tf.control_dependencies([when_false]):
         args = [tf.raw_ops.Switch(data=t, pred=pred)[0] for t in body.captured_inputs]
-        called = tf.raw_ops.StatefulPartitionedCall(args=args, f=body,
-                                                    Tout=[t.dtype for t in body_out])
+        if every_pass:
+            called = _direct_call(body, args)
+        else:
+            called = tf.raw_ops.StatefulPartitionedCall(
+                args=args, f=_trampoline(body, args), Tout=[t.dtype for t in body_out],
+                config_proto=_NO_GRAPPLER)
     # tf.function runs each stateful op after the one before it, unless it sits in a cond
     # branch; a check after this call would otherwise die with it whenever it is skipped.
     called[0].op._set_control_flow_context(
@@ -106,6 +130,26 @@ def lazy_cond(pred: Any, if_true: Callable[[], Any], if_false: Callable[[], Any]
         value.set_shape(true_value.shape.most_specific_compatible_shape(like.shape))
         merged.append(value)
     return tf.nest.pack_sequence_as(body.structured_outputs, merged)
+
+
+def _direct_call(function: Any, args: list[tf.Tensor]) -> list[tf.Tensor]:
+    """Outputs of a node whose op is ``function`` itself (a ``_noinline`` function):
+    TensorFlow instantiates it with the function that holds the node, on that
+    function's device, without the multi-device machinery of ``PartitionedCall``."""
+    graph = tf.compat.v1.get_default_graph()
+    function.add_to_graph(graph)
+    name = function.name.decode() if isinstance(function.name, bytes) else function.name
+    outputs = tf.nest.flatten(function.structured_outputs)
+    return list(graph.create_op(name, args, [t.dtype for t in outputs],
+                                name="lazy_branch").outputs)
+
+
+def _trampoline(function: Any, args: list[tf.Tensor]) -> Any:
+    """A function of ``args`` whose one node calls ``function`` directly."""
+    specs = [tf.TensorSpec(t.shape, t.dtype) for t in args]
+    return tf.function(lambda *given: _direct_call(function, list(given)), autograph=False,
+                       experimental_attributes={"_noinline": True}
+                       ).get_concrete_function(*specs)
 
 
 def judge(make_checks: Callable[[bool], list[Check]], schema_name: str, index: tf.Tensor,

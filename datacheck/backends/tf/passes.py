@@ -139,8 +139,9 @@ def drop_counter(schema_name: str, log_path: str, run_id: str, max_fraction: flo
             with tf.control_dependencies([checked]):
                 return tf.constant(True)
 
-        # Runs once per pass: instantiated there, not by every fresh iterator.
-        done = lazy_cond(tf.logical_not(meta["end"]), lambda: tf.constant(True), finish)
+        # Runs once per pass, so it starts with the iterator (see lazy_cond's every_pass).
+        done = lazy_cond(tf.logical_not(meta["end"]), lambda: tf.constant(True), finish,
+                         every_pass=True)
         with tf.control_dependencies([done]):
             keep = tf.identity(keep)
         return total, (tf.reduce_any(keep), apply_keep(keep, element) if batched else element)

@@ -348,8 +348,10 @@ class _Builder:
         def completed() -> tf.Tensor:
             return tf.numpy_function(count, [], tf.bool, stateful=True)
 
-        # Python is called once per pass, at its end, not for every batch.
-        done = graph.lazy_cond(tf.logical_not(meta["end"]), lambda: tf.constant(True), completed)
+        # Python is called once per pass, at its end, not for every batch; the call starts
+        # with the iterator (see lazy_cond's every_pass).
+        done = graph.lazy_cond(tf.logical_not(meta["end"]), lambda: tf.constant(True), completed,
+                               every_pass=True)
         with tf.control_dependencies([done]):
             return tf.logical_not(meta["end"])
 

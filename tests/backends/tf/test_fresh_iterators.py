@@ -44,8 +44,9 @@ def _referenced(attrs) -> list[str]:
 
 
 def _started(nodes: list, library: dict) -> set[str]:
-    """Functions instantiated when an iterator starts: reachable through function attributes,
-    except through a call of a ``_noinline`` function (instantiated when it runs)."""
+    """Functions instantiated when an iterator starts: reachable through function attributes
+    and direct calls (a node whose op is a function), except through a ``PartitionedCall``
+    of a ``_noinline`` function (instantiated when it runs)."""
     seen: set[str] = set()
     todo = [name for node in nodes for name in _referenced(node.attr)]
     while todo:
@@ -54,6 +55,8 @@ def _started(nodes: list, library: dict) -> set[str]:
             continue
         seen.add(name)
         for node in library[name].node_def:
+            if node.op in library:
+                todo.append(node.op)
             called = _referenced(node.attr)
             if node.op == "StatefulPartitionedCall" and all(
                     library[c].attr["_noinline"].b for c in called if c in library):
@@ -199,9 +202,11 @@ def test_the_end_marker_keeps_the_serialized_graph_small_and_the_counts_exact(st
     assert [(p["elements"], p["dropped"]) for p in passes] == [(256, 1), (256, 1)]
 
 
-def test_lazy_cond_runs_only_the_taken_branch_and_what_follows_it(tmp_path):
+@pytest.mark.parametrize("every_pass", [False, True])
+def test_lazy_cond_runs_only_the_taken_branch_and_what_follows_it(tmp_path, every_pass):
     """Switch/Merge gating: the skipped branch's side effects do not happen, and the stateful
-    ops after it (an Assert, a print) still run whichever branch was taken."""
+    ops after it (an Assert, a print) still run whichever branch was taken; the same with
+    the branch called directly (``every_pass``) as through a ``PartitionedCall``."""
     from datacheck.backends.tf.graph import lazy_cond
 
     said = tmp_path / "said.txt"
@@ -213,7 +218,8 @@ def test_lazy_cond_runs_only_the_taken_branch_and_what_follows_it(tmp_path):
             with tf.control_dependencies([printed]):
                 return tf.reduce_all(x > 0), tf.strings.as_string(tf.reduce_sum(x))
 
-        good, text = lazy_cond(ok, lambda: (tf.constant(True), tf.constant("")), describe)
+        good, text = lazy_cond(ok, lambda: (tf.constant(True), tf.constant("")), describe,
+                               every_pass=every_pass)
         checked = tf.debugging.Assert(good, [text])
         after = tf.print("after", output_stream=f"file://{said}")
         with tf.control_dependencies([checked, after]):
@@ -226,3 +232,49 @@ def test_lazy_cond_runs_only_the_taken_branch_and_what_follows_it(tmp_path):
     assert said.read_text().split() == ["after", "described", "after"]
     with pytest.raises(tf.errors.InvalidArgumentError, match="-3"):
         judged(tf.constant(False), tf.constant([-1.0, -2.0]))
+
+
+@pytest.mark.parametrize("mode", ["drop", "collect"])
+def test_a_pass_end_runs_a_function_started_with_the_iterator(mode):
+    """What runs once at every pass's end (drop: the counts and the limit; collect: the pass
+    count) is called directly: instantiated with the iterator, as a host function. Through a
+    ``PartitionedCall`` it was instantiated as a multi-device function (placement, Grappler,
+    oneDNN's layout pass) at each pass's end: about 12 ms a pass, an epoch's in Keras."""
+    validated = dc.validate(_cifar(), "cifar10", on_error=mode)
+    nodes, library = _library(validated)
+    direct = {node.op for function in library.values() for node in function.node_def
+              if node.op in library}
+    assert direct, "no function is called directly"
+    started = _started(nodes, library)
+    assert direct & started, (sorted(direct), sorted(started))
+    for name in direct & started:
+        assert library[name].attr["_noinline"].b
+    passes = 3
+    for _ in range(passes):
+        assert sum(int(b[0].shape[0]) for b in validated) == 256
+    if mode == "drop":
+        assert [p["elements"] for p in validated.report().stats["passes"]] == [256] * passes
+    else:
+        assert validated.report().stats["complete_passes"] == passes
+
+
+def test_diagnostics_are_called_without_grappler_through_a_one_node_function():
+    """A failing batch's diagnostics: a ``PartitionedCall`` (instantiated only when it runs)
+    with Grappler off, of a function whose one node calls them directly, so that they are
+    instantiated as a host function, not as a multi-device one. A pass with a failing
+    batch took 216-260 ms with Grappler, 104-112 without, 85-87 through the one-node
+    function (docs/performance.md)."""
+    from tensorflow.core.protobuf import config_pb2
+
+    validated = dc.validate(_cifar(), "cifar10", on_error="raise")
+    _, library = _library(validated)
+    calls = [node for function in library.values() for node in function.node_def
+             if node.op == "StatefulPartitionedCall"]
+    assert calls
+    for node in calls:
+        config = config_pb2.ConfigProto.FromString(node.attr["config_proto"].s)
+        assert config.graph_options.rewrite_options.disable_meta_optimizer, node.name
+        trampoline = library[node.attr["f"].func.name]
+        assert trampoline.attr["_noinline"].b
+        inner = [n.op for n in trampoline.node_def if n.op in library]
+        assert len(inner) == 1 and library[inner[0]].attr["_noinline"].b, inner
