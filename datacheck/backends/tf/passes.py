@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from datacheck.backends.tf.droplog import PASS_TAG
 from datacheck.backends.tf.errors import DROP_LIMIT, RECORDS, format_record
-from datacheck.backends.tf.graph import lazy_cond
+from datacheck.backends.tf.lazy import lazy_cond
 from datacheck.backends.tf.stages import map_stage
 from datacheck.errors import DataError
 from datacheck.report.violation import Violation

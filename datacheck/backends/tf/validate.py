@@ -18,6 +18,7 @@ import tensorflow as tf
 from datacheck.backends.tf import graph, passes
 from datacheck.backends.tf.droplog import DROP_TAG, start_log
 from datacheck.backends.tf.exitguard import exit_guard
+from datacheck.backends.tf.lazy import lazy_cond
 from datacheck.backends.tf.runs import advance_run, class_dtype
 from datacheck.backends.tf.spec_judge import static_violations
 from datacheck.backends.tf.stages import filter_stage, map_stage, read_ahead, scan_stage
@@ -222,7 +223,7 @@ class _Builder:
         """raise and warn. Every batch gets the one-pass verdict; True proves it holds.
 
         Only when it is False are the exact checks and the diagnostics built and
-        run (graph.lazy_cond). Drop mode is ``drop_fn``.
+        run (lazy_cond). Drop mode is ``drop_fn``.
         """
         if self.mode == "raise":
             ok, _, message = self.verdict_and_records(meta, element, message=True)
@@ -258,7 +259,7 @@ class _Builder:
 
             return tf.cond(graph.verdict(checks), lambda: tf.constant(True), say)
 
-        done = graph.lazy_cond(tf.logical_or(fast, tf.logical_not(loud)),
+        done = lazy_cond(tf.logical_or(fast, tf.logical_not(loud)),
                                lambda: tf.constant(True), warn)
         with tf.control_dependencies([done]):
             return tf.nest.map_structure(tf.identity, element)
@@ -331,7 +332,7 @@ class _Builder:
             return tf.cond(graph.verdict(checks), lambda: tf.ones([size], tf.bool),
                            drop_failing)
 
-        failed = graph.lazy_cond(fast, lambda: tf.ones([0], tf.bool), drop)
+        failed = lazy_cond(fast, lambda: tf.ones([0], tf.bool), drop)
         # A batch that passed keeps everything: ``failed`` is then empty, padded with True.
         keep = tf.concat([failed, tf.ones([rows - tf.size(failed)], tf.bool)], 0)
         return tf.logical_and(keep, tf.logical_not(end)), meta, element
@@ -350,7 +351,7 @@ class _Builder:
 
         # Python is called once per pass, at its end, not for every batch; the call starts
         # with the iterator (see lazy_cond's every_pass).
-        done = graph.lazy_cond(tf.logical_not(meta["end"]), lambda: tf.constant(True), completed,
+        done = lazy_cond(tf.logical_not(meta["end"]), lambda: tf.constant(True), completed,
                                every_pass=True)
         with tf.control_dependencies([done]):
             return tf.logical_not(meta["end"])

@@ -207,7 +207,7 @@ def test_lazy_cond_runs_only_the_taken_branch_and_what_follows_it(tmp_path, ever
     """Switch/Merge gating: the skipped branch's side effects do not happen, and the stateful
     ops after it (an Assert, a print) still run whichever branch was taken; the same with
     the branch called directly (``every_pass``) as through a ``PartitionedCall``."""
-    from datacheck.backends.tf.graph import lazy_cond
+    from datacheck.backends.tf.lazy import lazy_cond
 
     said = tmp_path / "said.txt"
 
